@@ -1,0 +1,224 @@
+"""The contract between the import pipeline and the per-format parsers.
+
+A parser reads one transcript file and yields, in file order:
+  * `SessionInfo` -- announces a session (again, to add fields learned later; fields merge),
+  * `ParsedMessage` -- one normalised message of a session already announced,
+  * `Rewind` -- drop a message and everything after it (Gemini `$rewindTo`),
+  * `LeafTitle` -- a title for whichever session holds the message `leaf_id` (Claude `summary`).
+It never touches the database, never redacts (the pipeline does), and reports bad input through
+`ctx.warn(...)` instead of raising; only an unusable file as a whole raises `ParseError`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Callable, ClassVar, Iterator, Union
+
+import orjson
+
+# A JSONL line longer than this is skipped with a warning instead of being parsed.
+MAX_LINE_BYTES = 64 * 1024 * 1024
+
+
+class ParseError(Exception):
+    """The file as a whole cannot be read as this format (the message is one line)."""
+
+
+@dataclass
+class SessionInfo:
+    key: str  # the tool's own session id (unique per tool); the pipeline keys on (tool, key)
+    tool: str
+    cwd: str | None = None  # full working directory recorded in the transcript
+    title: str | None = None
+    started_at: float | None = None
+    ended_at: float | None = None
+    model: str | None = None
+    git_branch: str | None = None
+    git_remote: str | None = None
+    parent_key: str | None = None  # subagent sessions: the key of the parent session
+
+
+@dataclass
+class ParsedMessage:
+    session_key: str
+    role: str  # user, assistant, tool, system
+    kind: str  # text, tool_use, tool_result, thinking, summary
+    text: str
+    external_id: str  # stable across re-imports of the same file (dedupe key within a session)
+    tool_name: str | None = None
+    timestamp: float | None = None
+    group_id: str | None = None  # fragments of one reply (Claude message.id)
+    is_error: bool = False
+    original_len: int | None = None  # the parser already shortened `text` (images)
+
+
+@dataclass
+class Rewind:
+    session_key: str
+    external_id: str
+
+
+@dataclass
+class LeafTitle:
+    leaf_id: str
+    title: str
+
+
+Item = Union[SessionInfo, ParsedMessage, Rewind, LeafTitle]
+
+
+@dataclass
+class ParseContext:
+    path: Path
+    start: int = 0  # byte offset to resume from (only for incremental parsers)
+    state: dict = field(default_factory=dict)  # parser-owned, persisted between runs
+    warnings: list[str] = field(default_factory=list)
+    end: int = 0  # set by the parser: bytes consumed (complete records only)
+    on_warning: Callable[[str], None] | None = None
+
+    def warn(self, message: str, line: int | None = None) -> None:
+        where = f"{self.path}:{line}" if line is not None else str(self.path)
+        text = f"{where}: {message}"
+        self.warnings.append(text)
+        if self.on_warning:
+            self.on_warning(text)
+
+
+class Parser:
+    """Base class of a format parser. Subclasses set the class attributes and implement
+    `detect` and `parse`."""
+
+    name: ClassVar[str]  # the --format name, e.g. "claude-code"
+    tool: ClassVar[str]  # Session.tool, e.g. "claude-code"
+    incremental: ClassVar[bool] = False  # can resume at ctx.start (append-only JSONL)
+
+    @classmethod
+    def detect(cls, path: Path, head: bytes) -> bool:
+        """True when the file looks like this format (head: its first 64 KiB)."""
+        raise NotImplementedError
+
+    def parse(self, ctx: ParseContext) -> Iterator[Item]:
+        raise NotImplementedError
+
+
+# --- helpers shared by the parsers ----------------------------------------------------------
+
+
+def iter_jsonl(ctx: ParseContext) -> Iterator[tuple[int, object]]:
+    """Yield (line number, parsed JSON) for each complete line from ctx.start on.
+
+    Streams the file; skips blank lines; warns about (and skips) lines that are not JSON or are
+    larger than MAX_LINE_BYTES. A last line with no newline that does not parse is taken to be
+    still being written: it is left for the next import (ctx.end stops before it).
+    Line numbers continue across incremental runs through ctx.state["lines"].
+    """
+    lineno = int(ctx.state.get("lines", 0)) if ctx.start else 0
+    offset = ctx.start
+    ctx.end = offset
+    with open(ctx.path, "rb") as fh:
+        fh.seek(offset)
+        while True:
+            line = fh.readline(MAX_LINE_BYTES + 1)
+            if not line:
+                break
+            if len(line) > MAX_LINE_BYTES and not line.endswith(b"\n"):
+                lineno += 1
+                skipped = len(line)
+                while line and not line.endswith(b"\n"):  # drain the rest of the huge line
+                    line = fh.readline(MAX_LINE_BYTES)
+                    skipped += len(line)
+                offset += skipped
+                ctx.warn(f"line of {skipped / 1e6:.0f} MB skipped (over {MAX_LINE_BYTES // 2**20} MiB)", lineno)
+                ctx.end = offset
+                ctx.state["lines"] = lineno
+                continue
+            complete = line.endswith(b"\n")
+            lineno += 1
+            stripped = line.strip()
+            if stripped:
+                try:
+                    obj = orjson.loads(stripped)
+                except orjson.JSONDecodeError:
+                    if not complete:
+                        ctx.warn("incomplete last line left for the next import", lineno)
+                        lineno -= 1
+                        break
+                    ctx.warn("not valid JSON, line skipped", lineno)
+                    obj = None
+                if obj is not None:
+                    yield lineno, obj
+            offset += len(line)
+            ctx.end = offset
+            ctx.state["lines"] = lineno
+
+
+def read_json_file(ctx: ParseContext) -> object:
+    """Load a whole (non-JSONL) JSON file; raise ParseError with a one-line reason."""
+    try:
+        data = ctx.path.read_bytes()
+    except OSError as exc:
+        raise ParseError(f"cannot read: {exc.strerror}") from None
+    ctx.end = len(data)
+    try:
+        return orjson.loads(data)
+    except orjson.JSONDecodeError as exc:
+        raise ParseError(f"not valid JSON ({exc})") from None
+
+
+def read_text_file(ctx: ParseContext) -> str:
+    """Whole file as text (undecodable bytes replaced), CRLF and lone CR normalised."""
+    try:
+        data = ctx.path.read_bytes()
+    except OSError as exc:
+        raise ParseError(f"cannot read: {exc.strerror}") from None
+    ctx.end = len(data)
+    if b"\x00" in data[:8192]:
+        raise ParseError("binary file")
+    return data.decode("utf-8", errors="replace").replace("\r\n", "\n").replace("\r", "\n")
+
+
+def parse_ts(value: object) -> float | None:
+    """Epoch seconds from an ISO-8601 string, epoch seconds or epoch milliseconds."""
+    if value is None or value == "":
+        return None
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        v = float(value)
+        return v / 1000.0 if v > 1e11 else v
+    if isinstance(value, str):
+        s = value.strip()
+        try:
+            if s.endswith("Z"):
+                s = s[:-1] + "+00:00"
+            dt = datetime.fromisoformat(s)
+        except ValueError:
+            try:
+                return parse_ts(float(s))
+            except ValueError:
+                return None
+        if dt.tzinfo is None:
+            dt = dt.replace(tzinfo=timezone.utc)
+        return dt.timestamp()
+    return None
+
+
+def json_text(value: object, limit: int | None = None) -> str:
+    """Compact JSON for tool inputs (strings pass through)."""
+    if isinstance(value, str):
+        text = value
+    else:
+        try:
+            text = orjson.dumps(value).decode()
+        except TypeError:
+            text = str(value)
+    if limit is not None and len(text) > limit:
+        return text[:limit]
+    return text
+
+
+def image_placeholder(media_type: str | None, data_len: int) -> str:
+    """What a base64 image becomes: its type and approximate decoded size."""
+    size = data_len * 3 // 4
+    human = f"{size / 1024:.0f} KB" if size < 2**20 else f"{size / 2**20:.1f} MB"
+    return f"[image {media_type or 'unknown'}, {human}]"

@@ -1,0 +1,213 @@
+"""Claude Code session files: ~/.claude/projects/<cwd-slug>/<session-id>.jsonl (+ subagents).
+
+One JSON event per line; assistant replies are split into one content block per line sharing
+`message.id` (kept as `group_id`); lines replayed by compaction or resume keep their `uuid`, so
+the pipeline's (session, external_id) upsert drops them. Subagent (sidechain) lines become a
+session of their own, keyed `<parent session id>/agent-<agentId>`, linked to the parent.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Iterator
+
+import orjson
+
+from memtui.core.importers.base import (
+    Item,
+    LeafTitle,
+    ParseContext,
+    ParsedMessage,
+    Parser,
+    SessionInfo,
+    image_placeholder,
+    iter_jsonl,
+    json_text,
+    parse_ts,
+)
+
+_DETECT = re.compile(
+    rb'"(?:parentUuid|leafUuid|isSidechain)"\s*:'
+    rb'|"type"\s*:\s*"(?:file-history-snapshot|queue-operation|permission-mode|ai-title|last-prompt)"'
+)
+_COMMAND = re.compile(r"<command-name>(.*?)</command-name>.*?(?:<command-args>(.*?)</command-args>)?", re.S)
+_SKIP_SYSTEM_SUBTYPES = {"turn_duration", "stop_hook_summary", "informational_hook"}
+_KEEP_TOOL_NAMES = 500  # tool_use id -> name pairs carried over to the next incremental run
+
+
+class ClaudeCodeParser(Parser):
+    name = "claude-code"
+    tool = "claude-code"
+    incremental = True
+
+    @classmethod
+    def detect(cls, path: Path, head: bytes) -> bool:
+        return path.suffix == ".jsonl" and bool(_DETECT.search(head))
+
+    def parse(self, ctx: ParseContext) -> Iterator[Item]:
+        tool_names: dict[str, str] = dict(ctx.state.get("tool_names", {}))
+        announced: dict[str, tuple] = {}
+        fallback_key = ctx.state.get("session") or ctx.path.stem
+        meta_title = _subagent_description(ctx.path)
+        for lineno, obj in iter_jsonl(ctx):
+            if not isinstance(obj, dict):
+                ctx.warn("not a JSON object, line skipped", lineno)
+                continue
+            kind = obj.get("type")
+            if kind == "summary":
+                if obj.get("leafUuid") and obj.get("summary"):
+                    yield LeafTitle(str(obj["leafUuid"]), str(obj["summary"]))
+                continue
+            if kind == "ai-title":
+                if obj.get("sessionId") and obj.get("aiTitle"):
+                    yield SessionInfo(key=str(obj["sessionId"]), tool=self.tool, title=str(obj["aiTitle"]))
+                continue
+            if kind not in ("user", "assistant", "system"):
+                continue  # snapshots, queue operations, progress, attachments, ... are not conversation
+            session_id = str(obj.get("sessionId") or fallback_key)
+            key = session_id
+            parent = None
+            agent = obj.get("agentId")
+            if obj.get("isSidechain") and agent:
+                key, parent = f"{session_id}/agent-{agent}", session_id
+            message = obj.get("message") if isinstance(obj.get("message"), dict) else {}
+            ts = parse_ts(obj.get("timestamp"))
+            model = message.get("model") if kind == "assistant" else None
+            if model == "<synthetic>":
+                model = None
+            signature = (obj.get("cwd"), obj.get("gitBranch"), model)
+            if announced.get(key) != signature and (key not in announced or any(signature)):
+                prev = announced.get(key, (None, None, None))
+                announced[key] = tuple(s or p for s, p in zip(signature, prev))
+                yield SessionInfo(
+                    key=key,
+                    tool=self.tool,
+                    cwd=obj.get("cwd") or None,
+                    git_branch=obj.get("gitBranch") or None,
+                    model=model,
+                    started_at=ts,
+                    parent_key=parent,
+                    title=meta_title if parent else None,
+                )
+            fallback_key = session_id
+            uuid = str(obj.get("uuid") or f"L{lineno}")
+            yield from self._blocks(kind, obj, message, key, uuid, ts, tool_names)
+        ctx.state["session"] = fallback_key
+        if tool_names:
+            ctx.state["tool_names"] = dict(list(tool_names.items())[-_KEEP_TOOL_NAMES:])
+
+    def _blocks(self, kind, obj, message, key, uuid, ts, tool_names) -> Iterator[ParsedMessage]:
+        if kind == "system":
+            subtype = obj.get("subtype")
+            content = obj.get("content")
+            if subtype in _SKIP_SYSTEM_SUBTYPES or not isinstance(content, str) or not content.strip():
+                return
+            mkind = "summary" if subtype == "compact_boundary" else "text"
+            yield ParsedMessage(key, "system", mkind, content, uuid, timestamp=ts)
+            return
+        content = message.get("content")
+        group = message.get("id") if kind == "assistant" else None
+        if isinstance(content, str):
+            content = [{"type": "text", "text": content}]
+        if not isinstance(content, list):
+            return
+        role = "assistant" if kind == "assistant" else "user"
+        n = 0
+        for block in content:
+            if not isinstance(block, dict):
+                continue
+            ext = uuid if n == 0 else f"{uuid}#{n}"
+            btype = block.get("type")
+            msg = None
+            if btype == "text":
+                text = block.get("text") or ""
+                if not text.strip():
+                    continue
+                msg = self._text(role, obj, text, key, ext, ts)
+            elif btype == "thinking":
+                text = block.get("thinking") or ""
+                if text.strip():
+                    msg = ParsedMessage(key, "assistant", "thinking", text, ext, timestamp=ts)
+            elif btype == "tool_use":
+                name = str(block.get("name") or "tool")
+                if block.get("id"):
+                    tool_names[str(block["id"])] = name
+                msg = ParsedMessage(key, "assistant", "tool_use", json_text(block.get("input")), ext, tool_name=name, timestamp=ts)
+            elif btype == "tool_result":
+                name = tool_names.get(str(block.get("tool_use_id")), None)
+                text, original = _result_text(block.get("content"))
+                msg = ParsedMessage(
+                    key, "tool", "tool_result", text, ext, tool_name=name, timestamp=ts,
+                    is_error=bool(block.get("is_error")), original_len=original,
+                )
+            elif btype == "image":
+                source = block.get("source") or {}
+                data = source.get("data") or ""
+                placeholder = image_placeholder(source.get("media_type"), len(data))
+                msg = ParsedMessage(key, role, "text", placeholder, ext, timestamp=ts, original_len=len(data))
+            elif btype == "document":
+                msg = ParsedMessage(key, role, "text", "[document attached]", ext, timestamp=ts)
+            if msg is not None:
+                msg.group_id = group
+                n += 1
+                yield msg
+
+    @staticmethod
+    def _text(role, obj, text, key, ext, ts) -> ParsedMessage:
+        if role == "assistant":
+            return ParsedMessage(key, "assistant", "text", text, ext, timestamp=ts)
+        if obj.get("isCompactSummary"):
+            return ParsedMessage(key, "system", "summary", text, ext, timestamp=ts)
+        if obj.get("isMeta"):
+            return ParsedMessage(key, "system", "text", text, ext, timestamp=ts)
+        stripped = text.lstrip()
+        if stripped.startswith("<command-name>") or stripped.startswith("<command-message>"):
+            m = _COMMAND.search(text)
+            if m:
+                command = m.group(1).strip()
+                args = (m.group(2) or "").strip()
+                return ParsedMessage(key, "user", "text", f"{command} {args}".strip(), ext, timestamp=ts)
+        if stripped.startswith(("<local-command-stdout>", "<local-command-stderr>", "<bash-stdout>", "<bash-stderr>")):
+            return ParsedMessage(key, "system", "text", text, ext, timestamp=ts)
+        if stripped.startswith("[Request interrupted by user"):
+            return ParsedMessage(key, "system", "text", stripped, ext, timestamp=ts)
+        return ParsedMessage(key, "user", "text", text, ext, timestamp=ts)
+
+
+def _result_text(content) -> tuple[str, int | None]:
+    """Text of a tool_result's content (string or list of blocks); images become placeholders."""
+    if isinstance(content, str):
+        return content, None
+    if not isinstance(content, list):
+        return ("" if content is None else json_text(content)), None
+    parts = []
+    original = None
+    for block in content:
+        if not isinstance(block, dict):
+            continue
+        btype = block.get("type")
+        if btype == "text":
+            parts.append(block.get("text") or "")
+        elif btype == "image":
+            data = (block.get("source") or {}).get("data") or ""
+            parts.append(image_placeholder((block.get("source") or {}).get("media_type"), len(data)))
+            original = (original or 0) + len(data)
+        elif btype == "tool_reference":
+            parts.append(f"[tool {block.get('tool_name')}]")
+        else:
+            parts.append(json_text(block, 2000))
+    text = "\n".join(parts)
+    return text, (original + len(text)) if original else None
+
+
+def _subagent_description(path: Path) -> str | None:
+    """The description in `agent-<id>.meta.json` beside a subagent file, if any."""
+    meta = path.with_name(path.stem + ".meta.json")
+    try:
+        data = orjson.loads(meta.read_bytes())
+    except (OSError, orjson.JSONDecodeError):
+        return None
+    if isinstance(data, dict) and isinstance(data.get("description"), str):
+        return data["description"]
+    return None

@@ -1,0 +1,529 @@
+"""The import pipeline: walk paths, detect formats, parse, redact, and store.
+
+Each file is imported in one transaction. A file whose size and mtime are unchanged since the
+last import is not opened; an incremental (append-only JSONL) file that grew is read from where
+the last import stopped, after checking that the part already read is unchanged. Messages are
+upserted by (session, external_id), so re-reading a file from the start never duplicates.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable, Iterable
+
+import orjson
+from peewee import SqliteDatabase
+
+from memtui.core.importers import FORMATS, detect_format, parser_class, read_head
+from memtui.core.importers.base import (
+    LeafTitle,
+    ParseContext,
+    ParsedMessage,
+    ParseError,
+    Rewind,
+    SessionInfo,
+)
+from memtui.core.redact import clean
+
+# Stored text is cut to these lengths (head and tail kept); the original length is recorded.
+MAX_TOOL_TEXT = 8_000
+MAX_TEXT = 64_000
+BATCH = 2_000
+HASH_BYTES = 4096
+
+SKIP_DIRS = {".git", "node_modules", "__pycache__", ".venv", "venv", ".tox", ".mypy_cache", "site-packages"}
+CANDIDATE_SUFFIXES = (".jsonl", ".json", ".md")
+COMPANION_NAMES = {"ui_messages.json", "task_metadata.json"}  # read by the Cline parser
+
+
+class UsageError(Exception):
+    """Arguments the import cannot work with (exit code 2)."""
+
+
+@dataclass
+class ImportReport:
+    files_seen: int = 0
+    files_imported: int = 0
+    files_unchanged: int = 0
+    files_failed: int = 0
+    sessions_new: int = 0
+    messages_new: int = 0
+    bytes_read: int = 0
+    warnings: list[str] = field(default_factory=list)
+    bad_paths: list[str] = field(default_factory=list)  # missing, unreadable or unknown format
+    touched_sessions: set[int] = field(default_factory=set)
+    new_sessions: set[int] = field(default_factory=set)
+
+    def as_dict(self) -> dict:
+        return {
+            "files_seen": self.files_seen,
+            "files_imported": self.files_imported,
+            "files_unchanged": self.files_unchanged,
+            "files_failed": self.files_failed,
+            "sessions_new": self.sessions_new,
+            "messages_new": self.messages_new,
+            "bytes_read": self.bytes_read,
+            "warnings": len(self.warnings),
+        }
+
+
+def _shorten(text: str, limit: int) -> str:
+    head = limit * 3 // 4
+    tail = limit - head
+    return f"{text[:head]}\n…[{len(text) - limit:,} characters cut]…\n{text[-tail:]}"
+
+
+def _hash(data: bytes) -> str:
+    return hashlib.blake2b(data, digest_size=12).hexdigest()
+
+
+def _read_range(path: Path, start: int, length: int) -> bytes:
+    with open(path, "rb") as fh:
+        fh.seek(start)
+        return fh.read(length)
+
+
+def find_git_root(cwd: str) -> str | None:
+    """The enclosing git work tree of `cwd` when it exists on this machine."""
+    try:
+        p = Path(cwd)
+        if not p.is_absolute() or not p.exists():
+            return None
+        for candidate in (p, *p.parents):
+            if (candidate / ".git").exists():
+                return str(candidate)
+    except (OSError, ValueError):
+        return None
+    return None
+
+
+def _git_remote(root: str) -> str | None:
+    config = Path(root) / ".git" / "config"
+    try:
+        text = config.read_text(errors="replace")
+    except OSError:
+        return None
+    section = None
+    for line in text.splitlines():
+        line = line.strip()
+        if line.startswith("["):
+            section = line
+        elif section == '[remote "origin"]' and line.startswith("url"):
+            return clean(line.split("=", 1)[1].strip())
+    return None
+
+
+class Importer:
+    """Imports files into one database. Use one instance per run (it caches ids)."""
+
+    def __init__(
+        self,
+        db: SqliteDatabase,
+        *,
+        format: str | None = None,
+        on_warning: Callable[[str], None] | None = None,
+        on_file: Callable[[Path, str], None] | None = None,
+    ) -> None:
+        if format is not None and format not in FORMATS:
+            raise UsageError(f"unknown format {format!r} (choose from {', '.join(FORMATS)})")
+        self.db = db
+        self.format = format
+        self.on_warning = on_warning
+        self.on_file = on_file
+        self.report = ImportReport()
+        self._project_ids: dict[str, int] = {}
+        self._sources: dict[str, tuple[int, float]] | None = None
+
+    # --- walking --------------------------------------------------------------------------
+
+    def warn(self, text: str) -> None:
+        self.report.warnings.append(text)
+        if self.on_warning:
+            self.on_warning(text)
+
+    def import_paths(self, paths: Iterable[str | os.PathLike]) -> ImportReport:
+        for raw in paths:
+            path = Path(raw).expanduser()
+            try:
+                if path.is_dir():
+                    for file in self.walk(path):
+                        self.import_file(file, explicit=False)
+                elif path.exists():
+                    self.import_file(path, explicit=True)
+                else:
+                    self.warn(f"{path}: no such file or directory")
+                    self.report.bad_paths.append(str(path))
+            except PermissionError:
+                self.warn(f"{path}: permission denied")
+                self.report.bad_paths.append(str(path))
+        return self.report
+
+    def walk(self, root: Path) -> Iterable[Path]:
+        """Transcript candidates below `root`, in a stable order."""
+        stack = [root]
+        while stack:
+            folder = stack.pop()
+            try:
+                entries = sorted(os.scandir(folder), key=lambda e: e.name)
+            except OSError as exc:
+                self.warn(f"{folder}: cannot list ({exc.strerror})")
+                continue
+            subdirs = []
+            names = {e.name for e in entries}
+            for entry in entries:
+                try:
+                    if entry.is_dir(follow_symlinks=False):
+                        if entry.name not in SKIP_DIRS:
+                            subdirs.append(Path(entry.path))
+                        continue
+                    if not entry.is_file():
+                        continue
+                except OSError:
+                    continue
+                name = entry.name
+                if name.endswith(".zst"):
+                    self.warn(f"{entry.path}: compressed transcript skipped (.zst is not supported)")
+                    continue
+                if name.endswith(".meta.json"):
+                    continue
+                if name in COMPANION_NAMES and "api_conversation_history.json" in names:
+                    continue
+                if name.endswith(CANDIDATE_SUFFIXES) or name == ".aider.chat.history.md":
+                    yield Path(entry.path)
+            stack.extend(reversed(subdirs))
+
+    def _known_sources(self) -> dict[str, tuple[int, float]]:
+        if self._sources is None:
+            cur = self.db.execute_sql("SELECT path, size, mtime FROM source")
+            self._sources = {p: (s, m) for p, s, m in cur.fetchall()}
+        return self._sources
+
+    # --- one file -------------------------------------------------------------------------
+
+    def import_file(self, path: Path, *, explicit: bool) -> None:
+        report = self.report
+        report.files_seen += 1
+        try:
+            path = path.resolve()
+            st = path.stat()
+        except OSError as exc:
+            self.warn(f"{path}: cannot read ({exc.strerror})")
+            report.bad_paths.append(str(path))
+            report.files_failed += 1
+            return
+        key = str(path)
+        known = self._known_sources().get(key)
+        if known and known[0] == st.st_size and known[1] == st.st_mtime:
+            report.files_unchanged += 1
+            return
+        if st.st_size == 0:
+            self._record_empty(key, st)
+            return
+        try:
+            head = read_head(path)
+        except OSError as exc:
+            self.warn(f"{path}: cannot read ({exc.strerror})")
+            report.bad_paths.append(str(path))
+            report.files_failed += 1
+            return
+        fmt = self.format or detect_format(path, head)
+        if fmt is None:
+            if explicit:
+                self.warn(f"{path}: unknown transcript format (use --format to force one)")
+                report.bad_paths.append(str(path))
+                report.files_failed += 1
+            return
+        if self.on_file:
+            self.on_file(path, fmt)
+        try:
+            self._import(path, st, fmt)
+        except ParseError as exc:
+            self.warn(f"{path}: {exc}")
+            report.files_failed += 1
+            if explicit:
+                report.bad_paths.append(str(path))
+        except OSError as exc:
+            self.warn(f"{path}: cannot read ({exc.strerror or exc})")
+            report.files_failed += 1
+
+    def _record_empty(self, key: str, st: os.stat_result) -> None:
+        with self.db.atomic():
+            self.db.execute_sql(
+                "INSERT INTO source (path, format, size, mtime, head_hash, tail_hash, offset, state, imported_at)"
+                " VALUES (?, 'empty', 0, ?, '', '', 0, '{}', ?)"
+                " ON CONFLICT(path) DO UPDATE SET size=0, mtime=excluded.mtime, offset=0, state='{}',"
+                " head_hash='', tail_hash='', imported_at=excluded.imported_at",
+                (key, st.st_mtime, time.time()),
+            )
+        self._known_sources()[key] = (0, st.st_mtime)
+        self.report.files_unchanged += 1
+
+    def _import(self, path: Path, st: os.stat_result, fmt: str) -> None:
+        key = str(path)
+        parser = parser_class(fmt)()
+        row = self.db.execute_sql(
+            "SELECT id, format, offset, head_hash, tail_hash, state FROM source WHERE path = ?", (key,)
+        ).fetchone()
+        start, state = 0, {}
+        if row and parser.incremental and row[1] == fmt and 0 < row[2] <= st.st_size:
+            offset = row[2]
+            head_ok = _hash(_read_range(path, 0, min(offset, HASH_BYTES))) == row[3]
+            tail_start = max(0, offset - HASH_BYTES)
+            tail_ok = _hash(_read_range(path, tail_start, offset - tail_start)) == row[4]
+            if head_ok and tail_ok:
+                start, state = offset, orjson.loads(row[5] or "{}")
+        ctx = ParseContext(path=path, start=start, state=state, on_warning=self.warn)
+        with self.db.atomic():
+            writer = _Writer(self, fmt, parser.tool, fresh=start == 0)
+            writer.consume(parser.parse(ctx))
+            writer.finish()
+            end = ctx.end or st.st_size
+            head_hash = _hash(_read_range(path, 0, min(end, HASH_BYTES)))
+            tail_start = max(0, end - HASH_BYTES)
+            tail_hash = _hash(_read_range(path, tail_start, end - tail_start))
+            # A file that stopped on an incomplete last line is not "unchanged" at its full size:
+            # record the size we consumed so the next run looks again.
+            size = st.st_size if end >= st.st_size else end
+            self.db.execute_sql(
+                "INSERT INTO source (path, format, size, mtime, head_hash, tail_hash, offset, state, imported_at)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)"
+                " ON CONFLICT(path) DO UPDATE SET format=excluded.format, size=excluded.size,"
+                " mtime=excluded.mtime, head_hash=excluded.head_hash, tail_hash=excluded.tail_hash,"
+                " offset=excluded.offset, state=excluded.state, imported_at=excluded.imported_at",
+                (key, fmt, size, st.st_mtime, head_hash, tail_hash, end, orjson.dumps(ctx.state).decode(), time.time()),
+            )
+            source_id = self.db.execute_sql("SELECT id FROM source WHERE path = ?", (key,)).fetchone()[0]
+            if writer.session_ids:
+                marks = ",".join("?" * len(writer.session_ids))
+                self.db.execute_sql(
+                    f"UPDATE session SET source_id = ? WHERE source_id IS NULL AND id IN ({marks})",
+                    (source_id, *writer.session_ids.values()),
+                )
+        self._known_sources()[key] = (size, st.st_mtime)
+        self.report.files_imported += 1
+        self.report.bytes_read += max(0, end - start)
+
+    # --- projects -------------------------------------------------------------------------
+
+    def project_id(self, cwd: str | None, git_remote: str | None) -> int | None:
+        if not cwd:
+            return None
+        if cwd in self._project_ids:
+            return self._project_ids[cwd]
+        root = find_git_root(cwd) or cwd.rstrip("/\\") or cwd
+        remote = git_remote or (_git_remote(root) if root != cwd or Path(root, ".git").exists() else None)
+        name = root.replace("\\", "/").rstrip("/").rsplit("/", 1)[-1] or root
+        self.db.execute_sql(
+            "INSERT INTO project (root, name, git_remote, created_at) VALUES (?, ?, ?, ?)"
+            " ON CONFLICT(root) DO UPDATE SET git_remote = COALESCE(project.git_remote, excluded.git_remote)",
+            (root, name, remote, time.time()),
+        )
+        pid = self.db.execute_sql("SELECT id FROM project WHERE root = ?", (root,)).fetchone()[0]
+        self._project_ids[cwd] = pid
+        return pid
+
+
+_UPSERT = (
+    "INSERT INTO message (session_id, position, role, kind, tool_name, text, timestamp, external_id,"
+    " group_id, is_error, original_len) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+    " ON CONFLICT(session_id, external_id) DO UPDATE SET role=excluded.role, kind=excluded.kind,"
+    " tool_name=excluded.tool_name, text=excluded.text, timestamp=excluded.timestamp,"
+    " group_id=excluded.group_id, is_error=excluded.is_error, original_len=excluded.original_len"
+    " WHERE message.text IS NOT excluded.text OR message.kind IS NOT excluded.kind"
+    " OR message.is_error IS NOT excluded.is_error"
+)
+
+
+class _Writer:
+    """Stores the items of one file's parse inside the caller's transaction."""
+
+    def __init__(self, importer: Importer, fmt: str, tool: str, fresh: bool) -> None:
+        self.importer = importer
+        self.db = importer.db
+        self.conn = importer.db.connection()
+        self.fmt = fmt
+        self.tool = tool
+        self.fresh = fresh  # the file is read from its start (sizes are recomputed, not added)
+        self.infos: dict[str, SessionInfo] = {}
+        self.session_ids: dict[str, int] = {}
+        self.next_pos: dict[int, int] = {}
+        self.count_before: dict[int, int] = {}
+        self.text_size: dict[int, int] = {}
+        self.first_ts: dict[int, float] = {}
+        self.last_ts: dict[int, float] = {}
+        self.batch: list[tuple] = []
+        self.titles: list[LeafTitle] = []
+
+    def consume(self, items) -> None:
+        for item in items:
+            if isinstance(item, ParsedMessage):
+                self.message(item)
+            elif isinstance(item, SessionInfo):
+                self.session(item)
+            elif isinstance(item, Rewind):
+                self.rewind(item)
+            elif isinstance(item, LeafTitle):
+                self.titles.append(item)
+        self.flush()
+
+    def session(self, info: SessionInfo) -> int:
+        old = self.infos.get(info.key)
+        if old is None:
+            self.infos[info.key] = info
+        else:
+            for name in ("cwd", "model", "git_branch", "git_remote", "parent_key", "title"):
+                value = getattr(info, name)
+                if value:
+                    setattr(old, name, value)
+            if info.started_at and (not old.started_at or info.started_at < old.started_at):
+                old.started_at = info.started_at
+            if info.ended_at and (not old.ended_at or info.ended_at > old.ended_at):
+                old.ended_at = info.ended_at
+        if info.key in self.session_ids:
+            return self.session_ids[info.key]
+        external = clean(info.key)
+        cur = self.conn.execute(
+            "INSERT OR IGNORE INTO session (tool, external_id, message_count, raw_size, review_state)"
+            " VALUES (?, ?, 0, 0, 'new')",
+            (info.tool or self.tool, external),
+        )
+        sid = self.conn.execute(
+            "SELECT id FROM session WHERE tool = ? AND external_id = ?", (info.tool or self.tool, external)
+        ).fetchone()[0]
+        if cur.rowcount:
+            self.importer.report.sessions_new += 1
+            self.importer.report.new_sessions.add(sid)
+        self.session_ids[info.key] = sid
+        pos, count = self.conn.execute(
+            "SELECT COALESCE(MAX(position), -1) + 1, COUNT(*) FROM message WHERE session_id = ?", (sid,)
+        ).fetchone()
+        self.next_pos[sid] = pos
+        self.count_before[sid] = count
+        self.text_size[sid] = 0
+        return sid
+
+    def message(self, m: ParsedMessage) -> None:
+        sid = self.session_ids.get(m.session_key)
+        if sid is None:
+            sid = self.session(SessionInfo(key=m.session_key, tool=self.tool))
+        text = m.text
+        original = m.original_len if m.original_len is not None else len(text)
+        limit = MAX_TOOL_TEXT if m.kind in ("tool_result", "tool_use") else MAX_TEXT
+        if len(text) > limit:
+            text = _shorten(text, limit)
+        text = clean(text)
+        self.text_size[sid] += original
+        pos = self.next_pos[sid]
+        self.next_pos[sid] = pos + 1
+        if m.timestamp:
+            if sid not in self.first_ts or m.timestamp < self.first_ts[sid]:
+                self.first_ts[sid] = m.timestamp
+            if sid not in self.last_ts or m.timestamp > self.last_ts[sid]:
+                self.last_ts[sid] = m.timestamp
+        self.batch.append(
+            (
+                sid,
+                pos,
+                m.role,
+                m.kind,
+                clean(m.tool_name) if m.tool_name else None,
+                text,
+                m.timestamp,
+                m.external_id,
+                m.group_id,
+                1 if m.is_error else 0,
+                original if original != len(text) or m.original_len is not None else None,
+            )
+        )
+        if len(self.batch) >= BATCH:
+            self.flush()
+
+    def flush(self) -> None:
+        if self.batch:
+            self.conn.executemany(_UPSERT, self.batch)
+            self.batch.clear()
+
+    def rewind(self, r: Rewind) -> None:
+        self.flush()
+        sid = self.session_ids.get(r.session_key)
+        if sid is None:
+            return
+        row = self.conn.execute(
+            "SELECT position FROM message WHERE session_id = ? AND external_id = ?", (sid, r.external_id)
+        ).fetchone()
+        if row is None:
+            self.conn.execute("DELETE FROM message WHERE session_id = ?", (sid,))
+        else:
+            self.conn.execute("DELETE FROM message WHERE session_id = ? AND position >= ?", (sid, row[0]))
+
+    def finish(self) -> None:
+        self.flush()
+        report = self.importer.report
+        for title in self.titles:
+            for sid in self.session_ids.values():
+                hit = self.conn.execute(
+                    "SELECT 1 FROM message WHERE session_id = ? AND external_id = ?", (sid, title.leaf_id)
+                ).fetchone()
+                if hit:
+                    self.conn.execute("UPDATE session SET title = ? WHERE id = ?", (clean(title.title), sid))
+                    break
+        for key, sid in self.session_ids.items():
+            info = self.infos.get(key) or SessionInfo(key=key, tool=self.tool)
+            parent_id = self.session_ids.get(info.parent_key) if info.parent_key else None
+            if info.parent_key and parent_id is None:
+                row = self.conn.execute(
+                    "SELECT id FROM session WHERE tool = ? AND external_id = ?", (info.tool or self.tool, info.parent_key)
+                ).fetchone()
+                parent_id = row[0] if row else None
+            project = self.importer.project_id(clean(info.cwd) if info.cwd else None, info.git_remote)
+            count = self.conn.execute("SELECT COUNT(*) FROM message WHERE session_id = ?", (sid,)).fetchone()[0]
+            report.messages_new += max(0, count - self.count_before.get(sid, 0))
+            if count:
+                report.touched_sessions.add(sid)
+            started = min(filter(None, (info.started_at, self.first_ts.get(sid))), default=None)
+            ended = max(filter(None, (info.ended_at, self.last_ts.get(sid))), default=None)
+            size_sql = "raw_size = ?" if self.fresh else "raw_size = raw_size + ?"
+            self.conn.execute(
+                "UPDATE session SET cwd = COALESCE(?, cwd), project_id = COALESCE(?, project_id),"
+                " parent_id = COALESCE(?, parent_id), title = COALESCE(?, title),"
+                " started_at = MIN(COALESCE(started_at, ?), COALESCE(?, started_at)),"
+                " ended_at = MAX(COALESCE(ended_at, ?), COALESCE(?, ended_at)),"
+                " model = COALESCE(?, model), git_branch = COALESCE(?, git_branch),"
+                f" message_count = ?, {size_sql} WHERE id = ?",
+                (
+                    clean(info.cwd) if info.cwd else None,
+                    project,
+                    parent_id,
+                    clean(info.title) if info.title else None,
+                    started,
+                    started,
+                    ended,
+                    ended,
+                    clean(info.model) if info.model else None,
+                    clean(info.git_branch) if info.git_branch else None,
+                    count,
+                    self.text_size.get(sid, 0),
+                    sid,
+                ),
+            )
+            if not info.title:
+                self._default_title(sid)
+
+    def _default_title(self, sid: int) -> None:
+        """Sessions without a title of their own take the first line of the first user text."""
+        has = self.conn.execute("SELECT title FROM session WHERE id = ?", (sid,)).fetchone()[0]
+        if has:
+            return
+        row = self.conn.execute(
+            "SELECT text FROM message WHERE session_id = ? AND role = 'user' AND kind = 'text'"
+            " ORDER BY position LIMIT 1",
+            (sid,),
+        ).fetchone()
+        if row:
+            first = next((ln.strip() for ln in row[0].splitlines() if ln.strip()), "")
+            if first:
+                self.conn.execute("UPDATE session SET title = ? WHERE id = ?", (first[:100], sid))

@@ -1,0 +1,73 @@
+"""Frozen dataclasses: what the core hands to the front ends (never peewee rows)."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+
+
+@dataclass(frozen=True, slots=True)
+class ProjectRecord:
+    id: int
+    root: str
+    name: str
+    git_remote: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class SessionRecord:
+    id: int
+    tool: str
+    external_id: str
+    project_id: int | None
+    project_root: str | None
+    cwd: str | None
+    title: str | None
+    started_at: float | None
+    ended_at: float | None
+    model: str | None
+    git_branch: str | None
+    message_count: int
+    raw_size: int
+    review_state: str
+    parent_id: int | None
+    source_path: str | None
+    pending: int = 0  # proposals not yet reviewed
+
+    def as_dict(self) -> dict:
+        return asdict(self)
+
+
+@dataclass(frozen=True, slots=True)
+class MessageRecord:
+    id: int
+    session_id: int
+    position: int
+    role: str
+    kind: str
+    tool_name: str | None
+    text: str
+    timestamp: float | None
+    external_id: str
+    group_id: str | None
+    is_error: bool
+    original_len: int | None
+
+    def as_dict(self) -> dict:
+        return asdict(self)
+
+
+@dataclass(frozen=True, slots=True)
+class Stats:
+    projects: int
+    sources: int
+    sessions: int
+    messages: int
+    memories: int
+    memories_by_status: dict
+    memories_by_tier: dict
+    sessions_by_tool: dict
+    db_path: str
+    db_bytes: int
+
+    def as_dict(self) -> dict:
+        return asdict(self)
