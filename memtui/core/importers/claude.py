@@ -31,7 +31,8 @@ _DETECT = re.compile(
     rb'"(?:parentUuid|leafUuid|isSidechain)"\s*:'
     rb'|"type"\s*:\s*"(?:file-history-snapshot|queue-operation|permission-mode|ai-title|last-prompt)"'
 )
-_COMMAND = re.compile(r"<command-name>(.*?)</command-name>.*?(?:<command-args>(.*?)</command-args>)?", re.S)
+_COMMAND = re.compile(r"<command-name>(.*?)</command-name>", re.S)
+_COMMAND_ARGS = re.compile(r"<command-args>(.*?)</command-args>", re.S)
 _SKIP_SYSTEM_SUBTYPES = {"turn_duration", "stop_hook_summary", "informational_hook"}
 _KEEP_TOOL_NAMES = 500  # tool_use id -> name pairs carried over to the next incremental run
 
@@ -166,7 +167,8 @@ class ClaudeCodeParser(Parser):
             m = _COMMAND.search(text)
             if m:
                 command = m.group(1).strip()
-                args = (m.group(2) or "").strip()
+                a = _COMMAND_ARGS.search(text)
+                args = a.group(1).strip() if a else ""
                 return ParsedMessage(key, "user", "text", f"{command} {args}".strip(), ext, timestamp=ts)
         if stripped.startswith(("<local-command-stdout>", "<local-command-stderr>", "<bash-stdout>", "<bash-stderr>")):
             return ParsedMessage(key, "system", "text", text, ext, timestamp=ts)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import re
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -480,6 +481,10 @@ class _Writer:
                 ).fetchone()
                 parent_id = row[0] if row else None
             project = self.importer.project_id(clean(info.cwd) if info.cwd else None, info.git_remote)
+            if parent_id is not None:
+                # A subagent works for its parent's project, even from a worktree elsewhere.
+                row = self.conn.execute("SELECT project_id FROM session WHERE id = ?", (parent_id,)).fetchone()
+                project = row[0] if row and row[0] else project
             count = self.conn.execute("SELECT COUNT(*) FROM message WHERE session_id = ?", (sid,)).fetchone()[0]
             report.messages_new += max(0, count - self.count_before.get(sid, 0))
             if count:
@@ -518,12 +523,30 @@ class _Writer:
         has = self.conn.execute("SELECT title FROM session WHERE id = ?", (sid,)).fetchone()[0]
         if has:
             return
-        row = self.conn.execute(
+        rows = self.conn.execute(
             "SELECT text FROM message WHERE session_id = ? AND role = 'user' AND kind = 'text'"
-            " ORDER BY position LIMIT 1",
+            " ORDER BY position LIMIT 20",
             (sid,),
-        ).fetchone()
-        if row:
-            first = next((ln.strip() for ln in row[0].splitlines() if ln.strip()), "")
-            if first:
-                self.conn.execute("UPDATE session SET title = ? WHERE id = ?", (first[:100], sid))
+        ).fetchall()
+        title = ""
+        for (text,) in rows:
+            title = _title_from(text)
+            if title:
+                break
+        if not title and rows:
+            title = rows[0][0].strip().splitlines()[0][:100] if rows[0][0].strip() else ""
+        if title:
+            self.conn.execute("UPDATE session SET title = ? WHERE id = ?", (title, sid))
+
+
+_TAG_BLOCK = re.compile(r"<([a-z_\-]+)[^>]*>.*?</\1>", re.S)
+
+
+def _title_from(text: str) -> str:
+    """A title from a user prompt: not a slash command, without IDE/harness tag blocks."""
+    text = _TAG_BLOCK.sub(" ", text).strip()
+    if not text or text.startswith("/") or text.startswith("[image"):
+        return ""
+    first = next((ln.strip() for ln in text.splitlines() if ln.strip()), "")
+    first = first.lstrip("#> ").strip()
+    return first[:100] + ("…" if len(first) > 100 else "")
