@@ -22,3 +22,32 @@ def write_jsonl(path: Path, records) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text("".join(json.dumps(r) + "\n" for r in records), encoding="utf-8")
     return path
+
+
+def replay_claude_corpus(corpus: Path, dest: Path, copies: int) -> list[Path]:
+    """Write `copies` Claude Code files per real corpus file, with fresh session ids and uuids."""
+    import orjson
+
+    sources = [p for p in sorted((corpus / "claude-code").rglob("*.jsonl")) if p.stat().st_size > 10_000]
+    written = []
+    for n in range(copies):
+        for i, src in enumerate(sources):
+            out = dest / f"project-{n % 7}" / f"copy{n}-{i}.jsonl"
+            out.parent.mkdir(parents=True, exist_ok=True)
+            with open(src, "rb") as fh, open(out, "wb") as wh:
+                for line in fh:
+                    try:
+                        obj = orjson.loads(line)
+                    except orjson.JSONDecodeError:
+                        continue
+                    if not isinstance(obj, dict):
+                        continue
+                    for key in ("sessionId", "uuid", "parentUuid", "leafUuid"):
+                        if obj.get(key):
+                            obj[key] = f"{obj[key]}-{n}"
+                    msg = obj.get("message")
+                    if isinstance(msg, dict) and msg.get("id"):
+                        msg["id"] = f"{msg['id']}-{n}"
+                    wh.write(orjson.dumps(obj) + b"\n")
+            written.append(out)
+    return written
