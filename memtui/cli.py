@@ -90,9 +90,20 @@ def cmd_import(args) -> int:
     if shown > MAX_SHOWN_WARNINGS:
         _stderr(f"memtui: warning: ... and {shown - MAX_SHOWN_WARNINGS} more warnings")
     summary = report.as_dict() | {"seconds": round(elapsed, 3)}
+    if args.extractor is None:  # TRANSITIONAL until extract/heuristic.py lands
+        import importlib.util
+
+        args.extractor = "heuristic" if importlib.util.find_spec("memtui.core.extract.heuristic") else "none"
+    if args.extractor != "none" and report.touched_sessions:
+        proposed = _propose(db, args, sorted(report.touched_sessions))
+        summary["proposals"] = proposed
     if args.json:
         _print_json(summary)
     else:
+        if "proposals" in summary:
+            p = summary["proposals"]
+            print(f"proposed {p['created']} memory(ies) from {p['sessions']} session(s) ({args.extractor});"
+                  f" {p['reinforced']} reinforced existing ones")
         print(
             f"imported {report.files_imported} file(s) ({report.bytes_read / 1e6:.1f} MB) in {elapsed:.2f}s:"
             f" {report.sessions_new} new session(s), {report.messages_new} new message(s);"
@@ -142,11 +153,217 @@ def cmd_stats(args) -> int:
     return EXIT_OK
 
 
+def _propose(db, args, session_ids: list[int]) -> dict:
+    """Run the chosen extractor over sessions; returns the summary as a dict."""
+    from memtui.core import propose
+
+    if args.extractor == "anthropic":
+        from memtui.cli_anthropic import run_anthropic
+
+        summary = run_anthropic(db, args, session_ids)
+    else:
+        extractor = propose.get_extractor(args.extractor)
+        summary = propose.propose_sessions(db, session_ids, extractor, args.extractor)
+    for failure in summary.failed:
+        _stderr(f"memtui: warning: {failure}")
+    return {"sessions": summary.sessions, "created": summary.created, "reinforced": summary.reinforced,
+            "superseding": summary.superseding, "failed": len(summary.failed)}
+
+
+def cmd_propose(args) -> int:
+    from memtui.core import store
+
+    db = _open_db(args)
+    try:
+        sessions = store.find_sessions(db, args.sessions) if args.sessions else store.list_sessions(db)
+    except LookupError as exc:
+        raise CliError(str(exc), EXIT_USAGE) from None
+    ids = [s.id for s in sessions]
+    if args.extractor == "none":
+        raise CliError("--extractor none proposes nothing", EXIT_USAGE)
+    result = _propose(db, args, ids)
+    if args.json:
+        _print_json(result)
+    else:
+        print(f"proposed {result['created']} new memory(ies) from {result['sessions']} session(s)"
+              f" ({args.extractor}); {result['reinforced']} reinforced, {result['superseding']} may supersede")
+    return EXIT_OK if not result["failed"] else EXIT_ERROR
+
+
+def _memory_line(m) -> str:
+    pin = "*" if m.pinned else " "
+    text = " ".join(m.text.split())
+    return f"{m.id:>6}{pin} {m.status:<8} {m.tier:<9} {m.kind:<15} {m.confidence:4.2f}  {text}"
+
+
+def cmd_memories(args) -> int:
+    from memtui.core import memories
+
+    db = _open_db(args)
+    try:
+        memories._check(args.tier, args.kind, args.status)
+    except memories.MemoryError_ as exc:
+        raise CliError(str(exc), EXIT_USAGE) from None
+    found = memories.list_memories(
+        db, tier=args.tier, status=args.status, project=args.project, kind=args.kind,
+        pinned=True if args.pinned else None, forgotten=args.trash, limit=args.limit,
+        session_id=args.session,
+    )
+    if args.json:
+        _print_json([m.as_dict() for m in found])
+        return EXIT_OK
+    if not found:
+        print("no memories match")
+    for m in found:
+        print(_memory_line(m))
+    return EXIT_OK
+
+
+def _ids(values: list[str]) -> list[int]:
+    out = []
+    for value in values:
+        for part in value.split(","):
+            part = part.strip()
+            if not part:
+                continue
+            if not part.isdigit():
+                raise CliError(f"not a memory id: {part!r}", EXIT_USAGE)
+            out.append(int(part))
+    if not out:
+        raise CliError("give at least one memory id", EXIT_USAGE)
+    return out
+
+
+def _memory_action(args, func, verb: str) -> int:
+    from memtui.core import memories
+
+    db = _open_db(args)
+    try:
+        changed = func(db, _ids(args.ids))
+    except memories.MemoryError_ as exc:
+        raise CliError(str(exc), EXIT_USAGE) from None
+    if args.json:
+        _print_json({"changed": changed})
+    else:
+        print(f"{verb} {len(changed)} memory(ies)" + (f": {', '.join(map(str, changed))}" if changed else " (no change)"))
+    return EXIT_OK
+
+
+def cmd_approve(args) -> int:
+    from memtui.core import memories
+
+    return _memory_action(args, memories.approve, "approved")
+
+
+def cmd_reject(args) -> int:
+    from memtui.core import memories
+
+    return _memory_action(args, memories.reject, "rejected")
+
+
+def cmd_pin(args) -> int:
+    from memtui.core import memories
+
+    return _memory_action(args, memories.pin, "pinned")
+
+
+def cmd_unpin(args) -> int:
+    from memtui.core import memories
+
+    return _memory_action(args, lambda db, ids: memories.pin(db, ids, False), "unpinned")
+
+
+def cmd_edit(args) -> int:
+    from memtui.core import memories
+
+    db = _open_db(args)
+    try:
+        changed = memories.edit(db, _ids([args.id])[0], text=args.text, tier=args.tier, kind=args.kind)
+    except memories.MemoryError_ as exc:
+        raise CliError(str(exc), EXIT_USAGE) from None
+    print(f"edited memory {args.id}" if changed else f"memory {args.id} already says that")
+    return EXIT_OK
+
+
+def cmd_add(args) -> int:
+    from memtui.core import memories
+
+    db = _open_db(args)
+    try:
+        memory_id = memories.add(db, args.text, tier=args.tier, kind=args.kind, project=args.project, pinned=args.pin)
+    except memories.MemoryError_ as exc:
+        raise CliError(str(exc), EXIT_USAGE) from None
+    if args.json:
+        _print_json(memories.get_memory(db, memory_id).as_dict())
+    else:
+        print(f"remembered {memory_id}")
+    return EXIT_OK
+
+
+def cmd_undo(args) -> int:
+    from memtui.core import memories
+
+    db = _open_db(args)
+    result = memories.redo(db) if args.command == "redo" else memories.undo(db)
+    if result is None:
+        print(f"nothing to {args.command}")
+        return EXIT_OK
+    verb = "redid" if args.command == "redo" else "undid"
+    print(f"{verb} {result.action} of {len(result.memory_ids)} memory(ies): {', '.join(map(str, result.memory_ids[:20]))}")
+    return EXIT_OK
+
+
+def cmd_export(args) -> int:
+    from memtui.core import memories
+
+    db = _open_db(args)
+    if args.format != "json":
+        raise CliError(f"export format {args.format!r} is not available yet", EXIT_USAGE)
+    text = json.dumps(memories.export_store(db), ensure_ascii=False, indent=2, sort_keys=True) + "\n"
+    if args.output:
+        try:
+            Path(args.output).write_text(text, encoding="utf-8")
+        except OSError as exc:
+            raise CliError(f"cannot write {args.output}: {exc.strerror}", EXIT_USAGE) from None
+        _stderr(f"memtui: wrote {args.output}")
+    else:
+        sys.stdout.write(text)
+    return EXIT_OK
+
+
+def cmd_load(args) -> int:
+    from memtui.core import memories
+
+    db = _open_db(args)
+    try:
+        data = json.loads(Path(args.file).read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise CliError(f"{args.file}: no such file", EXIT_USAGE) from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise CliError(f"{args.file}: cannot read ({exc})", EXIT_USAGE) from None
+    except json.JSONDecodeError as exc:
+        raise CliError(f"{args.file}: not valid JSON (line {exc.lineno}: {exc.msg})", EXIT_USAGE) from None
+    try:
+        result = memories.load_store(db, data)
+    except memories.MemoryError_ as exc:
+        raise CliError(f"{args.file}: {exc}", EXIT_USAGE) from None
+    print(f"loaded {result.created} memory(ies); {result.skipped} already present")
+    return EXIT_OK
+
+
 # --- the parser ----------------------------------------------------------------------------
 
 
+def _anthropic_flags(p) -> None:
+    p.add_argument("--model", help="anthropic extractor: the Claude model (default: a current Haiku)")
+    p.add_argument("--yes", action="store_true", help="anthropic extractor: do not ask before spending tokens")
+    p.add_argument("--batch", action="store_true", help="anthropic extractor: use the Message Batches API")
+
+
 def build_parser() -> argparse.ArgumentParser:
+    from memtui.core.extract import EXTRACTORS
     from memtui.core.importers import FORMATS
+    from memtui.core.models import KINDS, TIERS
 
     parser = _Parser(prog="memtui", description="A memory a person can trust, for AI coding sessions.")
     parser.add_argument("--version", action="version", version=f"memtui {__version__}")
@@ -158,6 +375,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--auto", action="store_true", help="scan every supported tool's default locations")
     p.add_argument("--format", choices=FORMATS, help="force a format instead of detecting it")
     p.add_argument("--json", action="store_true", help="print the import report as JSON")
+    p.add_argument("--extractor", choices=EXTRACTORS, default=None, help="propose memories with this extractor (default: heuristic)")
+    _anthropic_flags(p)
     p.set_defaults(func=cmd_import)
 
     p = sub.add_parser("sessions", help="list imported sessions")
@@ -166,6 +385,65 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--limit", type=int, default=None, help="at most N sessions")
     p.add_argument("--json", action="store_true", help="print JSON only")
     p.set_defaults(func=cmd_sessions)
+
+    p = sub.add_parser("propose", help="(re)run an extractor on imported sessions")
+    p.add_argument("sessions", nargs="*", metavar="SESSION", help="session ids (default: all sessions)")
+    p.add_argument("--extractor", choices=EXTRACTORS, default="heuristic")
+    _anthropic_flags(p)
+    p.add_argument("--json", action="store_true", help="print JSON only")
+    p.set_defaults(func=cmd_propose)
+
+    p = sub.add_parser("memories", help="list memories")
+    p.add_argument("--tier", help="developer, project or session")
+    p.add_argument("--status", help="proposed, approved or rejected")
+    p.add_argument("--project", metavar="PATH", help="a project root (or a path inside it)")
+    p.add_argument("--kind", help="decision, preference, convention, ...")
+    p.add_argument("--session", type=int, metavar="ID", help="only proposals of this session")
+    p.add_argument("--pinned", action="store_true", help="only pinned memories")
+    p.add_argument("--trash", action="store_true", help="list forgotten memories instead")
+    p.add_argument("--limit", type=int, default=None)
+    p.add_argument("--json", action="store_true", help="print JSON only")
+    p.set_defaults(func=cmd_memories)
+
+    for name, func, text in (
+        ("approve", cmd_approve, "approve memories"),
+        ("reject", cmd_reject, "reject memories"),
+        ("pin", cmd_pin, "pin memories (always exported first)"),
+        ("unpin", cmd_unpin, "unpin memories"),
+    ):
+        p = sub.add_parser(name, help=text)
+        p.add_argument("ids", nargs="+", metavar="ID")
+        p.add_argument("--json", action="store_true", help="print JSON only")
+        p.set_defaults(func=func)
+
+    p = sub.add_parser("edit", help="change a memory's text, tier or kind")
+    p.add_argument("id", metavar="ID")
+    p.add_argument("--text")
+    p.add_argument("--tier", choices=TIERS)
+    p.add_argument("--kind", choices=KINDS)
+    p.set_defaults(func=cmd_edit)
+
+    p = sub.add_parser("add", help="remember something by hand (approved at once)")
+    p.add_argument("text")
+    p.add_argument("--tier", choices=TIERS, default="project")
+    p.add_argument("--kind", choices=KINDS, default="fact")
+    p.add_argument("--project", metavar="PATH", help="the project (default: the current directory's)")
+    p.add_argument("--pin", action="store_true")
+    p.add_argument("--json", action="store_true", help="print JSON only")
+    p.set_defaults(func=cmd_add)
+
+    for name, text in (("undo", "undo the last change to memories"), ("redo", "redo what undo undid")):
+        p = sub.add_parser(name, help=text)
+        p.set_defaults(func=cmd_undo)
+
+    p = sub.add_parser("export", help="export memories")
+    p.add_argument("--format", default="json", choices=("json",))
+    p.add_argument("-o", "--output", metavar="FILE")
+    p.set_defaults(func=cmd_export)
+
+    p = sub.add_parser("load", help="load a JSON export")
+    p.add_argument("file", metavar="FILE.json")
+    p.set_defaults(func=cmd_load)
 
     p = sub.add_parser("stats", help="counts and sizes")
     p.add_argument("--json", action="store_true", help="print JSON only")

@@ -71,3 +71,43 @@ class Stats:
 
     def as_dict(self) -> dict:
         return asdict(self)
+
+
+@dataclass(frozen=True, slots=True)
+class EvidenceRecord:
+    message_id: int | None
+    quote: str
+    session_id: int | None = None
+    position: int | None = None
+
+    def as_dict(self) -> dict:
+        return asdict(self)
+
+
+@dataclass(frozen=True, slots=True)
+class MemoryRecord:
+    id: int
+    tier: str
+    kind: str
+    text: str
+    status: str
+    pinned: bool
+    confidence: float
+    project_id: int | None
+    project_root: str | None
+    session_id: int | None
+    session_external_id: str | None
+    extractor: str
+    created_at: float
+    updated_at: float
+    last_seen_at: float
+    forgotten_at: float | None
+    supersedes_id: int | None
+    evidence: tuple[EvidenceRecord, ...] = ()
+
+    def as_dict(self) -> dict:
+        data = asdict(self)
+        data["project"] = data.pop("project_root")
+        data["session"] = data.pop("session_external_id")
+        data["evidence"] = [{"message_id": e.message_id, "quote": e.quote} for e in self.evidence]
+        return data

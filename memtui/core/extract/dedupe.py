@@ -1,0 +1,72 @@
+"""Dedupe of proposals: near-duplicates reinforce, contradictions are marked as supersedes.
+
+Pure functions over texts; memories.py applies them against the store.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+
+from rapidfuzz import fuzz
+
+DUPLICATE_SCORE = 88  # token_set_ratio at or above which two statements say the same thing
+RELATED_SCORE = 60  # enough shared wording to be about the same subject
+
+_WORD = re.compile(r"[a-z0-9_./+#-]+")
+_NEGATION = re.compile(r"\b(?:not|never|no|don't|do not|dont|avoid|stop|without|instead of|rather than)\b")
+_STOP = frozenset(
+    "a an the to of in on for and or is are be was were it this that with as at by from use uses using"
+    " should must always never not no don't do does".split()
+)
+
+
+def normalise(text: str) -> str:
+    return " ".join(_WORD.findall(text.lower()))
+
+
+def fingerprint(text: str) -> str:
+    return hashlib.blake2b(normalise(text).encode(), digest_size=10).hexdigest()
+
+
+def similarity(a: str, b: str) -> float:
+    return fuzz.token_set_ratio(normalise(a), normalise(b))
+
+
+def is_duplicate(a: str, b: str) -> bool:
+    if fingerprint(a) == fingerprint(b):
+        return True
+    na, nb = normalise(a), normalise(b)
+    if not na or not nb:
+        return False
+    # token_set_ratio is 100 when one text's words are a subset of the other's; require that the
+    # shorter one is a substantial part of the longer, so "use uv" does not swallow a paragraph.
+    shorter, longer = sorted((len(na), len(nb)))
+    if shorter < 0.6 * longer:
+        return fuzz.ratio(na, nb) >= DUPLICATE_SCORE
+    return fuzz.token_set_ratio(na, nb) >= DUPLICATE_SCORE and not contradicts(a, b)
+
+
+def _content_words(text: str) -> set[str]:
+    return {w for w in _WORD.findall(text.lower()) if w not in _STOP and len(w) > 1}
+
+
+def _numbers(text: str) -> set[str]:
+    return set(re.findall(r"\b\d+(?:\.\d+)*\b", text))
+
+
+def contradicts(a: str, b: str) -> bool:
+    """Two statements about the same subject that disagree: one negates what the other says,
+    or they name different versions/numbers for the same thing."""
+    wa, wb = _content_words(a), _content_words(b)
+    if not wa or not wb:
+        return False
+    overlap = len(wa & wb) / min(len(wa), len(wb))
+    if overlap < 0.5:
+        return False
+    neg_a = bool(_NEGATION.search(a.lower()))
+    neg_b = bool(_NEGATION.search(b.lower()))
+    if neg_a != neg_b:
+        return True
+    na, nb = _numbers(a), _numbers(b)
+    return bool(na and nb and na != nb and overlap >= 0.6)

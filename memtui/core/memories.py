@@ -1,0 +1,703 @@
+"""Memories: proposals, review actions, the journal (undo/redo), JSON export and load.
+
+Every change to a memory is written to the `event` journal as one batch per user action, with
+the changed fields before and after, so `undo` and `redo` (from the CLI or the TUI) replay it
+either way. Creating proposals and reinforcing them are journalled too, but are not user actions:
+undo steps over them.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from dataclasses import dataclass
+from typing import Iterable, Sequence
+
+import orjson
+from peewee import SqliteDatabase
+from rapidfuzz import fuzz, process
+
+from memtui.core.extract import Proposal
+from memtui.core.extract.dedupe import RELATED_SCORE, contradicts, fingerprint, is_duplicate, normalise
+from memtui.core.models import KINDS, STATUSES, TIERS
+from memtui.core.records import EvidenceRecord, MemoryRecord
+from memtui.core.redact import clean
+
+MAX_TEXT = 2000
+QUOTE_LEN = 200
+USER_ACTIONS = (
+    "add", "approve", "reject", "unreview", "pin", "unpin", "edit", "forget", "restore", "purge", "load",
+)
+SYSTEM_ACTIONS = ("propose", "reinforce")
+_FIELDS = (
+    "tier", "kind", "text", "status", "pinned", "confidence", "project_id", "session_id", "extractor",
+    "fingerprint", "supersedes_id", "created_at", "updated_at", "last_seen_at", "forgotten_at",
+)
+_COLUMNS = (
+    "m.id, m.tier, m.kind, m.text, m.status, m.pinned, m.confidence, m.project_id, p.root, m.session_id,"
+    " s.external_id, m.extractor, m.created_at, m.updated_at, m.last_seen_at, m.forgotten_at, m.supersedes_id"
+)
+_FROM = " FROM memory m LEFT JOIN project p ON p.id = m.project_id LEFT JOIN session s ON s.id = m.session_id"
+
+
+class MemoryError_(ValueError):
+    """A request the store cannot carry out (unknown id, bad tier, ...): one-line message."""
+
+
+# --- reading -------------------------------------------------------------------------------
+
+
+def _evidence_for(db: SqliteDatabase, ids: Sequence[int]) -> dict[int, list[EvidenceRecord]]:
+    out: dict[int, list[EvidenceRecord]] = {}
+    for start in range(0, len(ids), 900):
+        chunk = ids[start : start + 900]
+        marks = ",".join("?" * len(chunk))
+        for mid, msg_id, quote, sid, pos in db.execute_sql(
+            "SELECT e.memory_id, e.message_id, e.quote, msg.session_id, msg.position FROM evidence e"
+            f" LEFT JOIN message msg ON msg.id = e.message_id WHERE e.memory_id IN ({marks}) ORDER BY e.id",
+            chunk,
+        ):
+            out.setdefault(mid, []).append(EvidenceRecord(msg_id, quote, sid, pos))
+    return out
+
+
+def _records(db: SqliteDatabase, rows: list, with_evidence: bool = True) -> list[MemoryRecord]:
+    evidence = _evidence_for(db, [r[0] for r in rows]) if with_evidence and rows else {}
+    return [
+        MemoryRecord(
+            r[0], r[1], r[2], r[3], r[4], bool(r[5]), r[6], r[7], r[8], r[9], r[10], r[11], r[12], r[13], r[14],
+            r[15], r[16], tuple(evidence.get(r[0], ())),
+        )
+        for r in rows
+    ]
+
+
+def get_memory(db: SqliteDatabase, memory_id: int) -> MemoryRecord | None:
+    rows = db.execute_sql(f"SELECT {_COLUMNS}{_FROM} WHERE m.id = ?", (memory_id,)).fetchall()
+    return _records(db, rows)[0] if rows else None
+
+
+def project_filter(project: str) -> tuple[str, list]:
+    """SQL matching a project given as its root path (or a path inside it) or its exact name."""
+    path = os.path.abspath(os.path.expanduser(project))
+    return (
+        "(p.root = ? OR p.root = ? OR ? LIKE p.root || '/%' OR p.name = ?)",
+        [project.rstrip("/"), path, path, project],
+    )
+
+
+def list_memories(
+    db: SqliteDatabase,
+    *,
+    tier: str | None = None,
+    status: str | None = None,
+    project: str | None = None,
+    kind: str | None = None,
+    pinned: bool | None = None,
+    session_id: int | None = None,
+    forgotten: bool = False,
+    limit: int | None = None,
+    offset: int = 0,
+    order: str = "recent",
+    with_evidence: bool = True,
+) -> list[MemoryRecord]:
+    where = ["m.forgotten_at IS NOT NULL" if forgotten else "m.forgotten_at IS NULL"]
+    args: list = []
+    if tier:
+        where.append("m.tier = ?")
+        args.append(tier)
+    if status:
+        where.append("m.status = ?")
+        args.append(status)
+    if kind:
+        where.append("m.kind = ?")
+        args.append(kind)
+    if pinned is not None:
+        where.append("m.pinned = ?")
+        args.append(1 if pinned else 0)
+    if session_id is not None:
+        where.append("m.session_id = ?")
+        args.append(session_id)
+    if project:
+        sql, pargs = project_filter(project)
+        where.append(sql)
+        args += pargs
+    orders = {
+        "recent": "m.last_seen_at DESC, m.id DESC",
+        "created": "m.created_at DESC, m.id DESC",
+        "confidence": "m.confidence DESC, m.id",
+        "id": "m.id",
+        "session": "m.id",
+    }
+    sql = f"SELECT {_COLUMNS}{_FROM} WHERE {' AND '.join(where)} ORDER BY {orders.get(order, orders['recent'])}"
+    if limit is not None:
+        sql += " LIMIT ? OFFSET ?"
+        args += [limit, offset]
+    return _records(db, db.execute_sql(sql, args).fetchall(), with_evidence)
+
+
+# --- the journal ---------------------------------------------------------------------------
+
+
+def _row_state(db: SqliteDatabase, memory_id: int, with_evidence: bool = False) -> dict | None:
+    row = db.execute_sql(f"SELECT {', '.join(_FIELDS)} FROM memory WHERE id = ?", (memory_id,)).fetchone()
+    if row is None:
+        return None
+    state = dict(zip(_FIELDS, row))
+    if with_evidence:
+        state["evidence"] = [
+            [m, q] for m, q in db.execute_sql(
+                "SELECT message_id, quote FROM evidence WHERE memory_id = ? ORDER BY id", (memory_id,)
+            )
+        ]
+    return state
+
+
+class Journal:
+    """Collects the events of one action; written in one go by `commit`."""
+
+    def __init__(self, db: SqliteDatabase, action_default: str) -> None:
+        self.db = db
+        self.action = action_default
+        self.events: list[tuple] = []
+        self.now = time.time()
+
+    def add(self, memory_id: int, action: str, before: dict | None, after: dict | None) -> None:
+        self.events.append(
+            (
+                memory_id,
+                action,
+                None if before is None else orjson.dumps(before).decode(),
+                None if after is None else orjson.dumps(after).decode(),
+            )
+        )
+
+    def commit(self) -> int | None:
+        if not self.events:
+            return None
+        (batch,) = self.db.execute_sql("SELECT COALESCE(MAX(batch), 0) + 1 FROM event").fetchone()
+        self.db.execute_sql  # keep peewee's connection open
+        self.db.connection().executemany(
+            "INSERT INTO event (batch, memory, action, before, after, at, undone) VALUES (?, ?, ?, ?, ?, ?, 0)",
+            [(batch, m, a, b, af, self.now) for m, a, b, af in self.events],
+        )
+        return batch
+
+
+def _apply(db: SqliteDatabase, memory_id: int, state: dict | None, full: bool) -> None:
+    """Put a memory into `state`: None deletes it; a full state (re)creates it; else update fields."""
+    if state is None:
+        db.execute_sql("DELETE FROM memory WHERE id = ?", (memory_id,))
+        return
+    fields = {k: v for k, v in state.items() if k != "evidence"}
+    exists = db.execute_sql("SELECT 1 FROM memory WHERE id = ?", (memory_id,)).fetchone()
+    if full and not exists:
+        cols = ["id", *fields]
+        db.execute_sql(
+            f"INSERT INTO memory ({', '.join(cols)}) VALUES ({', '.join('?' * len(cols))})",
+            [memory_id, *fields.values()],
+        )
+    elif fields:
+        db.execute_sql(
+            f"UPDATE memory SET {', '.join(f'{k} = ?' for k in fields)} WHERE id = ?", [*fields.values(), memory_id]
+        )
+    if "evidence" in state:
+        db.execute_sql("DELETE FROM evidence WHERE memory_id = ?", (memory_id,))
+        for message_id, quote in state["evidence"]:
+            if message_id is not None and not db.execute_sql(
+                "SELECT 1 FROM message WHERE id = ?", (message_id,)
+            ).fetchone():
+                message_id = None
+            db.execute_sql(
+                "INSERT OR IGNORE INTO evidence (memory_id, message_id, quote) VALUES (?, ?, ?)",
+                (memory_id, message_id, quote),
+            )
+
+
+@dataclass(frozen=True)
+class UndoResult:
+    batch: int
+    action: str
+    memory_ids: tuple[int, ...]
+
+
+def _user_action_sql() -> str:
+    return "(" + ",".join(f"'{a}'" for a in USER_ACTIONS) + ")"
+
+
+def undo(db: SqliteDatabase) -> UndoResult | None:
+    """Revert the newest user action that is not undone yet."""
+    with db.atomic():
+        row = db.execute_sql(
+            f"SELECT MAX(batch) FROM event WHERE undone = 0 AND action IN {_user_action_sql()}"
+        ).fetchone()
+        if not row or row[0] is None:
+            return None
+        return _replay(db, row[0], undoing=True)
+
+
+def redo(db: SqliteDatabase) -> UndoResult | None:
+    """Re-apply the action undone last, unless a new action has been taken since."""
+    with db.atomic():
+        (active,) = db.execute_sql(
+            f"SELECT COALESCE(MAX(batch), 0) FROM event WHERE undone = 0 AND action IN {_user_action_sql()}"
+        ).fetchone()
+        row = db.execute_sql(
+            f"SELECT MIN(batch) FROM event WHERE undone = 1 AND batch > ? AND action IN {_user_action_sql()}",
+            (active,),
+        ).fetchone()
+        if not row or row[0] is None:
+            return None
+        return _replay(db, row[0], undoing=False)
+
+
+def _replay(db: SqliteDatabase, batch: int, undoing: bool) -> UndoResult:
+    events = db.execute_sql(
+        "SELECT id, memory, action, before, after FROM event WHERE batch = ? ORDER BY id " + ("DESC" if undoing else "ASC"),
+        (batch,),
+    ).fetchall()
+    for _, memory_id, action, before, after in events:
+        b = orjson.loads(before) if before else None
+        a = orjson.loads(after) if after else None
+        target, other = (b, a) if undoing else (a, b)
+        # A create/purge carries the full state on one side and None on the other.
+        _apply(db, memory_id, target, full=other is None)
+    db.execute_sql("UPDATE event SET undone = ? WHERE batch = ?", (1 if undoing else 0, batch))
+    return UndoResult(batch, events[0][2], tuple(sorted({e[1] for e in events})))
+
+
+# --- user actions --------------------------------------------------------------------------
+
+
+def _existing(db: SqliteDatabase, ids: Iterable[int]) -> list[int]:
+    ids = list(dict.fromkeys(int(i) for i in ids))
+    found: set[int] = set()
+    for start in range(0, len(ids), 900):
+        chunk = ids[start : start + 900]
+        found |= {
+            r[0] for r in db.execute_sql(f"SELECT id FROM memory WHERE id IN ({','.join('?' * len(chunk))})", chunk)
+        }
+    missing = [i for i in ids if i not in found]
+    if missing:
+        raise MemoryError_(f"no memory with id {', '.join(map(str, missing[:10]))}")
+    return ids
+
+
+def _change(db: SqliteDatabase, ids: Iterable[int], action: str, changes: dict) -> list[int]:
+    """Set `changes` on each memory where it differs, journalled as one batch; returns changed ids."""
+    ids = _existing(db, ids)
+    fields = list(changes)
+    now = time.time()
+    journal = Journal(db, action)
+    by_keys: dict[tuple, list[list]] = {}  # rows grouped by which fields changed, for executemany
+    with db.atomic():
+        for start in range(0, len(ids), 900):
+            chunk = ids[start : start + 900]
+            rows = db.execute_sql(
+                f"SELECT id, updated_at, {', '.join(fields)} FROM memory WHERE id IN ({','.join('?' * len(chunk))})",
+                chunk,
+            ).fetchall()
+            for row in rows:
+                current = dict(zip(fields, row[2:]))
+                diff = {k: v for k, v in changes.items() if current[k] != v}
+                if not diff:
+                    continue
+                journal.add(row[0], action, {k: current[k] for k in diff} | {"updated_at": row[1]}, diff | {"updated_at": now})
+                by_keys.setdefault(tuple(diff), []).append([*diff.values(), now, row[0]])
+        for keys, params in by_keys.items():
+            sets = ", ".join(f"{k} = ?" for k in (*keys, "updated_at"))
+            db.connection().executemany(f"UPDATE memory SET {sets} WHERE id = ?", params)
+        journal.commit()
+    return [event[0] for event in journal.events]
+
+
+def approve(db: SqliteDatabase, ids: Iterable[int]) -> list[int]:
+    return _change(db, ids, "approve", {"status": "approved"})
+
+
+def reject(db: SqliteDatabase, ids: Iterable[int]) -> list[int]:
+    return _change(db, ids, "reject", {"status": "rejected"})
+
+
+def unreview(db: SqliteDatabase, ids: Iterable[int]) -> list[int]:
+    return _change(db, ids, "unreview", {"status": "proposed"})
+
+
+def pin(db: SqliteDatabase, ids: Iterable[int], pinned: bool = True) -> list[int]:
+    return _change(db, ids, "pin" if pinned else "unpin", {"pinned": 1 if pinned else 0})
+
+
+def forget(db: SqliteDatabase, ids: Iterable[int]) -> list[int]:
+    """Soft delete: into the trash, restorable until purged. Already forgotten ones stay as they are."""
+    ids = _existing(db, ids)
+    live = [
+        r[0]
+        for start in range(0, len(ids), 900)
+        for r in db.execute_sql(
+            f"SELECT id FROM memory WHERE forgotten_at IS NULL AND id IN ({','.join('?' * len(ids[start:start + 900]))})",
+            ids[start : start + 900],
+        )
+    ]
+    return _change(db, live, "forget", {"forgotten_at": time.time()}) if live else []
+
+
+def restore(db: SqliteDatabase, ids: Iterable[int]) -> list[int]:
+    return _change(db, ids, "restore", {"forgotten_at": None})
+
+
+def purge(db: SqliteDatabase, ids: Iterable[int]) -> list[int]:
+    """Delete memories for good (journalled with their full state, so even this can be undone)."""
+    ids = _existing(db, ids)
+    with db.atomic():
+        journal = Journal(db, "purge")
+        for memory_id in ids:
+            journal.add(memory_id, "purge", _row_state(db, memory_id, with_evidence=True), None)
+            db.execute_sql("DELETE FROM memory WHERE id = ?", (memory_id,))
+        journal.commit()
+    return ids
+
+
+def _check(tier: str | None, kind: str | None, status: str | None = None) -> None:
+    if tier is not None and tier not in TIERS:
+        raise MemoryError_(f"unknown tier {tier!r} (choose from {', '.join(TIERS)})")
+    if kind is not None and kind not in KINDS:
+        raise MemoryError_(f"unknown kind {kind!r} (choose from {', '.join(KINDS)})")
+    if status is not None and status not in STATUSES:
+        raise MemoryError_(f"unknown status {status!r} (choose from {', '.join(STATUSES)})")
+
+
+def _clean_text(text: str) -> str:
+    text = clean(text).strip()
+    if not text:
+        raise MemoryError_("a memory needs some text")
+    if len(text) > MAX_TEXT:
+        raise MemoryError_(f"a memory is at most {MAX_TEXT} characters (this one has {len(text)})")
+    return text
+
+
+def edit(
+    db: SqliteDatabase,
+    memory_id: int,
+    *,
+    text: str | None = None,
+    tier: str | None = None,
+    kind: str | None = None,
+) -> list[int]:
+    _check(tier, kind)
+    changes: dict = {}
+    if text is not None:
+        changes["text"] = _clean_text(text)
+        changes["fingerprint"] = fingerprint(changes["text"])
+    if tier is not None:
+        changes["tier"] = tier
+    if kind is not None:
+        changes["kind"] = kind
+    if not changes:
+        raise MemoryError_("nothing to change: give --text, --tier or --kind")
+    return _change(db, [memory_id], "edit", changes)
+
+
+def set_tier(db: SqliteDatabase, ids: Iterable[int], tier: str) -> list[int]:
+    _check(tier, None)
+    return _change(db, ids, "edit", {"tier": tier})
+
+
+def set_kind(db: SqliteDatabase, ids: Iterable[int], kind: str) -> list[int]:
+    _check(None, kind)
+    return _change(db, ids, "edit", {"kind": kind})
+
+
+def project_id_for(db: SqliteDatabase, path: str, create: bool = True) -> int | None:
+    """The project whose root is `path` or contains it; created (keyed by full path) if missing."""
+    from memtui.core.importers.pipeline import find_git_root
+
+    absolute = os.path.abspath(os.path.expanduser(path))
+    row = db.execute_sql(
+        "SELECT id FROM project WHERE root = ? OR ? LIKE root || '/%' ORDER BY LENGTH(root) DESC LIMIT 1",
+        (absolute, absolute),
+    ).fetchone()
+    if row:
+        return row[0]
+    if not create:
+        return None
+    root = find_git_root(absolute) or absolute
+    db.execute_sql(
+        "INSERT OR IGNORE INTO project (root, name, created_at) VALUES (?, ?, ?)",
+        (root, os.path.basename(root.rstrip("/")) or root, time.time()),
+    )
+    return db.execute_sql("SELECT id FROM project WHERE root = ?", (root,)).fetchone()[0]
+
+
+def add(
+    db: SqliteDatabase,
+    text: str,
+    *,
+    tier: str = "project",
+    kind: str = "fact",
+    project: str | None = None,
+    pinned: bool = False,
+) -> int:
+    """Remember something by hand: approved at once, because the person wrote it."""
+    _check(tier, kind)
+    text = _clean_text(text)
+    now = time.time()
+    with db.atomic():
+        project_id = None
+        if tier != "developer":
+            project_id = project_id_for(db, project or os.getcwd())
+        state = {
+            "tier": tier, "kind": kind, "text": text, "status": "approved", "pinned": 1 if pinned else 0,
+            "confidence": 1.0, "project_id": project_id, "session_id": None, "extractor": "manual",
+            "fingerprint": fingerprint(text), "supersedes_id": None, "created_at": now, "updated_at": now,
+            "last_seen_at": now, "forgotten_at": None,
+        }
+        cols = list(state)
+        cur = db.execute_sql(
+            f"INSERT INTO memory ({', '.join(cols)}) VALUES ({', '.join('?' * len(cols))})", list(state.values())
+        )
+        memory_id = cur.lastrowid
+        journal = Journal(db, "add")
+        journal.add(memory_id, "add", None, state | {"evidence": []})
+        journal.commit()
+    return memory_id
+
+
+# --- proposals -----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ProposeResult:
+    created: tuple[int, ...]
+    reinforced: tuple[int, ...]
+    superseding: tuple[tuple[int, int], ...]  # (new proposal, the memory it may supersede)
+
+
+def _merge_within_session(proposals: Sequence[Proposal]) -> list[Proposal]:
+    """Near-duplicates inside one session become one proposal with the union of evidence."""
+    merged: list[Proposal] = []
+    for prop in proposals:
+        for i, kept in enumerate(merged):
+            if kept.kind == prop.kind and is_duplicate(kept.text, prop.text):
+                ids = list(kept.message_ids)
+                quotes = list(kept.quotes)
+                for mid, quote in zip(prop.message_ids, prop.quotes or [""] * len(prop.message_ids)):
+                    if mid not in ids:
+                        ids.append(mid)
+                        quotes.append(quote)
+                best = kept if len(kept.text) >= len(prop.text) else prop
+                merged[i] = Proposal(
+                    best.text, kept.kind, kept.tier, max(kept.confidence, prop.confidence), tuple(ids), tuple(quotes)
+                )
+                break
+        else:
+            merged.append(prop)
+    return merged
+
+
+def _quotes(db: SqliteDatabase, prop: Proposal) -> list[tuple[int, str]]:
+    out = []
+    quotes = list(prop.quotes) + [""] * (len(prop.message_ids) - len(prop.quotes))
+    for mid, quote in zip(prop.message_ids, quotes):
+        if not quote:
+            row = db.execute_sql("SELECT text FROM message WHERE id = ?", (mid,)).fetchone()
+            quote = " ".join((row[0] if row else "").split())
+        out.append((int(mid), clean(quote)[:QUOTE_LEN]))
+    return out
+
+
+def propose_session(
+    db: SqliteDatabase, session_id: int, proposals: Sequence[Proposal], extractor: str
+) -> ProposeResult:
+    """Store an extractor's proposals for one session, deduplicated against what is known.
+
+    A proposal that says what an existing memory of the same project (or the developer tier)
+    already says reinforces it (last_seen_at moves, evidence grows) instead of adding a second
+    entry; one that contradicts an existing memory is stored with `supersedes` pointing at it.
+    """
+    row = db.execute_sql("SELECT project_id FROM session WHERE id = ?", (session_id,)).fetchone()
+    if row is None:
+        raise MemoryError_(f"no session with id {session_id}")
+    project_id = row[0]
+    now = time.time()
+    created: list[int] = []
+    reinforced: list[int] = []
+    superseding: list[tuple[int, int]] = []
+    with db.atomic():
+        existing = db.execute_sql(
+            "SELECT id, text, kind, tier, status FROM memory WHERE forgotten_at IS NULL"
+            " AND (tier = 'developer' OR project_id IS ? OR (project_id IS NULL AND session_id = ?))",
+            (project_id, session_id),
+        ).fetchall()
+        choices = {r[0]: normalise(r[1]) for r in existing}
+        info = {r[0]: r for r in existing}
+        journal = Journal(db, "propose")
+        for prop in _merge_within_session(proposals):
+            _check(prop.tier, prop.kind)
+            text = clean(prop.text).strip()[:MAX_TEXT]
+            if not text:
+                continue
+            norm = normalise(text)
+            match = None
+            related = []
+            for _, score, mid in process.extract(norm, choices, scorer=fuzz.token_set_ratio, limit=5, score_cutoff=RELATED_SCORE):
+                if match is None and is_duplicate(text, info[mid][1]):
+                    match = mid
+                elif contradicts(text, info[mid][1]) and info[mid][4] != "rejected":
+                    related.append(mid)
+            evidence = _quotes(db, prop)
+            if match is not None:
+                before = {"last_seen_at": db.execute_sql("SELECT last_seen_at FROM memory WHERE id = ?", (match,)).fetchone()[0]}
+                db.execute_sql("UPDATE memory SET last_seen_at = ? WHERE id = ?", (now, match))
+                added = 0
+                for mid, quote in evidence:
+                    cur = db.execute_sql(
+                        "INSERT OR IGNORE INTO evidence (memory_id, message_id, quote) VALUES (?, ?, ?)", (match, mid, quote)
+                    )
+                    added += cur.rowcount
+                journal.add(match, "reinforce", before, {"last_seen_at": now})
+                reinforced.append(match)
+                continue
+            state = {
+                "tier": prop.tier, "kind": prop.kind, "text": text, "status": "proposed", "pinned": 0,
+                "confidence": round(float(prop.confidence), 3),
+                "project_id": None if prop.tier == "developer" else project_id, "session_id": session_id,
+                "extractor": extractor, "fingerprint": fingerprint(text),
+                "supersedes_id": related[0] if related else None,
+                "created_at": now, "updated_at": now, "last_seen_at": now, "forgotten_at": None,
+            }
+            cols = list(state)
+            memory_id = db.execute_sql(
+                f"INSERT INTO memory ({', '.join(cols)}) VALUES ({', '.join('?' * len(cols))})", list(state.values())
+            ).lastrowid
+            for mid, quote in evidence:
+                db.execute_sql(
+                    "INSERT OR IGNORE INTO evidence (memory_id, message_id, quote) VALUES (?, ?, ?)", (memory_id, mid, quote)
+                )
+            journal.add(memory_id, "propose", None, state | {"evidence": [list(e) for e in evidence]})
+            created.append(memory_id)
+            if related:
+                superseding.append((memory_id, related[0]))
+            choices[memory_id] = norm
+            info[memory_id] = (memory_id, text, prop.kind, prop.tier, "proposed")
+        db.execute_sql("UPDATE session SET extracted_at = ? WHERE id = ?", (now, session_id))
+        journal.commit()
+    return ProposeResult(tuple(created), tuple(reinforced), tuple(superseding))
+
+
+# --- JSON export and load (the whole store, round trip) ------------------------------------
+
+EXPORT_VERSION = 1
+
+
+def export_store(db: SqliteDatabase, *, include_forgotten: bool = True) -> dict:
+    """Every memory with its tier, status, pin, project, session and evidence quotes."""
+    records = list_memories(db, order="id") + (list_memories(db, order="id", forgotten=True) if include_forgotten else [])
+    records.sort(key=lambda r: r.id)
+    sessions = {
+        sid: (tool, ext)
+        for sid, tool, ext in db.execute_sql("SELECT id, tool, external_id FROM session WHERE id IN "
+                                             "(SELECT DISTINCT session_id FROM memory WHERE session_id IS NOT NULL)")
+    }
+    msg_ext = {}
+    ids = [e.message_id for r in records for e in r.evidence if e.message_id is not None]
+    for start in range(0, len(ids), 900):
+        chunk = ids[start : start + 900]
+        for mid, ext in db.execute_sql(f"SELECT id, external_id FROM message WHERE id IN ({','.join('?' * len(chunk))})", chunk):
+            msg_ext[mid] = ext
+    out = []
+    for r in records:
+        tool, ext = sessions.get(r.session_id, (None, None))
+        out.append(
+            {
+                "id": r.id, "tier": r.tier, "kind": r.kind, "text": r.text, "status": r.status, "pinned": r.pinned,
+                "confidence": r.confidence, "project": r.project_root, "session": ext, "tool": tool,
+                "extractor": r.extractor, "created_at": r.created_at, "updated_at": r.updated_at,
+                "last_seen_at": r.last_seen_at, "forgotten_at": r.forgotten_at, "supersedes": r.supersedes_id,
+                "evidence": [
+                    {"message_id": e.message_id, "message": msg_ext.get(e.message_id), "quote": e.quote} for e in r.evidence
+                ],
+            }
+        )
+    return {"memtui": EXPORT_VERSION, "memories": out}
+
+
+@dataclass(frozen=True)
+class LoadResult:
+    created: int
+    skipped: int
+
+
+def load_store(db: SqliteDatabase, data: object) -> LoadResult:
+    """Load a JSON export: recreate memories (idempotent: ones already present are skipped)."""
+    if not isinstance(data, dict) or not isinstance(data.get("memories"), list):
+        raise MemoryError_("not a memtui JSON export (no 'memories' list)")
+    created = skipped = 0
+    id_map: dict[int, int] = {}
+    pending_supersedes: list[tuple[int, int]] = []
+    with db.atomic():
+        journal = Journal(db, "load")
+        for i, item in enumerate(data["memories"]):
+            if not isinstance(item, dict) or not isinstance(item.get("text"), str):
+                raise MemoryError_(f"memory #{i + 1} in the file has no text")
+            tier, kind, status = item.get("tier", "project"), item.get("kind", "fact"), item.get("status", "proposed")
+            _check(tier, kind, status)
+            text = _clean_text(item["text"])
+            project_id = None
+            if item.get("project"):
+                project_id = project_id_for(db, item["project"])
+            dup = db.execute_sql(
+                "SELECT id FROM memory WHERE fingerprint = ? AND tier = ? AND project_id IS ?",
+                (fingerprint(text), tier, project_id),
+            ).fetchone()
+            if dup:
+                skipped += 1
+                if isinstance(item.get("id"), int):
+                    id_map[item["id"]] = dup[0]
+                continue
+            session_id = None
+            if item.get("session"):
+                row = db.execute_sql(
+                    "SELECT id FROM session WHERE external_id = ? AND (tool = ? OR ? IS NULL)",
+                    (item["session"], item.get("tool"), item.get("tool")),
+                ).fetchone()
+                session_id = row[0] if row else None
+            now = time.time()
+            state = {
+                "tier": tier, "kind": kind, "text": text, "status": status, "pinned": 1 if item.get("pinned") else 0,
+                "confidence": float(item.get("confidence") or 0.5), "project_id": project_id, "session_id": session_id,
+                "extractor": str(item.get("extractor") or "load"), "fingerprint": fingerprint(text),
+                "supersedes_id": None, "created_at": float(item.get("created_at") or now),
+                "updated_at": float(item.get("updated_at") or now), "last_seen_at": float(item.get("last_seen_at") or now),
+                "forgotten_at": float(item["forgotten_at"]) if item.get("forgotten_at") else None,
+            }
+            cols = list(state)
+            memory_id = db.execute_sql(
+                f"INSERT INTO memory ({', '.join(cols)}) VALUES ({', '.join('?' * len(cols))})", list(state.values())
+            ).lastrowid
+            evidence = []
+            for ev in item.get("evidence") or []:
+                if not isinstance(ev, dict):
+                    continue
+                message_id = None
+                if session_id is not None and ev.get("message"):
+                    row = db.execute_sql(
+                        "SELECT id FROM message WHERE session_id = ? AND external_id = ?", (session_id, ev["message"])
+                    ).fetchone()
+                    message_id = row[0] if row else None
+                quote = clean(str(ev.get("quote") or ""))[:QUOTE_LEN]
+                db.execute_sql(
+                    "INSERT OR IGNORE INTO evidence (memory_id, message_id, quote) VALUES (?, ?, ?)",
+                    (memory_id, message_id, quote),
+                )
+                evidence.append([message_id, quote])
+            if isinstance(item.get("id"), int):
+                id_map[item["id"]] = memory_id
+                if isinstance(item.get("supersedes"), int):
+                    pending_supersedes.append((memory_id, item["supersedes"]))
+            journal.add(memory_id, "load", None, state | {"evidence": evidence})
+            created += 1
+        for memory_id, old in pending_supersedes:
+            if old in id_map:
+                db.execute_sql("UPDATE memory SET supersedes_id = ? WHERE id = ?", (id_map[old], memory_id))
+        journal.commit()
+    return LoadResult(created, skipped)
