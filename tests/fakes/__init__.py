@@ -1,0 +1,1 @@
+"""Local stand-ins for remote services, so no test reaches the internet."""
