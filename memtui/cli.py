@@ -158,16 +158,39 @@ def _propose(db, args, session_ids: list[int]) -> dict:
     from memtui.core import propose
 
     if args.extractor == "anthropic":
-        from memtui.cli_anthropic import run_anthropic
+        from memtui.core.extract.anthropic import AnthropicExtractorError
 
-        summary = run_anthropic(db, args, session_ids)
+        try:
+            summary = propose.run_anthropic(
+                db, session_ids, model=args.model, batch=args.batch, confirm=lambda text: _confirm(args, text),
+                poll_interval=args.batch_poll,
+                on_progress=None if getattr(args, "json", False) else lambda t: _stderr(f"memtui: {t}"),
+            )
+        except AnthropicExtractorError as exc:
+            raise CliError(f"anthropic extractor: {exc}", EXIT_USAGE if exc.kind == "missing_key" else EXIT_ERROR) from None
     else:
         extractor = propose.get_extractor(args.extractor)
         summary = propose.propose_sessions(db, session_ids, extractor, args.extractor)
     for failure in summary.failed:
         _stderr(f"memtui: warning: {failure}")
+    if summary.cancelled:
+        _stderr("memtui: cancelled: nothing was sent")
     return {"sessions": summary.sessions, "created": summary.created, "reinforced": summary.reinforced,
             "superseding": summary.superseding, "failed": len(summary.failed)}
+
+
+def _confirm(args, description: str) -> bool:
+    """Show the estimated cost; ask unless --yes. Without a terminal to ask, refuse."""
+    _stderr(f"memtui: {description}")
+    if args.yes:
+        return True
+    if not sys.stdin.isatty():
+        raise CliError("not sending anything without --yes (no terminal to ask)", EXIT_USAGE)
+    try:
+        answer = input("Send these sessions to the Anthropic API? [y/N] ")
+    except EOFError:
+        answer = ""
+    return answer.strip().lower() in ("y", "yes")
 
 
 def cmd_propose(args) -> int:
@@ -358,6 +381,8 @@ def _anthropic_flags(p) -> None:
     p.add_argument("--model", help="anthropic extractor: the Claude model (default: a current Haiku)")
     p.add_argument("--yes", action="store_true", help="anthropic extractor: do not ask before spending tokens")
     p.add_argument("--batch", action="store_true", help="anthropic extractor: use the Message Batches API")
+    p.add_argument("--batch-poll", type=float, default=30.0, metavar="SECONDS",
+                   help="anthropic extractor: seconds between batch status checks (default 30)")
 
 
 def build_parser() -> argparse.ArgumentParser:

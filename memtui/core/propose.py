@@ -21,6 +21,7 @@ class ProposeSummary:
     reinforced: int = 0
     superseding: int = 0
     failed: list[str] = field(default_factory=list)
+    cancelled: bool = False
 
 
 def heuristic_extractor() -> Extractor:
@@ -80,3 +81,69 @@ def store_results(
         summary.reinforced += len(stored.reinforced)
         summary.superseding += len(stored.superseding)
     return summary
+
+
+def run_anthropic(
+    db: SqliteDatabase,
+    session_ids: Iterable[int],
+    *,
+    model: str | None = None,
+    batch: bool = False,
+    confirm: Callable[[str], bool],
+    on_progress: Callable[[str], None] | None = None,
+    config=None,
+    poll_interval: float = 30.0,
+) -> ProposeSummary:
+    """The anthropic extractor over sessions: estimate the cost, ask `confirm(description)`, run.
+
+    Sessions that fail are listed in `summary.failed` and nothing of theirs is stored; an error that
+    would fail every session the same way (no key, bad key, ...) stops the run by raising
+    AnthropicExtractorError. Returns an empty summary when `confirm` says no.
+    """
+    from memtui.core.extract import anthropic as ax
+
+    items = []
+    for sid in session_ids:
+        session = store.get_session(db, sid)
+        messages = store.session_messages(db, sid) if session else []
+        if session and messages:
+            items.append((session, messages))
+    summary = ProposeSummary()
+    if not items:
+        return summary
+    config = config or ax.AnthropicConfig.from_env(model=model)
+    if not config.api_key:
+        raise ax.AnthropicExtractorError(
+            "ANTHROPIC_API_KEY is not set: export it, or use --extractor heuristic", kind="missing_key"
+        )
+    estimate = ax.estimate(items, config, batch=batch)
+    if not confirm(estimate.describe()):
+        summary.cancelled = True
+        return summary
+    name = f"anthropic:{config.model}"
+    if batch:
+        def progress(b) -> None:
+            if on_progress:
+                counts = getattr(b, "request_counts", None)
+                on_progress(f"batch {getattr(b, 'id', '?')}: {counts}")
+
+        results = ax.extract_batch(items, config, on_progress=progress, poll_interval=poll_interval)
+        return store_results(db, results, name)
+    extractor = ax.make_extractor(config)
+    for session, messages in items:
+        try:
+            proposals = extractor(session, messages)
+        except ax.AnthropicExtractorError as exc:
+            if exc.fatal:
+                raise
+            summary.failed.append(f"session {session.id}: {exc}")
+            continue
+        stored = memories.propose_session(db, session.id, proposals, name)
+        summary.sessions += 1
+        summary.created += len(stored.created)
+        summary.reinforced += len(stored.reinforced)
+        summary.superseding += len(stored.superseding)
+        if on_progress:
+            on_progress(f"session {session.id}: {len(stored.created)} new proposal(s)")
+    return summary
+

@@ -79,7 +79,7 @@ from typing import Any, Callable, Iterable, Sequence
 from memtui.core.extract import Proposal
 from memtui.core.records import MessageRecord, SessionRecord
 
-DEFAULT_MODEL = "claude-haiku-5-5"  # the current Haiku; claude-haiku-4-5 and any other model id work too
+DEFAULT_MODEL = "claude-haiku-4-5"  # Haiku 4.5: listed as the current Haiku in the official model overview; --model picks any other
 DEFAULT_MAX_TOKENS = 8192  # output per request (thinking, when a model insists on it, counts too)
 DEFAULT_CHUNK_TOKENS = 40_000  # transcript tokens per request, well inside every current context window
 DEFAULT_MAX_RETRIES = 4
