@@ -74,6 +74,16 @@ class Stats:
 
 
 @dataclass(frozen=True, slots=True)
+class ReviewCounts:
+    sessions: int
+    sessions_pending: int  # sessions with at least one proposal not yet reviewed
+    proposals_pending: int
+
+    def as_dict(self) -> dict:
+        return asdict(self)
+
+
+@dataclass(frozen=True, slots=True)
 class EvidenceRecord:
     message_id: int | None
     quote: str

@@ -7,8 +7,9 @@ from typing import Iterable
 
 from peewee import SqliteDatabase
 
-from memtui.core.records import MessageRecord, SessionRecord, Stats
+from memtui.core.records import MessageRecord, ReviewCounts, SessionRecord, Stats
 
+_PENDING = "m.status = 'proposed' AND m.forgotten_at IS NULL"
 _SESSION_COLUMNS = (
     "s.id, s.tool, s.external_id, s.project_id, p.root, s.cwd, s.title, s.started_at, s.ended_at,"
     " s.model, s.git_branch, s.message_count, s.raw_size, s.review_state, s.parent_id, src.path,"
@@ -31,8 +32,13 @@ def list_sessions(
     tool: str | None = None,
     limit: int | None = None,
     offset: int = 0,
+    unreviewed_first: bool = False,
 ) -> list[SessionRecord]:
-    """Sessions, newest first. `project` matches a project root exactly or as a path prefix."""
+    """Sessions, newest first. `project` matches a project root exactly or as a path prefix.
+
+    With `unreviewed_first`, sessions that still have proposals waiting for review come first
+    (each group newest first): the order of the TUI's review list.
+    """
     where, args = [], []
     if project:
         root = os.path.abspath(os.path.expanduser(project)) if not project.startswith(("/", "\\")) else project
@@ -44,11 +50,23 @@ def list_sessions(
     sql = f"SELECT {_SESSION_COLUMNS}{_SESSION_FROM}"
     if where:
         sql += " WHERE " + " AND ".join(where)
-    sql += " ORDER BY COALESCE(s.started_at, 0) DESC, s.id DESC"
+    sql += " ORDER BY "
+    if unreviewed_first:
+        sql += f"EXISTS (SELECT 1 FROM memory m WHERE m.session_id = s.id AND {_PENDING}) DESC, "
+    sql += "COALESCE(s.started_at, 0) DESC, s.id DESC"
     if limit is not None:
         sql += " LIMIT ? OFFSET ?"
         args += [limit, offset]
     return [_session(r) for r in db.execute_sql(sql, args).fetchall()]
+
+
+def review_counts(db: SqliteDatabase) -> ReviewCounts:
+    """How much is waiting for review: for the TUI's title bar."""
+    sessions = db.execute_sql("SELECT COUNT(*) FROM session").fetchone()[0]
+    waiting, pending = db.execute_sql(
+        f"SELECT COUNT(DISTINCT m.session_id), COUNT(*) FROM memory m WHERE {_PENDING}"
+    ).fetchone()
+    return ReviewCounts(sessions=sessions, sessions_pending=waiting, proposals_pending=pending)
 
 
 def get_session(db: SqliteDatabase, session_id: int) -> SessionRecord | None:
@@ -86,6 +104,20 @@ def session_messages(
         sql += " LIMIT ? OFFSET ?"
         args += [limit, offset]
     return [MessageRecord(*r[:10], bool(r[10]), r[11]) for r in db.execute_sql(sql, args).fetchall()]
+
+
+def data_version(db: SqliteDatabase) -> tuple[int, int, int, int]:
+    """A cheap fingerprint that changes whenever an import or a review action commits.
+
+    (sessions, newest message id, newest journal event id, memories): a front end polls it to
+    notice what another process (an import, the CLI) wrote.
+    """
+    return tuple(
+        db.execute_sql(
+            "SELECT (SELECT COUNT(*) FROM session), (SELECT COALESCE(MAX(id), 0) FROM message),"
+            " (SELECT COALESCE(MAX(id), 0) FROM event), (SELECT COUNT(*) FROM memory)"
+        ).fetchone()
+    )
 
 
 def stats(db: SqliteDatabase) -> Stats:

@@ -1,0 +1,34 @@
+"""The queries the review screen relies on: unreviewed-first order, counts, the data version."""
+
+from __future__ import annotations
+
+from memtui.core import memories as mem
+from memtui.core import store
+from memtui.core.extract import Proposal
+from tests.helpers import import_paths, rows, write_jsonl
+
+
+def _session(path, sid, day):
+    base = {"sessionId": sid, "cwd": "/work/shop", "parentUuid": None, "timestamp": f"2025-03-0{day}T10:00:00.000Z"}
+    return write_jsonl(path, [
+        base | {"type": "user", "uuid": f"{sid}-u1", "message": {"role": "user", "content": f"Session {sid}: use pnpm."}},
+    ])
+
+
+def test_unreviewed_first_counts_and_version(db, tmp_path):
+    for sid, day in (("old", 1), ("mid", 2), ("new", 3)):
+        import_paths(db, _session(tmp_path / f"{sid}.jsonl", sid, day))
+    ids = {ext: i for i, ext in rows(db, "SELECT id, external_id FROM session")}
+    assert [s.external_id for s in store.list_sessions(db)] == ["new", "mid", "old"]
+    v0 = store.data_version(db)
+    created = mem.propose_session(db, ids["old"], [Proposal("Use pnpm in the shop repo", "convention", "project", 0.8)], "test").created
+    v1 = store.data_version(db)
+    assert v1 != v0
+    assert [s.external_id for s in store.list_sessions(db, unreviewed_first=True)] == ["old", "new", "mid"]
+    assert [s.pending for s in store.list_sessions(db, unreviewed_first=True)] == [1, 0, 0]
+    assert store.review_counts(db).as_dict() == {"sessions": 3, "sessions_pending": 1, "proposals_pending": 1}
+    mem.approve(db, created)
+    assert store.data_version(db) != v1
+    assert [s.external_id for s in store.list_sessions(db, unreviewed_first=True)] == ["new", "mid", "old"]
+    assert store.review_counts(db).proposals_pending == 0
+    assert [s.external_id for s in store.list_sessions(db, unreviewed_first=True, limit=1, offset=1)] == ["mid"]
