@@ -19,6 +19,7 @@ from typing import Callable, Iterable
 import orjson
 from peewee import SqliteDatabase
 
+from memtui.core.db import index_pending
 from memtui.core.importers import FORMATS, detect_format, parser_class, read_head
 from memtui.core.importers.base import (
     LeafTitle,
@@ -282,6 +283,7 @@ class Importer:
             writer = _Writer(self, fmt, parser.tool, fresh=start == 0)
             writer.consume(parser.parse(ctx))
             writer.finish()
+            index_pending(writer.conn)  # the file's new messages join the full-text index
             end = ctx.end or st.st_size
             head_hash = _hash(_read_range(path, 0, min(end, HASH_BYTES)))
             tail_start = max(0, end - HASH_BYTES)

@@ -1,0 +1,370 @@
+"""Import benchmark: builds a large Claude Code tree from the real corpus and imports it.
+
+    /work/venv/bin/python tests/perf/bench_import.py [--mb 200] [--keep DIR | --reuse DIR]
+
+The tree is made by replaying the lines of the real transcripts in ../shared/corpus/claude-code
+(relative to the repository root) with fresh ids (session ids, uuids, message / tool / request
+ids, agent ids) so that every file holds sessions of its own, laid out like ~/.claude/projects:
+project folders named after the cwd, `<session>.jsonl` files, legacy `agent-<id>.jsonl`
+sidechain files and `<session>/subagents/agent-<id>.jsonl` (+ `.meta.json`). Files are whole
+replays or prefixes of a real file, so sizes vary and the real mix is kept (large tool
+results, thinking, the 855 KB single-line image, summaries, empty files).
+
+Each measurement runs in a child process of its own, so building the tree does not count in
+the import's peak memory:
+  * json_only: read every line of the same files and orjson.loads it (the floor for the import);
+  * import: memtui.core.importers.pipeline.Importer into a fresh database file, as `memtui import`
+    does (open_database + import_paths + close); peak_rss_mb is that child's ru_maxrss;
+  * noop re-import: a new Importer over the same, unchanged tree (at least 1,000 files).
+
+Human-readable lines come first; the last line is one JSON object. Targets (2-core machine):
+mb_per_s >= 50, peak_rss_mb < 300, noop_reimport_s < 1 (for >= 1,000 files).
+This file is not collected by pytest (tests/perf is in norecursedirs).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import random
+import re
+import resource
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+CORPUS = ROOT.parent / "shared" / "corpus" / "claude-code"
+
+TARGET_MB_PER_S = 50.0
+TARGET_PEAK_RSS_MB = 300.0
+TARGET_NOOP_S = 1.0
+MIN_FILES = 1000
+
+# Ids replaced by fresh ones of the same shape (consistently within one generated unit).
+_ID = re.compile(
+    rb"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}"
+    rb"|\b(?:msg|toolu|req|srvtoolu)_[0-9A-Za-z]{10,}"
+)
+_AGENT_ID = re.compile(rb'"agentId":"([0-9a-f]{6,})"')
+_CWD = re.compile(rb'"cwd":"(?:[^"\\]|\\.)*"')
+_B62 = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+
+
+# --- building the tree ------------------------------------------------------------------------
+
+
+class Template:
+    """One real transcript (or a folder of them: a session with its subagents), pre-split into
+    literal chunks and ids so that replaying it with a fresh mapping is a join."""
+
+    def __init__(self, root: Path, files: list[Path]) -> None:
+        self.root = root
+        self.files = []  # (relative path, [line tokens]); tokens alternate literal, id, literal...
+        ids: set[bytes] = set()
+        for path in files:
+            data = path.read_bytes()
+            agent_ids = set(_AGENT_ID.findall(data))
+            agent_ids.update(re.findall(rb"agent-([0-9a-f]{6,})", path.name.encode()))
+            pattern = _ID
+            if agent_ids:
+                alts = b"|".join(re.escape(a) for a in sorted(agent_ids, key=len, reverse=True))
+                pattern = re.compile(_ID.pattern + b"|" + alts)
+            lines = []
+            for line in data.splitlines(keepends=True):
+                line = _CWD.sub(b'"cwd":"\x00CWD\x00"', line)
+                tokens = _split(pattern, line)
+                ids.update(tokens[1::2])
+                lines.append(tokens)
+            rel = path.relative_to(root).as_posix().encode()
+            self.files.append((_split(pattern, rel), lines))
+        self.ids = sorted(ids)
+        self.size = sum(len(b"".join(t)) for _, lines in self.files for t in lines)
+        self.single = len(self.files) == 1
+
+    def render(self, rng: random.Random, cwd: bytes, fraction: float) -> list[tuple[str, bytes]]:
+        mapping = {i: _fresh(i, rng) for i in self.ids}
+        out = []
+        for rel_tokens, lines in self.files:
+            if self.single and len(lines) > 1:
+                lines = lines[: max(1, round(len(lines) * fraction))]
+            body = b"".join(_join(t, mapping) for t in lines).replace(b"\x00CWD\x00", cwd)
+            rel = _join(rel_tokens, mapping).decode()
+            out.append((rel, body))
+        return out
+
+
+def _split(pattern: re.Pattern, data: bytes) -> list[bytes]:
+    tokens, last = [], 0
+    for m in pattern.finditer(data):
+        tokens.append(data[last : m.start()])
+        tokens.append(m.group(0))
+        last = m.end()
+    tokens.append(data[last:])
+    return tokens
+
+
+def _join(tokens: list[bytes], mapping: dict[bytes, bytes]) -> bytes:
+    if len(tokens) == 1:
+        return tokens[0]
+    parts = tokens[:]
+    parts[1::2] = [mapping[t] for t in tokens[1::2]]
+    return b"".join(parts)
+
+
+def _fresh(old: bytes, rng: random.Random) -> bytes:
+    if len(old) == 36 and old[8:9] == b"-":
+        h = f"{rng.getrandbits(128):032x}"
+        return f"{h[:8]}-{h[8:12]}-4{h[13:16]}-a{h[17:20]}-{h[20:32]}".encode()
+    if b"_" in old:
+        prefix, _, rest = old.partition(b"_")
+        return prefix + b"_" + "".join(rng.choice(_B62) for _ in rest).encode()
+    return f"{rng.getrandbits(4 * len(old)):0{len(old)}x}".encode()  # hex agent id
+
+
+def load_templates(corpus: Path) -> list[Template]:
+    templates = []
+    for entry in sorted(corpus.iterdir()):
+        if entry.is_file() and entry.suffix == ".jsonl":
+            templates.append(Template(corpus, [entry]))
+        elif entry.is_dir():
+            files = sorted(p for p in entry.rglob("*") if p.is_file() and p.suffix in (".jsonl", ".json"))
+            if files:
+                templates.append(Template(entry, files))
+    return templates
+
+
+def _out_name(template: Template, rel: str, rng: random.Random, rendered: bytes) -> str:
+    """A real-looking name for a single-file template: <sessionId>.jsonl or agent-<id>.jsonl."""
+    name = rel.rsplit("/", 1)[-1]
+    m = re.search(r"__agent-([0-9a-f]+)__", name)
+    if m:
+        agent = _AGENT_ID.search(rendered)
+        return f"agent-{agent.group(1).decode() if agent else m.group(1)}.jsonl"
+    sid = re.search(rb'"sessionId":"([^"]+)"', rendered)
+    if sid:
+        return sid.group(1).decode() + ".jsonl"
+    return _fresh(b"00000000-0000-0000-0000-000000000000", rng).decode() + ".jsonl"
+
+
+def build_tree(dest: Path, target_bytes: int, min_files: int, seed: int = 1) -> dict:
+    templates = load_templates(CORPUS)
+    if not templates:
+        sys.exit(f"bench_import: no Claude Code transcripts found in {CORPUS}")
+    rng = random.Random(seed)
+    n_projects = max(4, min(60, target_bytes // 4_000_000))
+    projects = [f"/home/bench/work/project-{i:02d}" for i in range(n_projects)]
+    total = files = 0
+    used: set[str] = set()
+    while total < target_bytes or files < min_files:
+        filling = total >= target_bytes  # enough bytes: top up the file count with small files
+        template = rng.choice(templates)
+        if filling and not template.single:
+            continue
+        fraction = rng.uniform(0.0, 0.05) if filling else rng.uniform(0.1, 1.0)
+        cwd = rng.choice(projects)
+        folder = dest / re.sub(r"[^A-Za-z0-9]", "-", cwd)
+        for rel, body in template.render(rng, cwd.encode(), fraction):
+            if template.single:
+                rel = _out_name(template, rel, rng, body)
+            path = folder / rel
+            if str(path) in used:
+                continue
+            used.add(str(path))
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_bytes(body)
+            if path.suffix == ".jsonl":
+                total += len(body)
+                files += 1
+    return {"files": files, "bytes": total, "projects": n_projects, "templates": len(templates)}
+
+
+def jsonl_files(root: Path) -> list[Path]:
+    return sorted(p for p in root.rglob("*.jsonl") if p.is_file())
+
+
+# --- measurements (each in a child process) ---------------------------------------------------
+
+
+def _rss_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # KiB on Linux
+
+
+def _cpu_s() -> float:
+    """CPU seconds of this process and of its finished children (a busy machine inflates wall
+    time but hardly CPU time, so both are reported)."""
+    own = resource.getrusage(resource.RUSAGE_SELF)
+    children = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return own.ru_utime + own.ru_stime + children.ru_utime + children.ru_stime
+
+
+def child_json_only(root: Path) -> dict:
+    import orjson
+
+    files = jsonl_files(root)
+    started = time.perf_counter()
+    size = lines = 0
+    for path in files:
+        with open(path, "rb") as fh:
+            for line in fh:
+                size += len(line)
+                if line.strip():
+                    orjson.loads(line)
+                    lines += 1
+    seconds = time.perf_counter() - started
+    return {"seconds": seconds, "bytes": size, "lines": lines, "peak_rss_mb": _rss_mb()}
+
+
+def child_import(root: Path, db_path: Path) -> dict:
+    from memtui.core.db import open_database
+    from memtui.core.importers.pipeline import Importer
+
+    rss_before = _rss_mb()
+    cpu_before = _cpu_s()
+    started = time.perf_counter()
+    db = open_database(db_path)
+    report = Importer(db).import_paths([str(root)])
+    db.close()
+    seconds = time.perf_counter() - started
+    return {
+        "seconds": seconds,
+        "cpu_s": _cpu_s() - cpu_before,
+        "report": report.as_dict(),
+        "peak_rss_mb": _rss_mb(),
+        "rss_before_mb": rss_before,
+    }
+
+
+def child_counts(db_path: Path) -> dict:
+    import sqlite3
+
+    con = sqlite3.connect(db_path)
+    out = {t: con.execute(f"SELECT COUNT(*) FROM {t}").fetchone()[0] for t in ("source", "session", "message", "project")}
+    con.close()
+    return out
+
+
+def run_child(*args: str) -> dict:
+    proc = subprocess.run(
+        [sys.executable, __file__, "--child", *args], capture_output=True, text=True, cwd=ROOT
+    )
+    if proc.returncode != 0:
+        sys.stderr.write(proc.stderr)
+        sys.exit(f"bench_import: child {args[0]} failed (exit {proc.returncode})")
+    return json.loads(proc.stdout.strip().splitlines()[-1])
+
+
+def _db_mb(db_path: Path) -> float:
+    return sum(p.stat().st_size for p in db_path.parent.glob(db_path.name + "*")) / 1e6
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--mb", type=float, default=200, help="size of the generated tree in MB (default 200)")
+    ap.add_argument("--min-files", type=int, default=MIN_FILES, help="at least this many .jsonl files (default 1000)")
+    ap.add_argument("--seed", type=int, default=1)
+    ap.add_argument("--keep", metavar="DIR", help="build the tree in DIR and keep it (and the database)")
+    ap.add_argument("--reuse", metavar="DIR", help="use a tree built earlier with --keep")
+    ap.add_argument("--child", nargs="+", help=argparse.SUPPRESS)
+    args = ap.parse_args(argv)
+
+    if args.child:
+        kind, *rest = args.child
+        if kind == "json_only":
+            result = child_json_only(Path(rest[0]))
+        elif kind == "import":
+            result = child_import(Path(rest[0]), Path(rest[1]))
+        elif kind == "counts":
+            result = child_counts(Path(rest[0]))
+        else:
+            raise SystemExit(f"unknown child {kind}")
+        print(json.dumps(result))
+        return 0
+
+    if not CORPUS.is_dir():
+        sys.exit(f"bench_import: the real corpus is needed and was not found at {CORPUS}")
+
+    work = Path(args.reuse or args.keep or tempfile.mkdtemp(prefix="memtui-bench-"))
+    tree = work / "projects"
+    try:
+        if args.reuse:
+            if not tree.is_dir():
+                sys.exit(f"bench_import: no tree at {tree} (build one with --keep)")
+            files = jsonl_files(tree)
+            built = {"files": len(files), "bytes": sum(p.stat().st_size for p in files), "seconds": 0.0}
+            print(f"reusing {built['files']} files, {built['bytes'] / 1e6:.1f} MB in {tree}")
+        else:
+            if tree.exists():
+                shutil.rmtree(tree)
+            t0 = time.perf_counter()
+            built = build_tree(tree, int(args.mb * 1e6), args.min_files, args.seed)
+            built["seconds"] = time.perf_counter() - t0
+            print(
+                f"built {built['files']} files, {built['bytes'] / 1e6:.1f} MB in {built['projects']} project folders"
+                f" from {built['templates']} real transcripts in {built['seconds']:.1f}s ({tree})"
+            )
+        db_path = work / "bench.db"
+        for p in work.glob("bench.db*"):
+            p.unlink()
+
+        jo = run_child("json_only", str(tree))
+        mb = jo["bytes"] / 1e6
+        print(f"json only: {jo['lines']} lines, {mb:.1f} MB in {jo['seconds']:.2f}s = {mb / jo['seconds']:.1f} MB/s")
+
+        imp = run_child("import", str(tree), str(db_path))
+        rep = imp["report"]
+        counts = run_child("counts", str(db_path))
+        print(
+            f"import: {rep['files_imported']} files imported, {rep['files_unchanged']} unchanged/empty,"
+            f" {rep['files_failed']} failed, {rep['warnings']} warnings; {counts['session']} sessions,"
+            f" {counts['message']} messages, {counts['project']} projects"
+        )
+        print(
+            f"import: {mb:.1f} MB in {imp['seconds']:.2f}s ({imp['cpu_s']:.2f} CPU s) = {mb / imp['seconds']:.1f} MB/s,"
+            f" peak RSS {imp['peak_rss_mb']:.0f} MB (interpreter + modules {imp['rss_before_mb']:.0f} MB),"
+            f" database {_db_mb(db_path):.1f} MB"
+        )
+
+        noop = run_child("import", str(tree), str(db_path))
+        nrep = noop["report"]
+        print(
+            f"no-op re-import: {nrep['files_seen']} files seen, {nrep['files_unchanged']} unchanged,"
+            f" {nrep['files_imported']} imported in {noop['seconds']:.3f}s"
+        )
+        if nrep["files_imported"]:
+            print("WARNING: the re-import of an unchanged tree imported files again")
+
+        result = {
+            "input_mb": round(mb, 1),
+            "files": built["files"],
+            "mb_per_s": round(mb / imp["seconds"], 1),
+            "import_s": round(imp["seconds"], 2),
+            "import_cpu_s": round(imp["cpu_s"], 2),
+            "peak_rss_mb": round(imp["peak_rss_mb"], 1),
+            "json_only_mb_per_s": round(mb / jo["seconds"], 1),
+            "noop_reimport_s": round(noop["seconds"], 3),
+            "noop_files": nrep["files_seen"],
+            "db_mb": round(_db_mb(db_path), 1),
+            "sessions": counts["session"],
+            "messages": counts["message"],
+        }
+        result["targets_met"] = (
+            result["mb_per_s"] >= TARGET_MB_PER_S
+            and result["peak_rss_mb"] < TARGET_PEAK_RSS_MB
+            and result["noop_reimport_s"] < TARGET_NOOP_S
+            and nrep["files_seen"] >= MIN_FILES
+            and nrep["files_imported"] == 0
+        )
+        print(json.dumps(result))
+        return 0
+    finally:
+        if not (args.keep or args.reuse):
+            shutil.rmtree(work, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
