@@ -210,8 +210,6 @@ def test_reimport_is_a_no_op(db):
     assert _snapshot(db) == before
 
 
-@pytest.mark.xfail(reason="pipeline.Importer.project_id caches the project per cwd before the Codex session that "
-                          "knows the git remote is seen, so one import run drops it", strict=False)
 def test_projects_record_the_git_remote_from_codex(db):
     load_demo(db)
     assert dict(rows(db, "SELECT root, git_remote FROM project")) == {

@@ -316,7 +316,12 @@ class Importer:
         if not cwd:
             return None
         if cwd in self._project_ids:
-            return self._project_ids[cwd]
+            pid = self._project_ids[cwd]
+            if git_remote:  # a later session may know the remote an earlier one did not
+                self.db.execute_sql(
+                    "UPDATE project SET git_remote = ? WHERE id = ? AND git_remote IS NULL", (clean(git_remote), pid)
+                )
+            return pid
         root = find_git_root(cwd) or cwd.rstrip("/\\") or cwd
         remote = git_remote or (_git_remote(root) if root != cwd or Path(root, ".git").exists() else None)
         name = root.replace("\\", "/").rstrip("/").rsplit("/", 1)[-1] or root
