@@ -211,3 +211,20 @@ def test_slash_commands_are_condensed(tmp_path, db, content):
     ])
     import_paths(db, tmp_path / "s.jsonl")
     assert rows(db, "SELECT role, text FROM message") == [("user", "/model opus")]
+
+
+def test_long_tool_input_stays_valid_json(tmp_path, db):
+    import orjson
+
+    edit = {"file_path": "/p/big.py", "old_string": "a = 1\n" * 5000, "new_string": "a = 2\n" * 5000}
+    write_jsonl(tmp_path / "s.jsonl", [
+        {"type": "assistant", "sessionId": "s", "uuid": "a", "cwd": "/p", "parentUuid": None,
+         "message": {"id": "m", "role": "assistant",
+                     "content": [{"type": "tool_use", "id": "t1", "name": "Edit", "input": edit}]}},
+    ])
+    import_paths(db, tmp_path / "s.jsonl")
+    text, original = rows(db, "SELECT text, original_len FROM message")[0]
+    data = orjson.loads(text)  # still parseable after the cut
+    assert data["file_path"] == "/p/big.py"
+    assert data["old_string"].startswith("a = 1") and "characters cut" in data["old_string"]
+    assert original > 50_000 and len(text) < 10_000

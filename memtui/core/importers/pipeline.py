@@ -79,6 +79,30 @@ def _shorten(text: str, limit: int) -> str:
     return f"{text[:head]}\n…[{len(text) - limit:,} characters cut]…\n{text[-tail:]}"
 
 
+def _shorten_json(text: str, limit: int) -> str:
+    """Shorten a tool input, keeping it valid JSON where it was: the long string values are cut
+    (an Edit keeps its file_path and the start and end of old_string/new_string)."""
+    if text[:1] not in "{[":
+        return _shorten(text, limit)
+    try:
+        data = orjson.loads(text)
+    except orjson.JSONDecodeError:
+        return _shorten(text, limit)
+    budget = max(200, limit // 3)
+
+    def cut(value):
+        if isinstance(value, str) and len(value) > budget:
+            return _shorten(value, budget)
+        if isinstance(value, dict):
+            return {k: cut(v) for k, v in value.items()}
+        if isinstance(value, list):
+            return [cut(v) for v in value[:200]]
+        return value
+
+    out = orjson.dumps(cut(data)).decode()
+    return out if len(out) <= limit * 2 else _shorten(text, limit)
+
+
 def _hash(data: bytes) -> str:
     return hashlib.blake2b(data, digest_size=12).hexdigest()
 
@@ -422,7 +446,7 @@ class _Writer:
         original = m.original_len if m.original_len is not None else len(text)
         limit = MAX_TOOL_TEXT if m.kind in ("tool_result", "tool_use") else MAX_TEXT
         if len(text) > limit:
-            text = _shorten(text, limit)
+            text = _shorten_json(text, limit) if m.kind == "tool_use" else _shorten(text, limit)
         text = clean(text)
         self.text_size[sid] += original
         pos = self.next_pos[sid]
