@@ -12,9 +12,10 @@ import hashlib
 import os
 import re
 import time
+from collections import deque
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable, Iterable
+from typing import Callable, Iterable, Iterator
 
 import orjson
 from peewee import SqliteDatabase
@@ -22,6 +23,7 @@ from peewee import SqliteDatabase
 from memtui.core.db import index_pending
 from memtui.core.importers import FORMATS, detect_format, parser_class, read_head
 from memtui.core.importers.base import (
+    Item,
     LeafTitle,
     ParseContext,
     ParsedMessage,
@@ -29,12 +31,15 @@ from memtui.core.importers.base import (
     Rewind,
     SessionInfo,
 )
+from memtui.core.importers.prefetch import Prefetcher, worker_count
 from memtui.core.redact import clean
 
 # Stored text is cut to these lengths (head and tail kept); the original length is recorded.
 MAX_TOOL_TEXT = 8_000
 MAX_TEXT = 64_000
-BATCH = 2_000
+BATCH = 2_000  # rows per executemany ...
+BATCH_CHARS = 4_000_000  # ... or fewer when their text adds up to this (bounds memory)
+LOOKAHEAD_FILES = 256  # files walked ahead of the one being imported (to hand to the worker)
 HASH_BYTES = 4096
 
 SKIP_DIRS = {".git", "node_modules", "__pycache__", ".venv", "venv", ".tox", ".mypy_cache", "site-packages"}
@@ -153,7 +158,10 @@ class Importer:
         format: str | None = None,
         on_warning: Callable[[str], None] | None = None,
         on_file: Callable[[Path, str], None] | None = None,
+        workers: int | None = None,
     ) -> None:
+        """`workers`: processes that parse ahead while this one stores (0: parse in-process;
+        None: one on a machine with two or more cores, see prefetch.py). The result is the same."""
         if format is not None and format not in FORMATS:
             raise UsageError(f"unknown format {format!r} (choose from {', '.join(FORMATS)})")
         self.db = db
@@ -163,30 +171,96 @@ class Importer:
         self.report = ImportReport()
         self._project_ids: dict[str, int] = {}
         self._sources: dict[str, tuple[int, float]] | None = None
+        self.workers = worker_count() if workers is None else workers
+        self._prefetch: Prefetcher | None = None
+        self._deferred: list[str] | None = None  # warnings held back while walking ahead
 
     # --- walking --------------------------------------------------------------------------
 
     def warn(self, text: str) -> None:
+        if self._deferred is not None:
+            self._deferred.append(text)
+            return
         self.report.warnings.append(text)
         if self.on_warning:
             self.on_warning(text)
 
     def import_paths(self, paths: Iterable[str | os.PathLike]) -> ImportReport:
-        for raw in paths:
-            path = Path(raw).expanduser()
-            try:
-                if path.is_dir():
-                    for file in self.walk(path):
-                        self.import_file(file, explicit=False)
-                elif path.exists():
-                    self.import_file(path, explicit=True)
-                else:
-                    self.warn(f"{path}: no such file or directory")
+        self._prefetch = Prefetcher() if self.workers > 0 else None
+        try:
+            for raw in paths:
+                path = Path(raw).expanduser()
+                try:
+                    if path.is_dir():
+                        files = self.walk(path)
+                        for file in self._ahead(files) if self._prefetch else files:
+                            self.import_file(file, explicit=False)
+                    elif path.exists():
+                        self.import_file(path, explicit=True)
+                    else:
+                        self.warn(f"{path}: no such file or directory")
+                        self.report.bad_paths.append(str(path))
+                except PermissionError:
+                    self.warn(f"{path}: permission denied")
                     self.report.bad_paths.append(str(path))
-            except PermissionError:
-                self.warn(f"{path}: permission denied")
-                self.report.bad_paths.append(str(path))
+        finally:
+            if self._prefetch:
+                self._prefetch.close()
+                self._prefetch = None
         return self.report
+
+    def _ahead(self, files: Iterable[Path]) -> Iterable[Path]:
+        """`files`, walked ahead of the caller so that the worker can parse the next files
+        while this process stores the current one. The walk's warnings are held back and given
+        in their place, so the order of warnings does not change."""
+        prefetch = self._prefetch
+        it = iter(files)
+        pending: deque = deque()  # Path, or a held-back warning (str)
+        exhausted = False
+        while True:
+            while not exhausted and len(pending) < LOOKAHEAD_FILES and prefetch.wants_more():
+                self._deferred = []
+                try:
+                    file = next(it, None)
+                finally:
+                    held, self._deferred = self._deferred, None
+                pending.extend(held)
+                if file is None:
+                    exhausted = True
+                else:
+                    pending.append(file)
+                    self._offer(file)
+            if not pending:
+                if exhausted:
+                    return
+                file = next(it, None)  # the worker wants no more: go on without looking ahead
+                if file is None:
+                    return
+                pending.append(file)
+            item = pending.popleft()
+            if isinstance(item, str):
+                self.warn(item)
+            else:
+                yield item
+
+    def _offer(self, file: Path) -> None:
+        """Hand `file` to the worker when import_file will (most likely) parse it; no side
+        effects: what import_file decides later is what counts (see Prefetcher.take)."""
+        try:
+            path = file.resolve()
+            st = path.stat()
+            key = str(path)
+            known = self._known_sources().get(key)
+            if (known and known[0] == st.st_size and known[1] == st.st_mtime) or st.st_size == 0:
+                return
+            fmt = self.format or detect_format(path, read_head(path))
+            if fmt is None:
+                return
+            parser = parser_class(fmt)()
+            start, state = self._resume_point(path, key, st, fmt, parser)
+        except Exception:  # import_file will meet (and report) the same problem itself
+            return
+        self._prefetch.offer(key, (fmt, start, state, st.st_size, st.st_mtime), st.st_size - start)
 
     def walk(self, root: Path) -> Iterable[Path]:
         """Transcript candidates below `root`, in a stable order."""
@@ -288,9 +362,8 @@ class Importer:
         self._known_sources()[key] = (0, st.st_mtime)
         self.report.files_unchanged += 1
 
-    def _import(self, path: Path, st: os.stat_result, fmt: str) -> None:
-        key = str(path)
-        parser = parser_class(fmt)()
+    def _resume_point(self, path: Path, key: str, st: os.stat_result, fmt: str, parser) -> tuple[int, dict]:
+        """Where to start reading `path` and the parser state to start with."""
         row = self.db.execute_sql(
             "SELECT id, format, offset, head_hash, tail_hash, state FROM source WHERE path = ?", (key,)
         ).fetchone()
@@ -302,10 +375,17 @@ class Importer:
             tail_ok = _hash(_read_range(path, tail_start, offset - tail_start)) == row[4]
             if head_ok and tail_ok:
                 start, state = offset, orjson.loads(row[5] or "{}")
+        return start, state
+
+    def _import(self, path: Path, st: os.stat_result, fmt: str) -> None:
+        key = str(path)
+        parser = parser_class(fmt)()
+        start, state = self._resume_point(path, key, st, fmt, parser)
         ctx = ParseContext(path=path, start=start, state=state, on_warning=self.warn)
+        job = self._prefetch.take(key, (fmt, start, state, st.st_size, st.st_mtime)) if self._prefetch else None
         with self.db.atomic():
             writer = _Writer(self, fmt, parser.tool, fresh=start == 0)
-            writer.consume(parser.parse(ctx))
+            writer.consume(self._prefetch.events(job, ctx) if job else prepare_items(parser.parse(ctx)))
             writer.finish()
             index_pending(writer.conn)  # the file's new messages join the full-text index
             end = ctx.end or st.st_size
@@ -370,6 +450,38 @@ _UPSERT = (
 )
 
 
+def _prepare_message(m: ParsedMessage) -> tuple:
+    """What storing a message needs that does not depend on the database: the text shortened
+    and cleaned, done here (or in the worker process) before the writer assigns ids.
+    (session_key, role, kind, tool_name, text, timestamp, external_id, group_id, is_error,
+    original_len column, original length)"""
+    text = m.text
+    original = m.original_len if m.original_len is not None else len(text)
+    limit = MAX_TOOL_TEXT if m.kind in ("tool_result", "tool_use") else MAX_TEXT
+    if len(text) > limit:
+        text = _shorten_json(text, limit) if m.kind == "tool_use" else _shorten(text, limit)
+    text = clean(text)
+    return (
+        m.session_key,
+        m.role,
+        m.kind,
+        clean(m.tool_name) if m.tool_name else None,
+        text,
+        m.timestamp,
+        m.external_id,
+        m.group_id,
+        1 if m.is_error else 0,
+        original if original != len(text) or m.original_len is not None else None,
+        original,
+    )
+
+
+def prepare_items(items: Iterable[Item]) -> Iterator:
+    """A parser's items with each ParsedMessage replaced by its prepared tuple."""
+    for item in items:
+        yield _prepare_message(item) if type(item) is ParsedMessage else item
+
+
 class _Writer:
     """Stores the items of one file's parse inside the caller's transaction."""
 
@@ -388,12 +500,16 @@ class _Writer:
         self.first_ts: dict[int, float] = {}
         self.last_ts: dict[int, float] = {}
         self.batch: list[tuple] = []
+        self.batch_chars = 0
         self.titles: list[LeafTitle] = []
 
     def consume(self, items) -> None:
+        """Store `items`: parser items and/or prepared messages (see prepare_items)."""
         for item in items:
-            if isinstance(item, ParsedMessage):
-                self.message(item)
+            if type(item) is tuple:
+                self.prepared(item)
+            elif isinstance(item, ParsedMessage):
+                self.prepared(_prepare_message(item))
             elif isinstance(item, SessionInfo):
                 self.session(item)
             elif isinstance(item, Rewind):
@@ -439,45 +555,33 @@ class _Writer:
         return sid
 
     def message(self, m: ParsedMessage) -> None:
-        sid = self.session_ids.get(m.session_key)
+        self.prepared(_prepare_message(m))
+
+    def prepared(self, m: tuple) -> None:
+        key, role, kind, tool_name, text, timestamp, external_id, group_id, is_error, original_col, original = m
+        sid = self.session_ids.get(key)
         if sid is None:
-            sid = self.session(SessionInfo(key=m.session_key, tool=self.tool))
-        text = m.text
-        original = m.original_len if m.original_len is not None else len(text)
-        limit = MAX_TOOL_TEXT if m.kind in ("tool_result", "tool_use") else MAX_TEXT
-        if len(text) > limit:
-            text = _shorten_json(text, limit) if m.kind == "tool_use" else _shorten(text, limit)
-        text = clean(text)
+            sid = self.session(SessionInfo(key=key, tool=self.tool))
         self.text_size[sid] += original
         pos = self.next_pos[sid]
         self.next_pos[sid] = pos + 1
-        if m.timestamp:
-            if sid not in self.first_ts or m.timestamp < self.first_ts[sid]:
-                self.first_ts[sid] = m.timestamp
-            if sid not in self.last_ts or m.timestamp > self.last_ts[sid]:
-                self.last_ts[sid] = m.timestamp
+        if timestamp:
+            if sid not in self.first_ts or timestamp < self.first_ts[sid]:
+                self.first_ts[sid] = timestamp
+            if sid not in self.last_ts or timestamp > self.last_ts[sid]:
+                self.last_ts[sid] = timestamp
         self.batch.append(
-            (
-                sid,
-                pos,
-                m.role,
-                m.kind,
-                clean(m.tool_name) if m.tool_name else None,
-                text,
-                m.timestamp,
-                m.external_id,
-                m.group_id,
-                1 if m.is_error else 0,
-                original if original != len(text) or m.original_len is not None else None,
-            )
+            (sid, pos, role, kind, tool_name, text, timestamp, external_id, group_id, is_error, original_col)
         )
-        if len(self.batch) >= BATCH:
+        self.batch_chars += len(text)
+        if len(self.batch) >= BATCH or self.batch_chars >= BATCH_CHARS:
             self.flush()
 
     def flush(self) -> None:
         if self.batch:
             self.conn.executemany(_UPSERT, self.batch)
             self.batch.clear()
+            self.batch_chars = 0
 
     def rewind(self, r: Rewind) -> None:
         self.flush()

@@ -1,0 +1,348 @@
+"""Parsing ahead in a second process while the importing process writes to SQLite.
+
+An import spends its time in two halves of similar size: reading, parsing and redacting the
+transcripts (Python, one core) and storing them (SQLite inserts, full-text indexing, commits).
+With two or more cores the Importer hands the files it is about to import to one worker
+process, which parses them with the same parser and the same preparation (shortening,
+redaction: `pipeline.prepare_items`) as the in-process path and streams the prepared items
+back, in order, while the importer stores the files before them.
+
+The worker's parse is speculative. The importer still makes every decision itself, in file
+order (skip or import, where to resume, warnings, one transaction per file) and uses the
+worker's result for a file only when it was made from exactly the same inputs (format, resume
+offset and state, size and mtime); otherwise it parses the file itself. So the database and the
+warnings are the same with or without the worker.
+
+Memory stays bounded: the worker writes at most a few frames ahead (a bounded queue in the
+importer, then the pipe), and it blocks when the importer falls behind.
+"""
+
+from __future__ import annotations
+
+import os
+import pickle
+import queue
+import struct
+import subprocess
+import sys
+import threading
+from collections import deque
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Iterator, NamedTuple
+
+from memtui.core.importers.base import ParseContext, ParseError
+
+AHEAD_JOBS = 16  # files handed to the worker before the importer reaches them
+AHEAD_BYTES = 8 * 1024  # job descriptions waiting in the worker's stdin (pipes hold 16-64 KiB)
+START_AFTER = 4_000_000  # bytes to parse before starting a worker is worth its start-up
+QUEUE_FRAMES = 32  # frames read from the worker and not yet used (each <= ~FRAME_CHARS)
+FRAME_CHARS = 1_000_000  # characters of message text per frame
+FRAME_ITEMS = 2_000
+
+_HEADER = struct.Struct("<Q")
+_READY = b"memtui-import-worker-ready"
+
+
+class Control(NamedTuple):
+    """Stream events that are not items: a warning, the end of a file, a failure."""
+
+    kind: str  # "warn" (a: text), "end" (a: ctx.end, b: ctx.state), "fail" (a: kind, b: detail)
+    a: object = None
+    b: object = None
+
+
+class WorkerError(RuntimeError):
+    """The worker process stopped or failed in a way the importer cannot recover from."""
+
+
+def worker_count() -> int:
+    """Workers to use when the caller does not say: one on a machine with two or more cores.
+    MEMTUI_IMPORT_WORKERS=0 turns the worker off."""
+    env = os.environ.get("MEMTUI_IMPORT_WORKERS")
+    if env is not None and env.strip().isdigit():
+        return min(1, int(env))
+    return 1 if (os.cpu_count() or 1) >= 2 else 0
+
+
+def _write_frame(fh, payload: bytes) -> None:
+    fh.write(_HEADER.pack(len(payload)))
+    fh.write(payload)
+    fh.flush()
+
+
+def _read_exact(fh, n: int) -> bytes | None:
+    data = fh.read(n)
+    if len(data) < n:
+        return None
+    return data
+
+
+def _read_frame(fh) -> bytes | None:
+    header = _read_exact(fh, _HEADER.size)
+    if header is None:
+        return None
+    return _read_exact(fh, _HEADER.unpack(header)[0])
+
+
+@dataclass
+class _Job:
+    key: str
+    spec: tuple
+    payload: bytes
+    sent: bool = False
+    done: bool = False  # its last frame has been read
+
+
+class Prefetcher:
+    """The importer's side of the worker: offer files in order, then take them in order."""
+
+    def __init__(self, start_after: int | None = None) -> None:
+        self.start_after = START_AFTER if start_after is None else start_after
+        self.jobs: deque[_Job] = deque()  # offered, not yet taken, in file order
+        self.current: _Job | None = None
+        self.offered_bytes = 0
+        self.proc: subprocess.Popen | None = None
+        self.frames: queue.Queue | None = None
+        self.reader: threading.Thread | None = None
+        self.stopping = threading.Event()
+        self.ready = False
+        self.broken = False  # the worker could not start: everything is parsed in-process
+
+    # --- offering ahead ---------------------------------------------------------------------
+
+    def wants_more(self) -> bool:
+        return not self.broken and len(self.jobs) < AHEAD_JOBS
+
+    def offer(self, key: str, spec: tuple, size: int) -> None:
+        """The importer will (probably) import `key` with these inputs: spec = (format, start
+        offset, parser state, file size, mtime)."""
+        if self.broken:
+            return
+        fmt, start, state = spec[0], spec[1], spec[2]
+        payload = pickle.dumps((key, fmt, start, state), protocol=pickle.HIGHEST_PROTOCOL)
+        self.jobs.append(_Job(key, spec, payload))
+        self.offered_bytes += size
+        if self.proc is None and self.offered_bytes >= self.start_after:
+            self._start()
+        self._pump()
+
+    def _in_flight(self) -> int:
+        n = len(self.current.payload) if self.current and not self.current.done else 0
+        return n + sum(len(j.payload) for j in self.jobs if j.sent)
+
+    def _pump(self) -> None:
+        """Send job descriptions while they surely fit in the pipe (so that writing never blocks
+        while the worker is itself blocked writing results we are not reading yet)."""
+        if self.proc is None or self.broken:
+            return
+        sent_ahead = 0
+        for job in self.jobs:
+            if job.sent:
+                sent_ahead += 1
+                continue
+            if sent_ahead >= AHEAD_JOBS or self._in_flight() + len(job.payload) > AHEAD_BYTES:
+                break
+            self._send(job)
+            sent_ahead += 1
+
+    def _send(self, job: _Job) -> None:
+        try:
+            _write_frame(self.proc.stdin, job.payload)
+        except (BrokenPipeError, OSError, ValueError):
+            raise WorkerError("the import worker stopped unexpectedly") from None
+        job.sent = True
+
+    # --- taking in order --------------------------------------------------------------------
+
+    def take(self, key: str, spec: tuple) -> _Job | None:
+        """The worker's stream for `key` if it was made from `spec`, else None (parse in-process).
+        Jobs offered before `key` were passed by the importer and are dropped."""
+        self._finish_current()
+        if not any(job.key == key for job in self.jobs):
+            return None
+        while self.jobs[0].key != key:
+            self._drop(self.jobs.popleft())
+        job = self.jobs.popleft()
+        if job.spec != spec or self.proc is None or self.broken:
+            self._drop(job)
+            self._pump()
+            return None
+        if not job.sent:  # larger than what may wait in the pipe: the worker is idle now
+            self._send(job)
+        self.current = job
+        self._pump()
+        if not self._check_ready():
+            self._drop(job)
+            return None
+        return job
+
+    def events(self, job: _Job, ctx: ParseContext) -> Iterator:
+        """Replay the worker's stream for `job` as the in-process parse would have produced it:
+        items are yielded, warnings go through ctx, ctx.end/state are set, failures raise."""
+        while not job.done:
+            for event in pickle.loads(self._next_frame()):
+                if type(event) is Control:
+                    if event.kind == "warn":
+                        ctx.warnings.append(event.a)
+                        if ctx.on_warning:
+                            ctx.on_warning(event.a)
+                        continue
+                    job.done = True
+                    if event.kind == "end":
+                        ctx.end, ctx.state = event.a, event.b
+                        return
+                    if event.a == "parse":
+                        raise ParseError(event.b)
+                    if event.a == "os":
+                        raise OSError(*event.b)
+                    raise WorkerError(f"the import worker failed on {job.key}:\n{event.b}")
+                yield event
+
+    def _finish_current(self) -> None:
+        if self.current is not None:
+            self._drop(self.current)
+            self.current = None
+
+    def _drop(self, job: _Job) -> None:
+        """Forget a job, reading (and discarding) whatever the worker sends for it."""
+        if job.sent and not job.done:
+            if not self._check_ready():
+                job.done = True
+                return
+            while not job.done:
+                for event in pickle.loads(self._next_frame()):
+                    if type(event) is Control and event.kind in ("end", "fail"):
+                        job.done = True
+
+    def _next_frame(self) -> bytes:
+        frame = self.frames.get()
+        if frame is None:
+            raise WorkerError("the import worker stopped unexpectedly")
+        return frame
+
+    # --- the process ------------------------------------------------------------------------
+
+    def _start(self) -> None:
+        package_root = str(Path(__file__).resolve().parents[3])
+        env = dict(os.environ)
+        env["PYTHONPATH"] = os.pathsep.join(filter(None, [package_root, env.get("PYTHONPATH")]))
+        try:
+            self.proc = subprocess.Popen(
+                [sys.executable, "-c", "from memtui.core.importers.prefetch import worker_main; worker_main()"],
+                stdin=subprocess.PIPE,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.DEVNULL,
+                env=env,
+            )
+        except OSError:
+            self.broken = True
+            return
+        self.frames = queue.Queue(QUEUE_FRAMES)
+        self.reader = threading.Thread(target=self._read_loop, name="memtui-import-reader", daemon=True)
+        self.reader.start()
+
+    def _read_loop(self) -> None:
+        out = self.proc.stdout
+        while not self.stopping.is_set():
+            try:
+                frame = _read_frame(out)
+            except (OSError, ValueError):
+                frame = None
+            while not self.stopping.is_set():
+                try:
+                    self.frames.put(frame, timeout=0.2)
+                    break
+                except queue.Full:
+                    continue
+            if frame is None:
+                return
+
+    def _check_ready(self) -> bool:
+        """Wait for the worker's greeting once; a worker that cannot start turns prefetching
+        off (the files it was given are parsed in-process)."""
+        if self.ready:
+            return True
+        if self.broken or self.proc is None:
+            return False
+        frame = self.frames.get()
+        if frame == _READY:
+            self.ready = True
+            return True
+        self.broken = True
+        for job in self.jobs:
+            job.done = True
+        if self.current:
+            self.current.done = True
+        return False
+
+    def close(self) -> None:
+        if self.proc is None:
+            return
+        self.stopping.set()
+        try:
+            self.proc.stdin.close()
+        except OSError:
+            pass
+        try:
+            self.proc.wait(timeout=2)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait()
+        if self.reader is not None:
+            while self.reader.is_alive():  # unblock a reader waiting for room in the queue
+                try:
+                    self.frames.get(timeout=0.05)
+                except queue.Empty:
+                    pass
+            self.reader.join()
+        try:
+            self.proc.stdout.close()
+        except OSError:
+            pass
+        self.proc = None
+
+    def __enter__(self) -> "Prefetcher":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+
+def worker_main() -> None:
+    """The worker process: read job descriptions from stdin, write prepared items to stdout."""
+    import traceback
+
+    from memtui.core.importers import parser_class
+    from memtui.core.importers.pipeline import prepare_items
+
+    inp, out = sys.stdin.buffer, sys.stdout.buffer
+    sys.stdout = sys.stderr  # nothing else may write into the frame stream
+    _write_frame(out, _READY)
+    protocol = pickle.HIGHEST_PROTOCOL
+    buf: list = []
+    while True:
+        payload = _read_frame(inp)
+        if payload is None:
+            return
+        key, fmt, start, state = pickle.loads(payload)
+        ctx = ParseContext(path=Path(key), start=start, state=state, on_warning=lambda text: buf.append(Control("warn", text)))
+        chars = 0
+        try:
+            for item in prepare_items(parser_class(fmt)().parse(ctx)):
+                buf.append(item)
+                if type(item) is tuple:
+                    chars += len(item[4])
+                if chars >= FRAME_CHARS or len(buf) >= FRAME_ITEMS:
+                    _write_frame(out, pickle.dumps(buf, protocol=protocol))
+                    buf.clear()
+                    chars = 0
+            buf.append(Control("end", ctx.end, ctx.state))
+        except ParseError as exc:
+            buf.append(Control("fail", "parse", str(exc)))
+        except OSError as exc:
+            buf.append(Control("fail", "os", exc.args))
+        except Exception:  # a bug: reported by the importer with this traceback
+            buf.append(Control("fail", "crash", traceback.format_exc()))
+        _write_frame(out, pickle.dumps(buf, protocol=protocol))
+        buf.clear()
