@@ -179,10 +179,41 @@ def read_text_file(ctx: ParseContext) -> str:
     return data.decode("utf-8", errors="replace").replace("\r\n", "\n").replace("\r", "\n")
 
 
+_HOURS: dict[str, int] = {}  # "YYYY-MM-DDTHH" -> epoch seconds (UTC), for parse_ts's fast path
+
+
+def _parse_utc_ms(s: str) -> float | None:
+    """`YYYY-MM-DDTHH:MM:SS.mmmZ` (what Claude Code and most tools write) without datetime;
+    None when `s` has another shape (the caller then takes the general path). The result is
+    exactly datetime.fromisoformat(s).timestamp(): both divide whole microseconds by 10**6."""
+    if len(s) != 24 or s[23] != "Z" or s[19] != "." or s[16] != ":" or s[13] != ":":
+        return None
+    mm, ss, ms = s[14:16], s[17:19], s[20:23]
+    if not (mm.isdigit() and ss.isdigit() and ms.isdigit() and mm.isascii() and ss.isascii() and ms.isascii()):
+        return None
+    minutes, seconds = int(mm), int(ss)
+    if minutes > 59 or seconds > 59:
+        return None
+    hour = _HOURS.get(s[:13])
+    if hour is None:
+        try:
+            dt = datetime.fromisoformat(s[:13] + ":00:00+00:00")
+        except ValueError:
+            return None
+        if len(_HOURS) > 100_000:
+            _HOURS.clear()
+        hour = _HOURS[s[:13]] = int(dt.timestamp())
+    return ((hour + minutes * 60 + seconds) * 1_000_000 + int(ms) * 1000) / 1_000_000
+
+
 def parse_ts(value: object) -> float | None:
     """Epoch seconds from an ISO-8601 string, epoch seconds or epoch milliseconds."""
     if value is None or value == "":
         return None
+    if type(value) is str:
+        fast = _parse_utc_ms(value)
+        if fast is not None:
+            return fast
     if isinstance(value, (int, float)) and not isinstance(value, bool):
         v = float(value)
         return v / 1000.0 if v > 1e11 else v

@@ -49,6 +49,7 @@ class ClaudeCodeParser(Parser):
     def parse(self, ctx: ParseContext) -> Iterator[Item]:
         tool_names: dict[str, str] = dict(ctx.state.get("tool_names", {}))
         announced: dict[str, tuple] = {}
+        earliest: dict[str, float] = {}  # per session: the earliest started_at announced
         fallback_key = ctx.state.get("session") or ctx.path.stem
         meta_title = _subagent_description(ctx.path)
         for lineno, obj in iter_jsonl(ctx):
@@ -79,18 +80,24 @@ class ClaudeCodeParser(Parser):
                 model = None
             signature = (obj.get("cwd"), obj.get("gitBranch"), model)
             if announced.get(key) != signature and (key not in announced or any(signature)):
-                prev = announced.get(key, (None, None, None))
-                announced[key] = tuple(s or p for s, p in zip(signature, prev))
-                yield SessionInfo(
-                    key=key,
-                    tool=self.tool,
-                    cwd=obj.get("cwd") or None,
-                    git_branch=obj.get("gitBranch") or None,
-                    model=model,
-                    started_at=ts,
-                    parent_key=parent,
-                    title=meta_title if parent else None,
-                )
+                prev = announced.get(key)
+                merged = tuple(s or p for s, p in zip(signature, prev or (None, None, None)))
+                announced[key] = merged
+                # Announce again only what changes the session: a new cwd/branch/model value or an
+                # earlier start (user and assistant lines alternate signatures without news).
+                if prev is None or merged != prev or (ts and (key not in earliest or ts < earliest[key])):
+                    if ts and (key not in earliest or ts < earliest[key]):
+                        earliest[key] = ts
+                    yield SessionInfo(
+                        key=key,
+                        tool=self.tool,
+                        cwd=obj.get("cwd") or None,
+                        git_branch=obj.get("gitBranch") or None,
+                        model=model,
+                        started_at=ts,
+                        parent_key=parent,
+                        title=meta_title if parent else None,
+                    )
             fallback_key = session_id
             uuid = str(obj.get("uuid") or f"L{lineno}")
             yield from self._blocks(kind, obj, message, key, uuid, ts, tool_names)
