@@ -78,7 +78,11 @@ def open_database(path: str | os.PathLike | None = None) -> SqliteDatabase:
         db_path.parent.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
         raise DatabaseError(f"cannot create {db_path.parent}: {exc.strerror}") from None
-    db = SqliteDatabase(str(db_path), pragmas=PRAGMAS, check_same_thread=False)
+    # lock_type IMMEDIATE: a transaction (db.atomic()) takes the write lock when it begins, so it
+    # waits up to busy_timeout for another writer (an import, the TUI, the CLI). A deferred one
+    # that reads first and then writes gets "database is locked" at once instead: SQLite cannot
+    # wait to upgrade a read transaction to a write one in WAL mode.
+    db = SqliteDatabase(str(db_path), pragmas=PRAGMAS, check_same_thread=False, lock_type="IMMEDIATE")
     database_proxy.initialize(db)
     try:
         db.connect(reuse_if_open=True)
@@ -90,7 +94,7 @@ def open_database(path: str | os.PathLike | None = None) -> SqliteDatabase:
 
 
 def _migrate(db: SqliteDatabase) -> None:
-    with db.atomic():
+    with db.atomic("DEFERRED"):  # usually reads only: no need to wait for a running import
         db.create_tables(ALL_MODELS, safe=True)
         for sql in FTS_SQL:
             db.execute_sql(sql)

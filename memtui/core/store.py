@@ -106,16 +106,18 @@ def session_messages(
     return [MessageRecord(*r[:10], bool(r[10]), r[11]) for r in db.execute_sql(sql, args).fetchall()]
 
 
-def data_version(db: SqliteDatabase) -> tuple[int, int, int, int]:
+def data_version(db: SqliteDatabase) -> tuple[int, ...]:
     """A cheap fingerprint that changes whenever an import or a review action commits.
 
-    (sessions, newest message id, newest journal event id, memories): a front end polls it to
-    notice what another process (an import, the CLI) wrote.
+    (sessions, newest message id, newest journal event id, undone events, memories): a front end
+    polls it to notice what another process (an import, the CLI) wrote. Undo and redo add no
+    event but flip `undone`, hence the count of undone events.
     """
     return tuple(
         db.execute_sql(
             "SELECT (SELECT COUNT(*) FROM session), (SELECT COALESCE(MAX(id), 0) FROM message),"
-            " (SELECT COALESCE(MAX(id), 0) FROM event), (SELECT COUNT(*) FROM memory)"
+            " (SELECT COALESCE(MAX(id), 0) FROM event), (SELECT COUNT(*) FROM event WHERE undone = 1),"
+            " (SELECT COUNT(*) FROM memory)"
         ).fetchone()
     )
 

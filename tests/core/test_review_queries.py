@@ -28,7 +28,12 @@ def test_unreviewed_first_counts_and_version(db, tmp_path):
     assert [s.pending for s in store.list_sessions(db, unreviewed_first=True)] == [1, 0, 0]
     assert store.review_counts(db).as_dict() == {"sessions": 3, "sessions_pending": 1, "proposals_pending": 1}
     mem.approve(db, created)
-    assert store.data_version(db) != v1
+    v2 = store.data_version(db)
+    assert v2 != v1
+    mem.undo(db)  # no new event, but a change all the same
+    assert store.data_version(db) != v2
+    mem.redo(db)
+    assert store.data_version(db) == v2
     assert [s.external_id for s in store.list_sessions(db, unreviewed_first=True)] == ["new", "mid", "old"]
     assert store.review_counts(db).proposals_pending == 0
     assert [s.external_id for s in store.list_sessions(db, unreviewed_first=True, limit=1, offset=1)] == ["mid"]
