@@ -1,0 +1,96 @@
+"""The offline heuristic extractor: proposals synthesised from one session, within a size budget.
+
+`extract(session, messages)` reads the session into turns and paired tool actions
+(`transcript.read`), runs the signal generators in `signals` (corrections, requirements, changes per
+request, error -> fix, abandoned approaches, build/test/run commands, plans and open items, choices,
+config edits, documentation notes, an overview), drops near-duplicates, and keeps the highest-scoring
+candidates until their total length reaches TARGET_RATIO of the session's readable text (never more
+than CAP_RATIO). Pure and deterministic: no database, no network, no clock.
+"""
+
+from __future__ import annotations
+
+import re
+
+from memtui.core.extract import Proposal
+from memtui.core.records import MessageRecord, SessionRecord
+
+from . import signals
+from .transcript import read
+
+TARGET_RATIO = 0.05  # aim: proposals total ~5% of the readable text
+CAP_RATIO = 0.10  # hard cap
+_TOKEN = re.compile(r"[\w.#/-]+|[\u4e00-\u9fff]")
+
+
+def extract(session: SessionRecord, messages: list[MessageRecord]) -> list[Proposal]:
+    return extract_budget(session, messages, TARGET_RATIO)
+
+
+def extract_budget(session: SessionRecord | None, messages: list[MessageRecord], ratio: float = TARGET_RATIO) -> list[Proposal]:
+    """Like `extract`, with another target size (a fraction of the readable text, at most CAP_RATIO)."""
+    if not messages:
+        return []
+    tr = read(session, list(messages))
+    if tr.readable <= 0:
+        return []
+    cands: list[signals.Candidate] = []
+    for gen in signals.GENERATORS:
+        cands.extend(c for c in gen(tr, session) if c.text and c.ids)
+    valid = {m.id for m in messages}
+    for c in cands:
+        c.ids = [i for i in c.ids if i in valid]
+    cands = [c for c in cands if c.ids]
+    chosen = _select(cands, tr.readable, min(ratio, CAP_RATIO))
+    chosen.sort(key=lambda c: (c.pos, -c.score, c.text))
+    return [
+        Proposal(
+            text=c.text,
+            kind=c.kind,
+            tier=c.tier,
+            confidence=c.confidence,
+            message_ids=tuple(c.ids),
+            quotes=tuple(c.quotes[: len(c.ids)]) if len(c.quotes) >= len(c.ids) else tuple(c.quotes) + ("",) * (len(c.ids) - len(c.quotes)),
+        )
+        for c in chosen
+    ]
+
+
+def _tokens(text: str) -> set[str]:
+    return {t.lower() for t in _TOKEN.findall(text) if len(t) > 2 or "\u4e00" <= t <= "\u9fff"}
+
+
+def _similar(new: set[str], old: set[str]) -> float:
+    """How much of `new` is already said by `old` (1.0: nothing new)."""
+    if not new or not old:
+        return 0.0
+    return len(new & old) / len(new)
+
+
+def _select(cands: list[signals.Candidate], readable: int, ratio: float) -> list[signals.Candidate]:
+    budget = ratio * readable
+    cap = CAP_RATIO * readable
+    # value per character matters when the budget is tight: long statements pay a little for their size
+    order = sorted(cands, key=lambda c: (-(c.score - 0.12 * len(c.text) / 380), c.pos, len(c.text), c.text))
+    chosen: list[signals.Candidate] = []
+    chosen_tokens: list[set[str]] = []
+    keys: set[str] = set()
+    used = 0
+    for c in order:
+        if c.key and c.key in keys:
+            continue
+        toks = _tokens(c.core or c.text)
+        if any(_similar(toks, t) > (0.6 if c.kind == o.kind and c.kind in ("constraint", "preference") else 0.8)
+               for t, o in zip(chosen_tokens, chosen)):
+            continue
+        size = len(c.text)
+        if used + size > budget:
+            # the first proposal of a small session may use the hard cap
+            if chosen or size > cap:
+                continue
+        chosen.append(c)
+        chosen_tokens.append(toks)
+        if c.key:
+            keys.add(c.key)
+        used += size
+    return chosen

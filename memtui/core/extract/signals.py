@@ -1,0 +1,1494 @@
+"""Candidate memories synthesised from a Transcript, one generator per signal.
+
+Each generator returns `Candidate`s: a finished statement with kind, tier, confidence, the ids of the
+messages it rests on, and a `score` used to choose within the size budget. Statements are built by
+joining structured facts (what the user asked or corrected, which tool call was rejected, which file
+changed and how, which command failed with which error and what made it pass) rather than by copying
+sentences from the log.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from functools import lru_cache
+
+from memtui.core.records import MessageRecord
+
+from .edits import base, consts_in, defs_in, dependency_changes, describe, is_config, is_doc, short_path, small_change
+from .textutil import Gate, clip, defluff, finish, human_list, join_clauses, lines_of, one_line, quote, sentences
+from .transcript import Action, Transcript, Turn, error_line
+
+
+@dataclass
+class Candidate:
+    text: str
+    kind: str
+    tier: str
+    confidence: float
+    score: float
+    ids: list[int]
+    quotes: list[str] = field(default_factory=list)
+    pos: int = 0  # message position of the main evidence, for a stable order
+    key: str = ""  # candidates with the same key are alternatives: keep the best
+    core: str = ""  # the part that says something new (for near-duplicate detection); default: text
+
+
+# --- cue words ------------------------------------------------------------------------------------
+
+_PUSHBACK_START = re.compile(
+    r"^\s*(?:no\b|nope\b|nah\b|not\b|don'?t\b|do not\b|stop\b|wrong\b|actually\b|instead\b|rather\b|wait\b|hmm+\b|"
+    r"hold on\b|never\b|please don'?t\b|that'?s not\b|that is not\b|this is not\b|it'?s not\b|why did you\b|"
+    r"why are you\b|you (?:should|shouldn'?t|didn'?t|forgot|missed|can just|don'?t need)\b|"
+    r"不對|不对|不是|不要|不用|別|别|错了|錯了)",
+    re.I,
+)
+_PUSHBACK_ANY = re.compile(
+    r"\b(?:instead of|rather than|I (?:don'?t|do not) think (?:we|you|it|that)|I (?:would |'d )?prefer|always\b|never\b|"
+    r"don'?t (?:use|add|do|change|make|create|touch|write|run|need|want|put|include|remove|delete|modify)|no need|"
+    r"you can (?:just )?(?:use|set|call)|use \S+ instead|should(?:n'?t| not)? (?:be|use|have)|is wrong|isn'?t right|"
+    r"not what I)"
+    r"|不用|不要|不需要|改用|而不是|應該|应该|別用|别用",
+    re.I,
+)
+_ABANDON = re.compile(
+    r"^\s*(?:never ?mind|nvm\b|forget (?:it|that|about)|scrap (?:it|that)|let'?s not\b|don'?t bother|skip (?:it|that)|"
+    r"revert (?:it|that|this|the|those|these|everything|all)|undo (?:it|that|this|the)|go back to|roll ?back|算了)",
+    re.I,
+)
+_DIRECTIVE = re.compile(
+    r"\b(?:always|never|don'?t|do not|must(?:n'?t)?|only use|avoid|without (?:using|any|external|a |adding)|"
+    r"keep (?:it|the|them|everything|this)|no external|no (?:build|compilation|dependencies|frameworks?|libraries)|"
+    r"prefer|instead of|rather than|make sure|ensure|cross[- ]platform|dependency[- ]free|compilation[- ]free|"
+    r"pure (?:html|css|js|javascript|python)|vanilla|do NOT|should(?:n'?t| not)|I (?:don'?t|do not) want|I want|"
+    r"I'?d like (?:to|it)|I like|I hate|compatible with|at least|no more than|backwards? compatible)\b"
+    r"|不要|不用|一定要|必須|必须|永遠|永远|總是|总是|只用|避免|应该|應該|确保|確保|允许|允許|不能|不应|不應|務必|务必|禁止|統一|统一",
+    re.I,
+)
+_STRONG_DIRECTIVE = re.compile(
+    r"\b(?:always|never|don'?t|do not|must(?:n'?t)?|only use|avoid|no external|without|keep it|prefer|"
+    r"dependency[- ]free|compilation[- ]free|cross[- ]platform|pure|vanilla|do NOT|I (?:don'?t|do not) want)\b"
+    r"|不要|一定要|必須|必须|永遠|永远|總是|总是|只用|应该|應該|确保|確保|不能|務必|务必|禁止",
+    re.I,
+)
+_DEV_TOPIC = re.compile(
+    r"\b(?:pnpm|npm|yarn|bun|pip|pipx|uv|poetry|conda|brew|git|commits?|branch(?:es)?|pull requests?|PRs?|tabs?|spaces|"
+    r"indent\w*|TDD|type hints?|docstrings?|comments?|emojis?|English|explain\w*|verbose|concise|ask me|confirm|"
+    r"env(?:ironment)?s?|assumptions?|cross[- ]platform|vim|vscode|zsh|bash|macOS|linux|windows|docker|"
+    r"tests? first|British|American|spelling|lint\w*|format\w*)\b",
+    re.I,
+)
+_FIRST_PERSON_PREF = re.compile(
+    r"\bI (?:always|never|prefer|like|hate|usually|don'?t like|don'?t want|want you to|would rather)\b|\bmy (?:preference|style|setup)\b",
+    re.I,
+)
+_BUG_REPORT = re.compile(
+    r"\b(?:bug|broken|doesn'?t work|does not work|not working|isn'?t working|fails?|failing|crash\w*|error|exception|"
+    r"not (?:displaying|showing|loading|rendering|updating|working|saving|visible)|wrong|incorrect|issue|regression|"
+    r"debug|fix|glitch|stuck|hangs?|freez\w*|blank|missing|mismatch|doesn'?t (?:show|display|load|render|match|appear))\b"
+    r"|壞|坏|錯誤|错误|報錯|报错|失敗|失败|修復|修复|不能用|不工作",
+    re.I,
+)
+_BUG_FOUND = Gate(
+    r"\b(?:bug|mismatch|the (?:issue|problem|cause) (?:is|was)|root cause|is (?:wrong|incorrect|flawed|broken|missing)|"
+    r"was (?:wrong|incorrect|flawed|broken|missing)|caused by|because (?:the|it|of)|isn'?t (?:working|defined|set)|"
+    r"doesn'?t (?:work|exist|match)|fixed|fixes|fixing|is setting|are setting|overrid\w+)\b",
+    ("bug", "mismatch", "the issue", "the problem", "the cause", "root cause", "wrong", "incorrect", "flawed", "broken",
+     "missing", "caused", "because", "isn", "doesn", "fix", "setting", "overrid"),
+)
+_CHANGE_VERB = Gate(
+    r"\b(?:now|instead|replac\w+|chang\w+|updat\w+|add\w*|remov\w+|switch\w*|migrat\w+|fix\w*|uses?|using|moved?|"
+    r"renam\w+|convert\w*|introduc\w+|extract\w*|merg\w+|combin\w+|split|creat\w+|implement\w*|refactor\w*|"
+    r"support\w*|validat\w+|handl\w+|toggl\w+|prevent\w*|avoid\w*)\b|→|->",
+    ("now", "instead", "replac", "chang", "updat", "add", "remov", "switch", "migrat", "fix", "use", "using", "mov",
+     "renam", "convert", "introduc", "extract", "merg", "combin", "split", "creat", "implement", "refactor",
+     "support", "validat", "handl", "toggl", "prevent", "avoid", "→", "->"),
+)
+_CAUSE = Gate(
+    r"\b(?:because|so that|so the|to avoid|to prevent|since|which (?:means|lets|makes|avoids)|in order to|otherwise|due to)\b",
+    ("because", "so that", "so the", "to avoid", "to prevent", "since", "which ", "in order to", "otherwise", "due to"),
+)
+_GENERIC = Gate(
+    r"\b(?:better (?:performance|user experience|ux|error handling)|cleaner|more efficient|future[- ]proof|modern|"
+    r"maintainab\w+|responsive|readab\w+|robust|comprehensive|professional|polished|user[- ]friendly|seamless)\b",
+    ("better", "cleaner", "efficient", "future", "modern", "maintainab", "responsive", "readab", "robust",
+     "comprehensive", "professional", "polished", "friendly", "seamless"),
+)
+_SKIP_START = re.compile(
+    r"^(?:summary|changes made|what (?:i|was) (?:changed|done|did)|here'?s (?:what|a summary)|key (?:benefits|points|changes|features)|"
+    r"files? (?:created|updated|modified|changed)|features? implemented|benefits|overview|test it|how to (?:test|use)|"
+    r"usage|next steps?|done|complete|result|results)\b[^.]{0,30}:?$"
+    r"|^(?:here (?:is|are) the|to (?:create|implement|fix|update|add|make|address|debug|write)\b.{0,120}\bI (?:will|'ll) "
+    r"(?:provide|modify|update|create|make|add)|I (?:will|'ll) (?:now )?provide the)",
+    re.I,
+)
+_SKIP_ANY = Gate(
+    r"\b(?:let me know|would you like|do you want|feel free|happy to|hope this|enjoy|you can now|you're ready|"
+    r"ready to go|all set|should now|should work|please confirm|if you would like to proceed)\b",
+    ("let me know", "would you like", "do you want", "feel free", "happy to", "hope this", "enjoy", "you can now", "ready",
+     "all set", "should now", "should work", "please confirm"),
+)
+
+
+class _Skip:
+    @staticmethod
+    def search(line: str):
+        return _SKIP_START.match(line) or _SKIP_ANY.search(line)
+
+
+_SKIP_LINE = _Skip()
+_CODEISH_RX = re.compile(r"`[^`]+`|\b[\w-]+\.(?:py|js|ts|tsx|jsx|css|html|md|json|toml|yaml|yml|go|rs|rb|java|kt|c|h|cpp|sh|sql|vue|svelte)\b|\b[a-z]+[A-Z]\w+\b|\b\w+_\w+\b|\b\w+\(\)")
+_CAMEL = re.compile(r"[a-z][A-Z]")
+
+
+class _Codeish:
+    """Code-looking tokens (backticks, file names, camelCase, snake_case, calls), with a fast path."""
+
+    @staticmethod
+    def _maybe(text: str) -> bool:
+        return "`" in text or "." in text or "_" in text or "()" in text or _CAMEL.search(text) is not None
+
+    def search(self, text: str):
+        return _CODEISH_RX.search(text) if self._maybe(text) else None
+
+    def findall(self, text: str) -> list:
+        return _CODEISH_RX.findall(text) if self._maybe(text) else []
+
+
+_CODEISH = _Codeish()
+_QUESTION = re.compile(r"\?\s*$|？\s*$|\b(?:why|how|what|which|where|when|is it|are there|do you|can you explain|嗎|吗|為何|为何|什麼|什么)\b", re.I)
+_OPTION = re.compile(r"\*\*\s*Option\s*\d+\s*[:.)-]\s*([^*\n]{2,60})\*\*|^#+\s*Option\s*\d+\s*[:.)-]\s*(.{2,60})$|^\s*(?:\d+[.)]|[-*])\s+\*\*([^*\n]{2,50})\*\*", re.M | re.I)
+_CHOICE = re.compile(
+    r"^\s*(?:(?:ok(?:ay)?|fine|sure|yes|yeah|yep|alright|great|cool|good|perfect)[,.! ]*)*"
+    r"(?:let'?s (?:go with|use|do|try|pick)|go with|let'?s|use|do|pick|choose|i'?ll (?:take|go with)|option)\s+(.{1,60}?)[.!]?\s*$",
+    re.I,
+)
+_NEXT = Gate(
+    r"\b(?:next steps?|still (?:need|needs|uses|has|fails|failing|missing|to)|not yet|remaining|TODO|left to|"
+    r"would you like me to|want me to|I can (?:also|now|next)|you (?:may|might|will) (?:need|want) to|needs? (?:to be )?test\w*|"
+    r"(?:should|need to) (?:be )?(?:test|verif|check)\w*|haven'?t|wasn'?t able|could not|couldn'?t|known (?:issues?|limitations?)|"
+    r"follow[- ]up|separate,? larger task|test checklist|verify|manually)\b",
+    ("next step", "still ", "not yet", "remaining", "todo", "left to", "would you like", "want me", "i can ", "you may",
+     "you might", "you will", "need", "should", "haven", "wasn", "could not", "couldn", "known", "follow", "separate",
+     "checklist", "verify", "manually"),
+)
+_COMMIT = re.compile(r"^(?:>\s*)?Commit ([0-9a-f]{7,40}) (.+)$", re.M)
+
+_TRIVIAL_CMD = re.compile(
+    r"^(?:ls|ll|la|cat|head|tail|less|more|grep|rg|ag|find|fd|echo|printf|cd|pwd|which|where|type|whoami|date|sleep|wc|"
+    r"tree|file|stat|du|df|ps|kill|pkill|killall|lsof|top|env|export|set|true|false|clear|history|man|sed -n|awk|cut|"
+    r"sort|uniq|diff|cmp|mkdir|touch|cp|mv|chmod|chown|ln|open -a|code|git (?:status|log|diff|show|branch|remote|"
+    r"fetch|stash list|rev-parse|ls-files|blame|config --get)|gh (?:pr|issue) (?:view|list)|curl -s?I|xxd|od|jq|"
+    r"python3? -c|node -e|npx tsc --version|\w+ --version|\w+ -v|\w+ version)\b",
+    re.I,
+)
+_CMD_KIND = (
+    ("test", re.compile(
+        r"\b(?:pytest|py\.test|unittest|nose2?|tox|nox|jest|vitest|mocha|ava|karma|playwright test|cypress run|"
+        r"go test|cargo test|cargo nextest|rspec|phpunit|ctest|dotnet test|mvn test|gradle test|swift test|deno test|"
+        r"bun test|mix test|(?:npm|pnpm|yarn|bun) (?:run )?test\w*|make test\w*|just test\w*)\b")),
+    ("check", re.compile(
+        r"\b(?:ruff|flake8|pylint|mypy|pyright|ty check|black|isort|eslint|prettier|biome|tsc|stylelint|clippy|"
+        r"cargo (?:check|fmt|clippy)|gofmt|go vet|golangci-lint|rubocop|shellcheck|pre-commit|"
+        r"(?:npm|pnpm|yarn|bun) (?:run )?(?:lint|format|typecheck|check|fmt)\w*|make (?:lint|check|fmt|format))\b")),
+    ("build", re.compile(
+        r"\b(?:cargo build|go build|make\b(?! (?:test|lint|check|run|dev))|cmake|ninja|gradle(?:w)? build|mvn (?:package|install)|"
+        r"(?:npm|pnpm|yarn|bun) (?:run )?build|vite build|webpack|tsc -b|docker build|docker compose build|"
+        r"python -m build|uv build|poetry build|hatch build|dotnet build|swift build|just build)\b")),
+    ("install", re.compile(
+        r"\b(?:(?:npm|pnpm|yarn|bun) (?:install|i|add|ci)\b|pip3? install|uv (?:sync|add|pip install)|poetry (?:install|add)|"
+        r"pipenv install|conda install|cargo add|go (?:get|mod tidy)|bundle install|composer install|brew install|"
+        r"apt(?:-get)? install)")),
+    ("run", re.compile(
+        r"\b(?:(?:npm|pnpm|yarn|bun) (?:run )?(?:dev|start|serve|preview)|vite\b|uvicorn|gunicorn|flask run|"
+        r"manage\.py runserver|python3? -m http\.server|http-server|npx serve|serve -|rails s|cargo run|go run|"
+        r"docker compose up|docker-compose up|docker run|node \S+\.m?js|python3? \S+\.py|uv run \S+\.py|"
+        r"deno run|bun run|open \S+\.html|streamlit run|jupyter|make run|just run)\b")),
+)
+_LOCALHOST = re.compile(r"https?://(?:localhost|127\.0\.0\.1|0\.0\.0\.0):\d{2,5}/?")
+_HOOK_OK = re.compile(r"^(\w[\w:]*)\s*(?:\[[^\]]*\]\s*)?\[([^\]\n]{3,120})\] completed successfully", re.M)
+_HOOK_ANY = re.compile(r"\[([^\]\n]{3,120})\] (?:completed successfully|failed)", re.M)
+
+
+# --- small helpers --------------------------------------------------------------------------------
+
+
+def _gist(request: str, limit: int = 110) -> str:
+    """The first sentence of a user request, minus politeness."""
+    text = one_line(request)
+    text = re.sub(r"@(?:[\w.-]+/)*([\w.-]+\.\w+)", r"\1", text)
+    text = re.sub(
+        r"^(?:hey|hi|hello)?\s*(?:claude|codex|gemini)?[,!]?\s*"
+        r"(?:(?:can|could|would) you (?:please )?|please |i'?d like (?:you )?to |i want (?:you )?to |let'?s (?:also )?|"
+        r"now |ok(?:ay)?,? |so,? |also,? |and )*",
+        "", text, flags=re.I,
+    )
+    sents = sentences(text)
+    while len(sents) > 1 and (len(sents[0]) < 18 and not _CODEISH.search(sents[0]) or _ABANDON.match(sents[0])):
+        sents = sents[1:]
+    text = sents[0] if sents else text
+    text = re.sub(r"^(?:but|and|so|ok(?:ay)?|also)[, ]+(?:i'?d like (?:to ask )?(?:you )?to |please |can you |let'?s )?", "", text, flags=re.I)
+    text = text.rstrip("?.!")
+    return clip(text[:1].upper() + text[1:], limit) if text else ""
+
+
+def _project_file_tokens(tr: Transcript) -> set[str]:
+    out: set[str] = set()
+    for a in tr.actions:
+        for f in a.files:
+            out.add(base(f).lower())
+            stem = base(f).rsplit(".", 1)[0].lower()
+            if len(stem) > 3:
+                out.add(stem)
+    return out
+
+
+def _mentions_project(text: str, files: set[str]) -> bool:
+    low = text.lower()
+    if any(f in low for f in files if len(f) > 3):
+        return True
+    return bool(re.search(r"`[^`]+`|\b[a-z]+[A-Z]\w+\b|\b\w+_\w+\b|\b\w+\.(?:py|js|ts|css|html|go|rs|json|toml)\b|\w+\(\)", text))
+
+
+def _tier_for(text: str, files: set[str]) -> str:
+    if _FIRST_PERSON_PREF.search(text) and not _mentions_project(text, files):
+        return "developer"
+    if _DEV_TOPIC.search(text) and not _mentions_project(text, files):
+        return "developer"
+    return "project"
+
+
+def _action_gist(a: Action, root: str | None, short: bool = False) -> str:
+    if a.family == "edit":
+        if short:
+            old = "\n".join(e[0] for e in a.edits)
+            new = "\n".join(e[1] for e in a.edits)
+            sc = small_change(old, new, 40) if len(a.edits) == 1 and old else ""
+            if sc:
+                return f"{base(a.files[0]) if a.files else 'a file'}: {sc}"
+            defs = defs_in(old + "\n" + new, 2)
+            verb = "creating" if a.op in ("write", "create") and not old else "an edit to"
+            return f"{verb} {base(a.files[0]) if a.files else 'a file'}" + (f" ({', '.join(d + '()' for d in defs)})" if defs else "")
+        return describe(a, root)
+    if a.family == "shell":
+        return f"`{clip(one_line(a.command), 90)}`"
+    if a.family == "plan" and a.name.lower() == "exitplanmode":
+        plan = str(a.args.get("plan") or "")
+        heads = [t for k, t in lines_of(plan) if k == "heading"]
+        return "the plan" + (f" '{clip(heads[0], 70)}'" if heads else "")
+    if a.family == "agent":
+        return f"a {a.name} subagent"
+    return f"the {a.name} call"
+
+
+_CODE_NAME = re.compile(r"`([^`]{2,60})`|\b([\w-]+\.(?:py|js|ts|tsx|jsx|css|html|md|json|toml|yaml|yml|go|rs|rb|java|sh|sql|vue))\b")
+
+
+_IRREGULAR = {"write": "wrote", "make": "made", "build": "built", "set": "set", "run": "ran", "put": "put", "split": "split",
+              "keep": "kept", "rewrite": "rewrote", "add": "added", "fix": "fixed"}
+_INTENT = re.compile(r"^(?:(?:now|next|then|first|finally|so|okay|ok),?\s+)?(?:I(?:'ll| will| am going to|'m going to)|let me|let's)\s+(?:also\s+|now\s+|quickly\s+|then\s+|first\s+|just\s+)*([a-z]+)\b\s*", re.I)
+
+
+def _past(verb: str) -> str:
+    v = verb.lower()
+    if v in _IRREGULAR:
+        return _IRREGULAR[v]
+    if v.endswith("e"):
+        return v + "d"
+    if v.endswith("y") and len(v) > 2 and v[-2] not in "aeiou":
+        return v[:-1] + "ied"
+    return v + "ed"
+
+
+def _as_done(sentence: str) -> str:
+    """'I'll also implement a counter' -> 'implemented a counter' (the edits that follow did it)."""
+    m = _INTENT.match(sentence)
+    if not m or m.group(1).lower() in ("know", "see", "check", "look", "read", "start", "begin", "provide", "verify", "test", "help", "explain", "summarize", "create a", "go"):
+        return sentence
+    return _past(m.group(1)) + " " + sentence[m.end():]
+
+
+_PIECES = re.compile(r"(?<=[.!?])\s+(?=[A-Z`])")
+_FROMTO = re.compile(r"\b(?:from|was)\b.*\b(?:to|now)\b|→|->|instead of")
+_DIGIT = re.compile(r"\d")
+_I_START = re.compile(r"^(?:I(?:'ve| have| am|'m)?|Let me|Now|First|Next|Then|Finally|Okay|OK)\b")
+_IMPERATIVE = re.compile(r"^(?:Update|Add|Modify|Create|Change|Remove|Implement|Refactor|Fix|Move|Rename|Replace|Extract|Convert)\b")
+_WORD3 = re.compile(r"[a-z]{3,}")
+
+
+def _scored_items(texts: list[tuple[str, float]], request: str = "") -> list[tuple[float, int, str]]:
+    """(score, order, line) for the informative lines of assistant replies: changes with code names,
+    causes, numbers; no fluff. Prose is scored sentence by sentence; a line under a heading that names
+    code gets that name as a prefix when it does not repeat it ('converter.py: Used `seen_request_ids`
+    to avoid double-counting'); announced intentions ('I'll add X') read as done ('added X')."""
+    scored: list[tuple[float, int, str]] = []
+    order = 0
+    asked = set(_WORD3.findall(request.lower()))
+    for text, bonus in texts:
+        ctx = ""
+        pre = bonus < 0
+        lines = lines_of(text)
+        if pre and len(lines) > 6:  # an announcement before an edit: its first lines say what and why
+            lines = lines[:6]
+        elif len(lines) > 90:  # a long report: its head and its conclusion
+            lines = lines[:45] + lines[-45:]
+        for kind, raw in lines:
+            raw = defluff(raw)
+            if kind == "heading" or (kind in ("bullet", "text") and raw.endswith(":") and len(raw) < 90):
+                names = [a or b for a, b in _CODE_NAME.findall(raw)][:1] if ("`" in raw or "." in raw) else []
+                ctx = " / ".join(names)
+                continue
+            pieces = [x.strip() for x in _PIECES.split(raw)] if kind == "text" and len(raw) > 60 else [raw]
+            for line in pieces:
+                order += 1
+                if len(line) < 12 or line.endswith("?"):
+                    continue
+                line = defluff(line)
+                if len(line) < 12 or _SKIP_LINE.search(line):
+                    continue
+                if pre:
+                    line = _as_done(line)
+                low = line.lower()
+                s = bonus
+                codes = len(_CODEISH.findall(line))
+                digit = _DIGIT.search(line) is not None
+                s += 1.5 * min(3, codes)
+                s += 2.0 if _CHANGE_VERB.search(line) else 0.0
+                s += 1.5 if _CAUSE.search(line) else 0.0
+                if ("from" in low or "was" in low or "→" in line or "->" in line or "instead of" in low) and _FROMTO.search(line):
+                    s += 1.0
+                s += 1.0 if digit else 0.0
+                if not codes and _GENERIC.search(line):
+                    s -= 2.5
+                if kind == "subbullet":
+                    s -= 0.3
+                if len(line) > 220:
+                    s -= 1.0
+                if len(line) < 40 and not digit:
+                    s -= 1.0
+                if not codes and _I_START.match(line):
+                    s -= 1.5
+                if "successfully" in low:
+                    s -= 1.0
+                if line.endswith(":"):
+                    s -= 1.5
+                if asked:
+                    lw = set(_WORD3.findall(low))
+                    if lw and len(lw & asked) > 0.6 * len(lw):
+                        s -= 3.0  # says back what the user asked for
+                if pre and _IMPERATIVE.match(line):
+                    first = line.split(" ", 1)[0]
+                    line = _past(first) + line[len(first):]
+                if ctx and kind in ("bullet", "subbullet", "text") and not any(c.lower() in low for c in ctx.split(" / ")):
+                    line = f"{ctx}: {line}"
+                scored.append((s, order, clip(line, 150)))
+    return scored
+
+
+def _chunks(scored: list[tuple[float, int, str]], limit: int, count: int, min_score: float = 2.0) -> list[list[str]]:
+    """The best lines (up to `count` groups' worth), kept in reply order and cut into groups of about
+    `limit` characters, so that related lines (one section of a summary) stay together."""
+    pool = sorted((x for x in scored if x[0] >= min_score), key=lambda x: (-x[0], x[1]))
+    picked: list[tuple[int, str, float]] = []
+    used: set[str] = set()
+    total = 0
+    for sc, order, line in pool:
+        key = line[:40].lower()
+        if key in used:
+            continue
+        if total + len(line) > limit * count:
+            continue
+        used.add(key)
+        picked.append((order, line, sc))
+        total += len(line) + 2
+    picked.sort()
+    out: list[list[str]] = []
+    cur: list[str] = []
+    size = 0
+    for _, line, sc in picked:
+        if cur and size + len(line) > limit:
+            out.append(cur)
+            cur, size = [], 0
+        cur.append(line)
+        size += len(line) + 2
+    if cur:
+        out.append(cur)
+    return out[:count]
+
+
+def _line_score(scored: list[tuple[float, int, str]], lines: list[str]) -> float:
+    by_line = {line: sc for sc, _, line in scored}
+    vals = [by_line.get(line, 3.0) for line in lines]
+    return sum(vals) / len(vals) if vals else 0.0
+
+
+def _summary_items(texts: list[str], limit: int, min_score: float = 2.0) -> list[str]:
+    groups = _chunks(_scored_items([(t, 0.0) for t in texts]), limit, 1, min_score)
+    return groups[0] if groups else []
+
+
+def _first_ok_after(actions: list[Action], family: str | None = None) -> Action | None:
+    for a in actions:
+        if a.status in ("ok", "unknown") and a.family in ("edit", "shell") and (family is None or a.family == family):
+            return a
+    return None
+
+
+def _ids(*groups) -> list[int]:
+    out: list[int] = []
+    for g in groups:
+        for i in g:
+            if i is not None and i not in out:
+                out.append(i)
+    return out
+
+
+def _q(m: MessageRecord | None, limit: int = 100) -> str:
+    return quote(m.text, limit) if m is not None else ""
+
+
+def _cand(text, kind, tier, conf, score, msgs: list[MessageRecord], pos: int, key: str = "") -> Candidate:
+    seen: list[MessageRecord] = []
+    for m in msgs:
+        if m is not None and all(m.id != s.id for s in seen):
+            seen.append(m)
+    return Candidate(
+        text=finish(text), kind=kind, tier=tier, confidence=round(conf, 2), score=score,
+        ids=[m.id for m in seen], quotes=[_q(m) for m in seen], pos=pos, key=key,
+    )
+
+
+def _root(tr: Transcript, session) -> str | None:
+    return (getattr(session, "cwd", None) or getattr(session, "project_root", None)) if session is not None else None
+
+
+# --- generators --------------------------------------------------------------------------------------
+
+
+def _is_correction(tr: Transcript, t: Turn) -> bool:
+    if not t.user or t.index == 0 or _ABANDON.search(t.request) or len(t.request) > 700:
+        return False
+    req = t.request
+    first = (sentences(req) or [req])[0]
+    pushback = bool(_PUSHBACK_START.search(req) or (_PUSHBACK_ANY.search(first) and len(req) < 400))
+    return bool(t.rejected_before) or pushback
+
+
+def _task_turn(tr: Transcript, t: Turn) -> Turn:
+    """The turn that set the task a run of corrections is about."""
+    k = t.index
+    while k > 0 and _is_correction(tr, tr.turns[k]):
+        k -= 1
+    return tr.turns[k]
+
+
+def corrections(tr: Transcript, session) -> list[Candidate]:
+    """User pushback after (or instead of) what the assistant did: preference, constraint or failed
+    approach. Consecutive corrections of one task (the same file) become one statement."""
+    out: list[Candidate] = []
+    files = _project_file_tokens(tr)
+    root = _root(tr, session)
+    groups: list[list[Turn]] = []
+    for t in tr.turns:
+        if not _is_correction(tr, t):
+            continue
+        rej = t.rejected_before[-1] if t.rejected_before else None
+        if groups and groups[-1][-1].index == t.index - 1:
+            prev = groups[-1][-1]
+            prej = prev.rejected_before[-1] if prev.rejected_before else None
+            same = (rej is not None and prej is not None and rej.files and prej.files and base(rej.files[0]) == base(prej.files[0]))
+            if same and sum(len(x.request) for x in groups[-1]) + len(t.request) < 260:
+                groups[-1].append(t)
+                continue
+        groups.append([t])
+    for g in groups:
+        last = g[-1]
+        rej = g[0].rejected_before[-1] if g[0].rejected_before else None
+        nxt = _first_ok_after(last.actions)
+        if len(g) == 1:
+            text = _correction_text(clip(one_line(g[0].request), 170), rej, nxt, root)
+        else:
+            said = "; ".join(f"\"{clip(one_line(t.request), 110)}\"" for t in g)
+            what = _action_gist(rej, root, short=True) if rej is not None else "the assistant's change"
+            text = f"User corrections after rejecting {what}: {said}"
+            if nxt is not None:
+                text += f"; then {_action_gist(nxt, root, short=True)}"
+        req = " ".join(t.request for t in g)
+        tier = _tier_for(req + " " + (rej.command if rej else ""), files)
+        kind = "preference"
+        if re.search(r"\b(?:never|must|don'?t|do not|only|without|no)\b|不要|不用|不需要", req, re.I):
+            kind = "constraint" if tier == "project" else "preference"
+        if rej is not None and rej.family == "edit" and re.search(
+            r"\b(?:because|since|it'?s|there'?s no|doesn'?t|won'?t|can'?t|less work|don'?t (?:think|need)|no need|already)\b",
+            req, re.I,
+        ):
+            kind = "failed_approach"
+        conf = 0.8 if rej is not None else 0.6
+        msgs: list = [m for t in g for m in t.user]
+        if rej is not None:
+            msgs += [rej.use] + ([rej.result] if rej.result else [])
+        if nxt is not None:
+            msgs.append(nxt.use)
+        score = (0.92 if rej is not None else 0.8) + 0.03 * (len(g) - 1)
+        out.append(_cand(text, kind, tier, conf, score, msgs, g[0].user[0].position, key=f"turn{g[0].index}:corr"))
+    # rejections that carry their reason inline (Claude Code: "The user provided the following reason ...")
+    for i, a in enumerate(tr.actions):
+        if a.status != "rejected" or not a.reason:
+            continue
+        later = [b for b in tr.actions[i + 1:] if b.turn == a.turn]
+        nxt = _first_ok_after(later, a.family if a.family in ("edit", "shell") else None)
+        text = _correction_text(clip(a.reason, 170), a, nxt, root)
+        tier = _tier_for(a.reason + " " + a.command, files)
+        msgs = [a.result, a.use] + ([nxt.use] if nxt else [])
+        out.append(_cand(text, "preference", tier, 0.85, 0.95, msgs, a.use.position, key=f"rej{a.use.id}"))
+    return out
+
+
+def _correction_text(words: str, rej: Action | None, nxt: Action | None, root: str | None) -> str:
+    said = f"\"{words}\""
+    if rej is not None and nxt is not None and rej.family == "shell" and nxt.family == "shell":
+        r0, n0 = rej.command.split()[:1], nxt.command.split()[:1]
+        if r0 and n0 and r0 != n0:
+            return (f"Use {n0[0]} rather than {r0[0]}: the user rejected `{clip(one_line(rej.command), 60)}` ({said}) "
+                    f"and `{clip(one_line(nxt.command), 60)}` was run instead")
+    if rej is not None and nxt is not None and rej.family == "edit" and nxt.family == "edit" and rej.files and nxt.files \
+            and base(rej.files[0]) == base(nxt.files[0]):
+        f = short_path(rej.files[0], root)
+        r_old = "\n".join(e[0] for e in rej.edits)
+        r_new = "\n".join(e[1] for e in rej.edits)
+        n_old = "\n".join(e[0] for e in nxt.edits)
+        n_new = "\n".join(e[1] for e in nxt.edits)
+        sc_r, sc_n = small_change(r_old, r_new, 50), small_change(n_old, n_new, 50)
+        if sc_r and sc_n:
+            return f"{f}: user correction {said}; instead of {sc_r}, the change made was {sc_n}"
+        return f"User correction on {f}: {said}; the edit was then redone ({_action_gist(nxt, root, short=True)})"
+    if rej is not None:
+        text = f"User correction after rejecting {_action_gist(rej, root, short=True)}: {said}"
+    else:
+        text = f"User correction: {said}"
+    if nxt is not None:
+        text += f"; then {_action_gist(nxt, root, short=True)}"
+    return text
+
+
+def requirements(tr: Transcript, session) -> list[Candidate]:
+    """Standing instructions in user requests: 'don't use external frameworks', 'keep it 3 files', 'I prefer ...'."""
+    out: list[Candidate] = []
+    files = _project_file_tokens(tr)
+    for t in tr.turns:
+        if not t.user or _ABANDON.search(t.request):
+            continue
+        picked: list[str] = []
+        strength = 0
+        for sent in sentences(t.request):
+            if len(sent) < 8 or not _DIRECTIVE.search(sent):
+                continue
+            if (sent.rstrip().endswith("?") and not is_cjk(sent) and not re.search(r"\b(?:don'?t|never|always|must)\b", sent, re.I)
+                    and not re.match(r"^(?:(?:hey|hi|ok|so)\W+)*(?:can|could|would|will) you\b|^please\b", sent, re.I)):
+                continue  # a question ("could we ...?") is not an instruction; a request ("can you ...?") is
+            clauses = _directive_clauses(sent)
+            for c in clauses:
+                if c not in picked:
+                    picked.append(c)
+                    strength += 2 if _STRONG_DIRECTIVE.search(c) else 1
+        if not picked or strength < 2:
+            continue
+        subject = _subject_files(t.request)
+        body = join_clauses(picked, 260, "; ")
+        text = (f"User requirement for {subject}: " if subject else "User requirement: ") + body
+        tier = _tier_for(body, files)
+        kind = "preference" if tier == "developer" or re.search(r"\bprefer|\blike\b", body, re.I) else "constraint"
+        score = 0.7 + min(0.2, 0.05 * strength)
+        out.append(_cand(text, kind, tier, 0.7, score, list(t.user), t.user[0].position, key=f"turn{t.index}:req"))
+    return out
+
+
+_CLAUSE_SPLIT = re.compile(
+    r"\s*(?:[;:—–]|,\s+(?:but|so|then|while|see|also)\b|,?\s+and\s+(?=while\b|then\b|see\b|also\b|propose\b)|"
+    r"\s+(?=while\b)|,\s+(?=[a-z]+ing\b)|\s+-\s+|\bbut\b|\bso\b(?= I))\s*",
+    re.I,
+)
+
+
+_CJK = re.compile(r"[\u3400-\u9fff]")
+
+
+def is_cjk(text: str) -> bool:
+    return len(_CJK.findall(text)) > 0.3 * max(1, len(re.sub(r"\s", "", text)))
+
+
+def _directive_clauses(sentence: str) -> list[str]:
+    if is_cjk(sentence):
+        # Chinese/Japanese: clauses are comma-separated; a cue clause keeps the clauses that follow it
+        parts = [p.strip() for p in re.split(r"[，,；;]", sentence) if p.strip()]
+        out: list[str] = []
+        i = 0
+        while i < len(parts):
+            if _DIRECTIVE.search(parts[i]) and not re.search(r"\b(?:yet|for now)\b|先|暫時|暂时", parts[i]):
+                span = [parts[i]]
+                j = i + 1
+                while j < len(parts) and len("，".join(span + [parts[j]])) <= 170:
+                    span.append(parts[j])
+                    j += 1
+                out.append("，".join(span))
+                i = j
+            else:
+                i += 1
+        return out
+    out = []
+    for c in _CLAUSE_SPLIT.split(sentence):
+        c = c.strip(" ,.")
+        if len(c) < 6 or not _DIRECTIVE.search(c):
+            continue
+        if re.search(r"\b(?:yet|for now|right now|this time|at the moment|first|today)\b", c, re.I):
+            continue
+        if re.match(r"^(?:can|could|would) you\b", c, re.I) and not _STRONG_DIRECTIVE.search(c):
+            continue
+        c = re.sub(r"^(?:and|also|so|while|please|then)\s+", "", c, flags=re.I)
+        out.append(clip(c, 160))
+    return out
+
+
+_AT_FILE = re.compile(r"@([\w./-]+\.\w+)|`([\w./-]+\.\w{1,6})`|\b([\w-]+(?:/[\w.-]+)+\.\w{1,6})\b")
+
+
+def _subject_files(text: str) -> str:
+    names: list[str] = []
+    for m in _AT_FILE.finditer(text):
+        name = next(g for g in m.groups() if g)
+        if name not in names:
+            names.append(name)
+    if not names:
+        return ""
+    return human_list(names, 3)
+
+
+_CONST_VALUE = re.compile(r"^\s*(?:export\s+)?(?:const|let|var|final|static)?\s*([A-Z][A-Z0-9_]{2,})\s*[:=]\s*([^;\n,{}\[\]()]{1,24}?|\[[^\]\n]{1,24}\]|\([^)\n]{1,24}\))\s*[;,]?\s*(?:(?://|#).*)?$", re.M)
+_RM = re.compile(r"^\s*(?:git rm|rm|del|Remove-Item)(?:\s+-\w+)*\s+(.+)$")
+
+
+def _turn_commits(tr: Transcript, t: Turn) -> list[tuple[str, str]]:
+    ids = [m.id for m in t.items if isinstance(m, MessageRecord)] + [a.result.id for a in t.actions if a.result is not None]
+    return [c for i in ids for c in tr.commits.get(i, [])]
+
+
+def _turn_facts(t: Turn, root: str | None) -> tuple[list[str], list[str], list[Action]]:
+    """Files changed in a turn (incl. shell deletions), constants defined, and the edit actions."""
+    files: list[str] = []
+    edits = t.edits
+    for a in edits:
+        for f in a.files:
+            sp = short_path(f, root)
+            if sp not in files:
+                files.append(sp)
+    consts: list[str] = []
+    for a in edits:
+        for _, new in a.edits:
+            for m in _CONST_VALUE.finditer(new):
+                c = f"{m.group(1)} = {m.group(2).strip()}"
+                if m.group(2).strip() and c not in consts and len(consts) < 4:
+                    consts.append(c)
+    return files, consts, edits
+
+
+def _deleted_in(t: Turn) -> list[Action]:
+    out = []
+    for a in t.actions:
+        if a.family == "shell" and a.status in ("ok", "unknown") and _RM.match(one_line(a.command)):
+            out.append(a)
+    return out
+
+
+def turn_changes(tr: Transcript, session) -> list[Candidate]:
+    """For each request that led to edits: what changed, where and why (the user's ask + the replies'
+    own account of the change + what the edits themselves show: new names, constants, deletions)."""
+    out: list[Candidate] = []
+    root = _root(tr, session)
+    for t in tr.turns:
+        files, consts, edits = _turn_facts(t, root)
+        deletions = _deleted_in(t)
+        if not edits and not deletions:
+            continue
+        last_pos = max([a.use.position for a in edits + deletions])
+        texts: list[tuple[str, float]] = []
+        for m in t.texts:
+            texts.append((m.text, 0.8 if m.position > last_pos else -0.5))
+        commits = _turn_commits(tr, t)
+        scored = _scored_items(texts, t.request)
+        strong = bool(scored) and max(x[0] for x in scored) >= 4.5
+        for i, (h, msg) in enumerate(commits[-4:]):
+            scored.append((3.6, 10_000 + i, f"{msg} ({h[:7]})"))
+        task = _task_turn(tr, t) if t.user else t
+        gist = _gist(task.request, 90) if task.user else ""
+        spec = _request_spec(t.request, _gist(task.request, 1000)) if t.user and task is t else []
+        if spec and not strong:
+            scored.extend((3.8, -100 + i, line) for i, line in enumerate(spec))
+        groups = _chunks(scored, 228, 5)
+        extras: list[str] = []
+        new_names: list[str] = []
+        for a in edits:
+            for n in _added_names(a):
+                if n not in new_names:
+                    new_names.append(n)
+        if consts:
+            extras.append("constants " + ", ".join(consts))
+        for d in deletions:
+            m = _RM.match(one_line(d.command))
+            if m:
+                extras.append("deleted " + ", ".join(base(x) for x in m.group(1).split() if not x.startswith("-")))
+        if not groups:
+            gists = []
+            for a in edits:
+                g = describe(a, root)
+                if g and g not in gists:
+                    gists.append(g)
+            groups = [gists[i: i + 3] for i in range(0, min(len(gists), 6), 3)] if gists else []
+        if not groups and extras:
+            groups = [[]]
+        for k, items in enumerate(groups):
+            head = clip(gist, 70)
+            body = join_clauses(items, 300 - len(head))
+            if k == 0:
+                more = [e for e in extras if e not in body]
+                if new_names:
+                    fresh = [n for n in new_names if n not in body][:4]
+                    if fresh:
+                        more.append("new names " + ", ".join(f"`{n}`" for n in fresh))
+                for e in more:
+                    if len(body) + len(e) + len(gist) < 320:
+                        body = (body + "; " + e) if body else e
+            mentioned = sum(1 for f in files if base(f) in body)
+            files_note = ""
+            if k == 0 and files and mentioned < min(2, len(files)):
+                files_note = f" (files: {human_list([base(f) for f in files], 4)})"
+            text = (f"{head}: " if head else "Changes: ") + body + files_note
+            kind = "decision" if re.search(r"\b(?:instead|switch|migrat|replac|refactor|use|move|convert|upgrad|drop|remov|merg|combin|simplif|rewrite)\w*", t.request + " " + body, re.I) else "fact"
+            quality = _line_score(scored, items) if items else 3.0
+            score = 0.52 + 0.03 * min(5, len(edits)) + 0.03 * min(8.0, quality) + (0.05 if k == 0 else 0.0)
+            msgs = list(t.user) + [a.use for a in (edits + deletions)[:4]]
+            if t.texts:
+                msgs.append(t.texts[-1])
+            cand = _cand(text, kind, "project", 0.6, score, msgs, (t.user[0].position if t.user else last_pos) + k, key=f"turn{t.index}:chg{k}")
+            cand.core = body
+            out.append(cand)
+    return out
+
+
+def _request_spec(request: str, gist: str) -> list[str]:
+    """The concrete lines of a detailed request (numbers, names, files): the spec the edits implement."""
+    out: list[str] = []
+    for kind, line in lines_of(request):
+        line = line.strip(" -•\t")
+        if len(line) < 8 or line.rstrip("?.!:") in gist or gist.startswith(line[:40]):
+            continue
+        lw = set(re.findall(r"\w{3,}", line.lower()))
+        if lw and len(lw & set(re.findall(r"\w{3,}", gist.lower()))) > 0.6 * len(lw):
+            continue
+        if _CODEISH.search(line) or re.search(r"\d", line) or re.search(r"\b[A-Z]{2,}\b", line):
+            out.append(clip(line, 100))
+    return out[:8]
+
+
+_FINDING = Gate(
+    r"\b(?:I(?:'ve| have)? (?:confirmed|found|located|verified|identified|traced)|turns out|the (?:root )?cause|"
+    r"is (?:decided|determined|computed|set|defined|handled|generated|built|configured) (?:in|by)|is caused by|"
+    r"the reason (?:is|was)|(?:currently|right now) (?:it|the|this)\b)"
+    r"|确认|確認|定位到|原因是|原因在|实际上|實際上|目前被|现在也|現在也|发现|發現",
+    ("confirmed", "found", "located", "verified", "identified", "traced", "turns out", "cause", "decided", "determined",
+     "computed", " set ", "defined", "handled", "generated", "built", "configured", "reason", "currently", "right now",
+     "确认", "確認", "定位到", "原因", "实际上", "實際上", "目前被", "现在也", "現在也", "发现", "發現"),
+)
+_OBSERVATION = re.compile(
+    r"\bI (?:noticed|see|saw|found|realized)\b|\bit (?:seems|looks like)\b|\bthere'?s a bug\b|注意到|发现|發現|看到|为什么会|為什麼會",
+    re.I,
+)
+
+
+def findings(tr: Transcript, session) -> list[Candidate]:
+    """What the assistant established while investigating: where something is decided, what causes it."""
+    out: list[Candidate] = []
+    for t in tr.turns:
+        for m in t.texts:
+            for sent in sentences(m.text):
+                if len(sent) < 30 or sent.endswith("?") or not _FINDING.search(sent) or not _CODEISH.search(sent):
+                    continue
+                if re.search(r"\bfound \d+ (?:\w+ )?(?:files?|matches|results|occurrences|markdown)", sent, re.I):
+                    continue
+                text = f"Finding: {defluff(clip(sent, 300))}"
+                out.append(_cand(text, "fact", "project", 0.5, 0.6, [m], m.position, key=f"find{m.id}:{sent[:20]}"))
+    return out
+
+
+def observations(tr: Transcript, session) -> list[Candidate]:
+    """Problems the user pointed out in a turn that changed nothing: still open at the end of it."""
+    out: list[Candidate] = []
+    for t in tr.turns:
+        if not t.user or t.edits:
+            continue
+        for sent in sentences(t.request):
+            clauses = re.split(r"[，,；;]", sent) if is_cjk(sent) else [sent]
+            for i, c in enumerate(clauses):
+                if _OBSERVATION.search(c) or (_BUG_REPORT.search(c) and not _QUESTION.search(c)):
+                    span = "，".join(clauses[i: i + 3]) if is_cjk(sent) else c
+                    text = f"User-reported problem (not fixed in this session): {clip(span.strip(), 200)}"
+                    out.append(_cand(text, "todo", "session", 0.5, 0.62, list(t.user), t.user[0].position, key=f"obs{t.index}:{i}:{sent[:10]}"))
+                    break
+    return out[:3]
+
+
+def doc_summaries(tr: Transcript, session) -> list[Candidate]:
+    """The conclusion of a Markdown document the session wrote (executive summary, recommendation...)."""
+    out: list[Candidate] = []
+    root = _root(tr, session)
+    for a in tr.actions:
+        if a.family != "edit" or a.status not in ("ok", "unknown") or not a.files or not a.files[0].lower().endswith((".md", ".markdown", ".rst", ".txt")):
+            continue
+        new = "\n".join(e[1] for e in a.edits)
+        if len(new) < 400:
+            continue
+        found = 0
+        heading = ""
+        grab = False
+        taken: list[str] = []
+        for kind, line in lines_of(new) + [("heading", "")]:
+            if kind == "heading":
+                if grab and taken:
+                    body = join_clauses(taken, 260, " ")
+                    kind_ = "decision" if re.search(r"recommend|decision|conclusion", heading, re.I) else "fact"
+                    text = f"{short_path(a.files[0], root)} ({clip(heading, 40)}): {body}"
+                    out.append(_cand(text, kind_, "project", 0.6, 0.68 - 0.04 * found, [a.use], a.use.position + found, key=f"docsum{a.use.id}:{found}"))
+                    found += 1
+                heading = line
+                grab = found < 3 and bool(re.search(r"\b(?:executive|summary|recommend\w*|conclusion|decision|tl;?dr|overview|final|verdict|key findings?|implementation (?:guidance|plan)|phases?|roadmap)\b", line, re.I))
+                taken = []
+                continue
+            if re.match(r"^_?(?:last updated|updated|date|author|status)\b", line, re.I):
+                continue
+            if grab and kind in ("text", "bullet") and len(line) > 20 and sum(len(x) for x in taken) < 240:
+                taken.append(clip(line, 200))
+    return out
+
+
+def _added_names(a: Action) -> list[str]:
+    """Definitions and element ids an edit introduces (functions, classes, constants, HTML ids)."""
+    old = "\n".join(e[0] for e in a.edits)
+    new = "\n".join(e[1] for e in a.edits)
+    before = set(defs_in(old, 50)) | set(re.findall(r'\bid="([\w-]+)"', old))
+    names = [n for n in defs_in(new, 8) if n not in before]
+    names += [f"#{n}" for n in re.findall(r'\bid="([\w-]+)"', new) if n not in before]
+    return names[:5] if a.op == "modify" else names[:3]
+
+
+def edit_reasons(tr: Transcript, session) -> list[Candidate]:
+    """A small edit joined with the sentence that announced it ('make removeModel global because ...')."""
+    out: list[Candidate] = []
+    root = _root(tr, session)
+    for t in tr.turns:
+        for idx, item in enumerate(t.items):
+            if not isinstance(item, Action) or item.family != "edit" or item.status not in ("ok", "unknown") or len(item.edits) != 1:
+                continue
+            old, new = item.edits[0]
+            if not old or not new:
+                continue
+            sc = small_change(old, new, 80)
+            if not sc:
+                continue
+            why = ""
+            source = None
+            for prev in reversed(t.items[max(0, idx - 3): idx]):
+                if isinstance(prev, MessageRecord) and prev.role == "assistant" and prev.kind in ("text", "thinking"):
+                    source = prev
+                    for sent in sentences(prev.text):
+                        if re.search(r"\b(?:fix|to match|so that|because|make|instead|need to|should|must|avoid|prevent|warning|error|bug|mismatch|deprecated|modern)\w*", sent, re.I) and len(sent) > 20:
+                            why = clip(defluff(sent), 150)
+                            break
+                if why:
+                    break
+            if not why:
+                continue
+            why = re.sub(r"^(?:now |so )?(?:let me|i'?ll|i will|i need to|we need to)\s+", "", why, flags=re.I)
+            why = why[:1].upper() + why[1:]
+            text = f"{short_path(item.files[0], root)}: {sc} — {why.rstrip(':.')}"
+            out.append(_cand(text, "fact", "project", 0.55, 0.58, [item.use, source], item.use.position, key=f"er{item.use.id}"))
+    return out
+
+
+def bug_fixes(tr: Transcript, session) -> list[Candidate]:
+    out: list[Candidate] = []
+    root = _root(tr, session)
+    acts = tr.actions
+    # 1. a failing command, edits, the same command passing
+    used: set[int] = set()
+    for i, a in enumerate(acts):
+        if a.family != "shell" or a.status != "fail" or a.use.id in used:
+            continue
+        key = _cmd_key(a.command)
+        if not key:
+            continue
+        fix_edits: list[Action] = []
+        passed = None
+        for b in acts[i + 1:]:
+            if b.family == "edit" and b.status not in ("rejected", "misuse", "fail"):
+                fix_edits.append(b)
+            elif b.family == "shell" and _cmd_key(b.command) == key:
+                if b.status == "ok":
+                    passed = b
+                    break
+                used.add(b.use.id)
+                a_last = b  # keep the latest failure as the one fixed
+                a = a_last
+        if passed is None or not fix_edits:
+            continue
+        gists = []
+        for e in fix_edits[-3:]:
+            g = describe(e, root)
+            if g and g not in gists:
+                gists.append(g)
+        err = clip(a.reason or error_line(a.output), 110)
+        text = f"`{clip(one_line(a.command), 70)}` failed with `{err}`; fixed by {join_clauses(gists, 160, '; ')} — the re-run passed"
+        msgs = [a.use, a.result, fix_edits[-1].use, passed.use, passed.result]
+        out.append(_cand(text, "bug_fix", "project", 0.85, 0.9, msgs, a.use.position, key=f"fix{a.use.id}"))
+    # 2. the user reports a problem and the turn edits code
+    for t in tr.turns:
+        if not t.user or not t.edits or not _BUG_REPORT.search(t.request):
+            continue
+        after = [m for m in t.texts if m.position > t.edits[-1].use.position] or t.texts[-1:]
+        items = _summary_items([m.text for m in after], 160)
+        commits = _turn_commits(tr, t)
+        if commits:
+            items = [f"{msg} ({h[:7]})" for h, msg in commits[-2:]] + items[:1]
+        if not items:
+            items = [describe(e, root) for e in t.edits[:2]]
+        files = human_list(list(dict.fromkeys(base(f) for e in t.edits for f in e.files)), 3)
+        text = f"Problem: {_gist(t.request, 110)}. Fixed in {files}: {join_clauses(items, 200)}"
+        msgs = list(t.user) + [t.edits[-1].use] + after[-1:]
+        out.append(_cand(text, "bug_fix", "project", 0.6, 0.78, msgs, t.user[0].position, key=f"turn{t.index}:bug"))
+    # 3. the assistant names a bug / cause and then edits
+    for t in tr.turns:
+        seen_edit = False
+        for idx, item in enumerate(t.items):
+            if not (isinstance(item, MessageRecord) and item.role == "assistant" and item.kind == "text"):
+                continue
+            later_edits = [x for x in t.items[idx + 1: idx + 8] if isinstance(x, Action) and x.family == "edit"
+                           and x.status not in ("rejected", "misuse", "fail")]
+            if not later_edits:
+                continue
+            hits = [s for s in sentences(item.text) if _BUG_FOUND.search(s) and (_CODEISH.search(s) or re.search(r"#[0-9a-f]{3,6}\b", s))
+                    and not s.endswith("?") and len(s) > 25]
+            if not hits:
+                continue
+            e = later_edits[0]
+            why = join_clauses([defluff(h) for h in hits[:2]], 190, " ")
+            text = f"{why} Fix: {describe(e, root)}"
+            out.append(_cand(text, "bug_fix", "project", 0.6, 0.74, [item, e.use], item.position, key=f"bugfound{item.id}"))
+            seen_edit = True
+        del seen_edit
+    return out
+
+
+@lru_cache(maxsize=4096)
+def _cmd_key(cmd: str) -> str:
+    c = one_line(cmd)
+    c = re.sub(r"^(?:cd \S+\s*&&\s*)+", "", c)
+    c = re.sub(r"\s*(?:2>&1|\|\s*(?:head|tail|tee|grep|less|cat)\b.*)$", "", c)
+    c = re.sub(r"\s+", " ", c).strip()
+    return c[:200]
+
+
+def abandoned(tr: Transcript, session) -> list[Candidate]:
+    out: list[Candidate] = []
+    root = _root(tr, session)
+    acts = tr.actions
+    created: dict[str, Action] = {}
+    for a in acts:
+        if a.family == "edit" and a.op in ("write", "create") and a.status == "ok":
+            for f in a.files:
+                created.setdefault(base(f), a)
+    # 1. created then deleted
+    for a in acts:
+        gone: list[str] = []
+        if a.family == "edit" and a.op == "delete" and a.status == "ok":
+            gone = [base(f) for f in a.files]
+        elif a.family == "shell" and a.status in ("ok", "unknown"):
+            m = re.match(r"^\s*(?:git rm|rm)(?:\s+-\w+)*\s+(.+)$", one_line(a.command))
+            if m:
+                gone = [base(p) for p in m.group(1).split() if not p.startswith("-")]
+        for g in gone:
+            c = created.get(g)
+            if c is None or c.use.position >= a.use.position:
+                continue
+            reason = _reason_near(tr, a)
+            text = f"{g} was created in this session and later deleted" + (f": {reason}" if reason else "")
+            out.append(_cand(text, "failed_approach", "project", 0.6, 0.72, [c.use, a.use], a.use.position, key=f"del{g}"))
+    # 2. an edit reverted by a later one
+    edits = [a for a in acts if a.family == "edit" and a.status in ("ok", "unknown") and a.edits and a.files
+             and a.edits[0][0].strip() and a.edits[0][1].strip()]
+    # an edit B undoes an earlier A when B's (old, new) is A's (new, old): look it up instead of comparing all pairs
+    seen: dict[tuple[str, str, str], Action] = {}
+    for b in edits:
+        key_b = (base(b.files[0]), b.edits[0][1].strip(), b.edits[0][0].strip())
+        a = seen.get(key_b)
+        seen.setdefault((base(b.files[0]), b.edits[0][0].strip(), b.edits[0][1].strip()), b)
+        if a is not None:
+            ao, an = one_line(a.edits[0][0][:2000]), one_line(a.edits[0][1][:2000])
+            reason = _reason_near(tr, b)
+            text = f"Reverted in {short_path(a.files[0], root)}: {small_change(ao, an) or describe(a, root)} was undone" + (f" ({reason})" if reason else "")
+            out.append(_cand(text, "failed_approach", "project", 0.65, 0.75, [a.use, b.use], b.use.position, key=f"rev{a.use.id}"))
+    # 3. dependencies removed (added earlier in the session or not)
+    added_deps: set[str] = set()
+    for a in acts:
+        if a.family == "edit" and a.status in ("ok", "unknown"):
+            d = dependency_changes(a)
+            for m in re.finditer(r"adds ([^;]+)", d):
+                added_deps.update(x.split()[0].lower() for x in m.group(1).split(", ") if x)
+            m = re.search(r"removes ([^;]+)", d)
+            if m:
+                names = [x.strip() for x in m.group(1).split(",")]
+                was_added = [n for n in names if n.lower() in added_deps]
+                reason = _reason_near(tr, a)
+                text = f"Dependency {', '.join(names)} removed from {base(a.files[0])}" + (" after being added earlier in the session" if was_added else "") + (f": {reason}" if reason else "")
+                out.append(_cand(text, "failed_approach" if was_added else "decision", "project", 0.6, 0.7, [a.use], a.use.position, key=f"dep{a.use.id}"))
+        if a.family == "shell" and a.status in ("ok", "unknown"):
+            m = re.match(r"^\s*(?:npm|pnpm|yarn|bun|pip3?|uv|poetry|cargo)\s+(?:uninstall|remove|rm)\s+(.+)$", one_line(a.command))
+            if m:
+                reason = _reason_near(tr, a)
+                text = f"Removed dependency {m.group(1)} with `{one_line(a.command)}`" + (f": {reason}" if reason else "")
+                out.append(_cand(text, "failed_approach", "project", 0.6, 0.7, [a.use], a.use.position, key=f"dep{a.use.id}"))
+        if a.family == "shell" and a.status in ("ok", "unknown") and re.match(r"^\s*git (?:revert|reset --hard|checkout -- |restore )", one_line(a.command)):
+            reason = _reason_near(tr, a)
+            text = f"Changes were rolled back with `{clip(one_line(a.command), 80)}`" + (f": {reason}" if reason else "")
+            out.append(_cand(text, "failed_approach", "project", 0.55, 0.62, [a.use], a.use.position, key=f"git{a.use.id}"))
+    # 4. the user drops an idea ("never mind", "revert that")
+    for t in tr.turns:
+        if not t.user or not _ABANDON.search(t.request) or t.index == 0:
+            continue
+        prev = tr.turns[t.index - 1]
+        topic = _gist(prev.request, 120) if prev.user else ""
+        reasons = _plan_reasons(prev) or _plan_reasons(t)
+        said = clip(one_line(sentences(t.request)[0] if sentences(t.request) else t.request), 60)
+        text = f"Dropped idea: {topic or 'the previous proposal'} — the user said \"{said}\""
+        if reasons:
+            text += f"; the trade-offs noted: {join_clauses(reasons, 150, '; ')}"
+        msgs = list(t.user) + list(prev.user) + [a.use for a in prev.actions if a.status == "rejected"][:1]
+        out.append(_cand(text, "failed_approach", "project", 0.65, 0.8, msgs, t.user[0].position, key=f"turn{t.index}:drop"))
+    # 5. the assistant gives up on something after a failure
+    for t in tr.turns:
+        last_fail: Action | None = None
+        for item in t.items:
+            if isinstance(item, Action):
+                if item.status == "fail" and item.family in ("shell", "edit"):
+                    last_fail = item
+                continue
+            if last_fail is None or not (isinstance(item, MessageRecord) and item.role == "assistant" and item.kind == "text"):
+                continue
+            for s in sentences(item.text):
+                if re.search(r"\b(?:(?:didn'?t|doesn'?t|won'?t|does not|did not) work|(?:try|use) (?:a )?(?:different|another|alternative) (?:approach|way|method)|"
+                             r"instead,? (?:I'?ll|let'?s|we)|fall(?:ing)? back to|switch(?:ing)? to|not (?:supported|available|compatible))\b", s, re.I):
+                    what = _action_gist(last_fail, root)
+                    err = clip(last_fail.reason, 90)
+                    text = f"Tried {what}" + (f" (failed: `{err}`)" if err else " (failed)") + f"; {defluff(clip(s, 170))}"
+                    out.append(_cand(text, "failed_approach", "project", 0.6, 0.72, [last_fail.use, last_fail.result, item], item.position, key=f"giveup{item.id}"))
+                    last_fail = None
+                    break
+    # 6. commits that remove or revert something (aider and friends)
+    by_id = {m.id: m for m in tr.messages if m.id in tr.commits}
+    for mid, found in tr.commits.items():
+        m = by_id[mid]
+        for h, msg in found:
+            if re.search(r"\b(?:revert|remove|drop|replace|undo)\b", msg, re.I) and re.search(r"\b(?:dependency|library|lib|package|approach|instead|\.js|\.py)\b", msg, re.I):
+                out.append(_cand(f"Commit {h[:7]}: {msg}", "failed_approach", "project", 0.55, 0.66, [m], m.position, key=f"commit{h[:7]}"))
+    return out
+
+
+def _reason_near(tr: Transcript, a: Action) -> str:
+    """A reason given near an action: the assistant's sentence with a cause word, or the user's request."""
+    t = tr.turns[a.turn] if a.turn < len(tr.turns) else None
+    if t is None:
+        return ""
+    for m in [x for x in t.items if isinstance(x, MessageRecord) and x.role == "assistant" and x.kind == "text"]:
+        if abs(m.position - a.use.position) > 6:
+            continue
+        for s in sentences(m.text):
+            if _CAUSE.search(s) or re.search(r"\b(?:no longer|not needed|unnecessary|unused|instead|obsolete|replaced)\b", s, re.I):
+                return clip(defluff(s), 140)
+    return ""
+
+
+def _plan_reasons(t: Turn) -> list[str]:
+    """Bullet points under a 'why / challenges / cons' heading of a proposed plan or reply."""
+    out: list[str] = []
+    texts = [str(a.args.get("plan") or "") for a in t.actions if a.family == "plan"] + [m.text for m in t.texts]
+    for text in texts:
+        grab = False
+        for kind, line in lines_of(text):
+            if kind == "heading":
+                grab = bool(re.search(r"\b(?:why|challenge|complex|problem|cons|drawback|limitation|issue|trade-?off|risk)", line, re.I))
+                continue
+            if grab and kind in ("bullet", "text") and len(line) > 10:
+                out.append(clip(line, 90))
+            if len(out) >= 3:
+                return out
+    return out
+
+
+def commands(tr: Transcript, session) -> list[Candidate]:
+    """How to work here: build/test/lint/run/install commands that succeeded, hooks, documented commands."""
+    found: dict[str, list[tuple[str, Action | MessageRecord, str]]] = {}
+    order: list[str] = []
+    urls: dict[str, str] = {}
+
+    def add(kind: str, cmd: str, ev, origin: str) -> None:
+        cmd = _cmd_key(cmd)
+        if not cmd or len(cmd) > 120:
+            return
+        lst = found.setdefault(kind, [])
+        if any(c == cmd for c, _, _ in lst):
+            return
+        lst.append((cmd, ev, origin))
+        if kind not in order:
+            order.append(kind)
+
+    for a in tr.actions:
+        if a.family != "shell" or a.status not in ("ok",) or not a.command.strip():
+            continue
+        cmd = _cmd_key(a.command)
+        if "\n" in a.command.strip() and len(a.command) > 200:
+            continue
+        if _TRIVIAL_CMD.match(cmd):
+            continue
+        kind = _cmd_kind(cmd)
+        if kind:
+            add(kind, cmd, a, "ran")
+            u = _LOCALHOST.search((a.output or "")[:5000])
+            if u and kind == "run":
+                urls[cmd] = u.group(0).rstrip("/")
+    # BashOutput-style follow-ups carry the server URL
+    for a in tr.actions:
+        if a.result is not None and a.name.lower() in ("bashoutput", "read_output"):
+            u = _LOCALHOST.search(a.result.text[:5000])
+            if u and found.get("run"):
+                urls.setdefault(found["run"][-1][0], u.group(0).rstrip("/"))
+    hooks: list[tuple[str, MessageRecord]] = []
+    for m in tr.system:
+        for hm in _HOOK_OK.finditer(m.text or ""):
+            cmd = _cmd_key(hm.group(2))
+            if cmd and all(cmd != h for h, _ in hooks):
+                hooks.append((cmd, m))
+    documented: list[tuple[str, Action]] = []
+    for a in tr.actions:
+        if a.family == "edit" and a.status in ("ok", "unknown") and a.files and is_doc(a.files[0]):
+            for new in (e[1] for e in a.edits):
+                for block in re.findall(r"```(?:bash|sh|shell|console|zsh)?\n(.*?)```", new, re.S):
+                    for ln in block.split("\n"):
+                        ln = ln.strip().lstrip("$ ").strip()
+                        if ln and not ln.startswith("#") and _cmd_kind(ln) and all(ln != d for d, _ in documented):
+                            documented.append((ln, a))
+    scripts = _package_scripts(tr)
+    out: list[Candidate] = []
+    labels = {"install": "install", "run": "run", "build": "build", "test": "test", "check": "lint/type-check"}
+    parts: list[str] = []
+    evidence: list[MessageRecord] = []
+    for kind in ("install", "run", "build", "test", "check"):
+        if kind not in found:
+            continue
+        cmds = []
+        for cmd, ev, _ in found[kind][:3]:
+            s = f"`{clip(cmd, 70)}`"
+            notes = []
+            sm = re.match(r"^(?:npm|pnpm|yarn|bun)\s+(?:run\s+)?([\w:-]+)\s*$", cmd)
+            if sm and sm.group(1) in scripts and scripts[sm.group(1)] not in cmd:
+                notes.append(f"runs {scripts[sm.group(1)]}")
+            if cmd in urls:
+                notes.append(urls[cmd])
+            if notes:
+                s += f" ({', '.join(notes)})"
+            cmds.append(s)
+            if isinstance(ev, Action):
+                evidence += [ev.use] + ([ev.result] if ev.result else [])
+        parts.append(f"{labels[kind]} with {', '.join(cmds)}")
+    pm = _package_manager([c for v in found.values() for c, _, _ in v] + [h for h, _ in hooks])
+    who = tr.project or "this project"
+    if parts:
+        text = f"How to work on {who}: " + "; ".join(parts) + " (these succeeded in the session)"
+        if pm and pm not in text:
+            text = f"{who} uses {pm}. " + text
+        out.append(_cand(text, "convention", "project", 0.75, 0.86, evidence[:6], evidence[0].position if evidence else 0, key="cmds"))
+    if hooks:
+        text = f"{who} has hooks that run " + ", ".join(f"`{clip(h, 50)}`" for h, _ in hooks[:6]) + " (all completed successfully)"
+        msgs = [m for _, m in hooks[:4]]
+        out.append(_cand(text, "convention", "project", 0.7, 0.8, msgs, msgs[0].position, key="hooks"))
+    if documented:
+        text = f"Documented commands for {who}: " + ", ".join(f"`{clip(c, 60)}`" for c, _ in documented[:6])
+        msgs = [a.use for _, a in documented[:2]]
+        out.append(_cand(text, "convention", "project", 0.55, 0.6, msgs, msgs[0].position, key="doccmds"))
+    return out
+
+
+def _package_scripts(tr: Transcript) -> dict[str, str]:
+    """package.json scripts written or edited in the session: name -> command."""
+    out: dict[str, str] = {}
+    for a in tr.actions:
+        if a.family == "edit" and a.files and base(a.files[0]) == "package.json":
+            for _, new in a.edits:
+                block = re.search(r'"scripts"\s*:\s*\{([^}]*)\}', new)
+                for m in re.finditer(r'"([\w:-]+)"\s*:\s*"([^"]{1,80})"', block.group(1) if block else ""):
+                    out[m.group(1)] = m.group(2)
+    return out
+
+
+def _cmd_kind(cmd: str) -> str:
+    for kind, rx in _CMD_KIND:
+        if rx.search(cmd):
+            return kind
+    return ""
+
+
+def _package_manager(cmds: list[str]) -> str:
+    for pm in ("pnpm", "yarn", "bun", "npm", "uv", "poetry", "pipenv", "pip", "cargo", "go", "bundle", "composer"):
+        if any(re.match(rf"^(?:\w+=\S+\s+)*{pm}\b", c) for c in cmds):
+            return pm
+    return ""
+
+
+def plans(tr: Transcript, session) -> list[Candidate]:
+    """What was left open: unfinished todo items at the end, next steps in the last reply, failing commands."""
+    out: list[Candidate] = []
+    state: dict[str, str] = {}
+    task_ids: dict[str, str] = {}
+    last_plan: Action | None = None
+    for a in tr.actions:
+        if a.family != "plan":
+            continue
+        n = a.name.lower()
+        if n in ("todowrite", "update_plan", "write_todos", "todo_write", "update_todo_list") and a.todos:
+            state = {item: status for item, status in a.todos}
+            last_plan = a
+        elif n == "taskcreate":
+            subject = one_line(str(a.args.get("subject") or a.args.get("description") or ""))
+            if subject:
+                m = re.search(r"#(\d+)", a.output)
+                tid = m.group(1) if m else str(len(task_ids) + 1)
+                task_ids[tid] = subject
+                state[subject] = "pending"
+                last_plan = a
+        elif n == "taskupdate":
+            tid = str(a.args.get("taskId") or a.args.get("id") or "")
+            if tid in task_ids and a.args.get("status"):
+                state[task_ids[tid]] = str(a.args["status"]).lower()
+                last_plan = a
+    open_items = [i for i, s in state.items() if s not in ("completed", "complete", "done", "cancelled", "canceled", "deleted")]
+    if open_items and last_plan is not None:
+        text = "Unfinished when the session ended: " + join_clauses(open_items, 300, "; ")
+        out.append(_cand(text, "todo", "session", 0.7, 0.8, [last_plan.use], last_plan.use.position, key="todos"))
+    # next steps in the final reply
+    final = None
+    for t in reversed(tr.turns):
+        if t.texts:
+            final = t.texts[-1]
+            break
+    if final is not None:
+        items: list[str] = []
+        grab = False
+        for kind, line in lines_of(final.text):
+            if kind == "heading":
+                grab = bool(re.search(r"\b(?:next|todo|to do|remaining|follow|known|limitation|test|verify|what'?s left|open)\b", line, re.I))
+                continue
+            if grab and len(line) > 8:
+                items.append(clip(defluff(line), 110))
+            elif _NEXT.search(line) and len(line) > 15:
+                items.append(clip(defluff(line), 160))
+        if items:
+            text = "Left open at the end of the session: " + join_clauses(items, 290, "; ")
+            out.append(_cand(text, "todo", "session", 0.5, 0.62, [final], final.position, key="next"))
+    # a command that failed and never passed afterwards
+    acts = tr.actions
+    for i, a in enumerate(acts):
+        if a.family == "shell" and a.status == "fail" and _cmd_kind(_cmd_key(a.command)) in ("test", "build", "check"):
+            key = _cmd_key(a.command)
+            if any(b.family == "shell" and _cmd_key(b.command) == key and b.status == "ok" for b in acts[i + 1:]):
+                continue
+            if any(b.family == "shell" and _cmd_key(b.command) == key for b in acts[i + 1:]):
+                continue
+            text = f"Still failing at the end of the session: `{clip(one_line(a.command), 80)}` ({clip(a.reason, 120)})"
+            out.append(_cand(text, "todo", "session", 0.6, 0.7, [a.use, a.result], a.use.position, key=f"stillfail{key[:40]}"))
+    return out
+
+
+def decisions(tr: Transcript, session) -> list[Candidate]:
+    """Choices between offered options, and answers to the user's direct questions."""
+    out: list[Candidate] = []
+    root = _root(tr, session)
+    for t in tr.turns:
+        if not t.user or t.index == 0:
+            continue
+        m = _CHOICE.match(one_line(t.request))
+        prev = tr.turns[t.index - 1]
+        offered: list[str] = []
+        for msg in prev.texts[-2:]:
+            for om in _OPTION.finditer(msg.text):
+                label = one_line(next(g for g in om.groups() if g)).strip(" :")
+                if label and label not in offered:
+                    offered.append(clip(label, 40))
+        if not m or len(t.request) > 80 or len(offered) < 2:
+            continue
+        choice = re.sub(r"^(?:also|then|just|with|the)\s+", "", m.group(1).strip(), flags=re.I)
+        rest = [o for o in offered if choice.lower() not in o.lower()]
+        did = [describe(a, root) for a in t.edits[:3]]
+        topic = ""
+        for msg in prev.texts[-2:]:
+            s = sentences(msg.text)
+            if s:
+                topic = clip(defluff(s[0]), 120)
+                break
+        text = f"Chose {choice} (\"{clip(one_line(t.request), 50)}\")" + (f" over {human_list(rest, 3)}" if rest else "")
+        if topic:
+            text += f" — context: {topic}"
+        if did:
+            text += f"; then {join_clauses(did, 150, '; ')}"
+        msgs = list(t.user) + prev.texts[-1:] + [a.use for a in t.edits[:2]]
+        out.append(_cand(text, "decision", "project", 0.7, 0.84, msgs, t.user[0].position, key=f"turn{t.index}:choice"))
+    # questions the user asked, with the assistant's answer
+    for t in tr.turns:
+        if not t.user:
+            continue
+        qs = [s for s in sentences(t.request) if re.search(r"[?？]\s*$|[嗎吗]\s*$", s) and len(s) > 12
+              and not re.match(r"^(?:can|could|would|will) you\b|^(?:do you think|would there be|is there)\b.*\b(?:way|solution)\b", s, re.I)]
+        if not qs or not t.texts:
+            continue
+        answer_texts = [m.text for m in t.texts]
+        for q in qs[:2]:
+            words = {w.lower() for w in re.findall(r"[\w.-]{4,}|[\u4e00-\u9fff]{2}", q)}
+            best, best_score = "", 0.0
+            for text in answer_texts:
+                for s in sentences(text):
+                    sw = {w.lower() for w in re.findall(r"[\w.-]{4,}|[\u4e00-\u9fff]{2}", s)}
+                    overlap = len(words & sw)
+                    sc = overlap + (1.0 if _CAUSE.search(s) else 0) + (0.5 if _CODEISH.search(s) else 0)
+                    if overlap and sc > best_score and len(s) > 20 and not s.endswith("?") and not re.match(r"^(?:I'?ll|I will|Let me|Now|Let's)\b", s):
+                        best, best_score = s, sc
+            if best and best_score >= 2:
+                text = f"Q: {clip(one_line(q), 120)} A: {clip(defluff(best), 200)}"
+                out.append(_cand(text, "fact", "project", 0.5, 0.58, list(t.user) + t.texts[-1:], t.user[0].position, key=f"qa{t.index}:{q[:20]}"))
+    return out
+
+
+def doc_facts(tr: Transcript, session) -> list[Candidate]:
+    """Bullets the session wrote into CLAUDE.md / AGENTS.md / README under constraint-like headings,
+    as they stand at the end (a bullet a later edit replaced is dropped), two to a statement."""
+    out: list[Candidate] = []
+    docs = [a for a in tr.actions if a.family == "edit" and a.status in ("ok", "unknown") and a.files and is_doc(a.files[0])]
+    sections: dict[tuple[str, str], tuple[list[str], Action]] = {}
+    for i, a in enumerate(docs):
+        later_old = "\n".join(e[0] for b in docs[i + 1:] if base(b.files[0]) == base(a.files[0]) for e in b.edits)
+        later_new = "\n".join(e[1] for b in docs[i + 1:] if base(b.files[0]) == base(a.files[0]) for e in b.edits)
+        for new in (e[1] for e in a.edits):
+            heading = ""
+            grab = False
+            for kind, line in lines_of(new):
+                if kind == "heading":
+                    heading = line
+                    grab = bool(re.search(r"\b(?:constraint|convention|architecture|important|rule|guideline|gotcha|pattern|note|caveat|requirement|key|command|development|setup)", line, re.I))
+                    continue
+                if not grab or kind not in ("bullet", "text") or not _CODEISH.search(line) or len(line) < 25:
+                    continue
+                probe = line[:40]
+                if probe in later_old and probe not in later_new:
+                    continue  # replaced later in the session
+                key = (base(a.files[0]), heading)
+                lst, _ = sections.setdefault(key, ([], a))
+                if all(probe != x[:40] for x in lst):
+                    lst.append(clip(line, 140))
+    for (doc, heading), (bullets, a) in sections.items():
+        for j in range(0, min(len(bullets), 6), 2):
+            pair = bullets[j: j + 2]
+            text = f"{doc} ({clip(heading, 40)}): " + "; ".join(pair)
+            out.append(_cand(text, "convention" if re.search(r"convention|rule|guideline|command", heading, re.I) else "fact",
+                             "project", 0.5, 0.52 - 0.02 * j, [a.use], a.use.position, key=f"doc{doc}{heading}{j}"))
+    return out
+
+
+def suggestions(tr: Transcript, session) -> list[Candidate]:
+    """Ideas the assistant listed that the user did not take up in the next request: open options."""
+    out: list[Candidate] = []
+    for t in tr.turns[:-1]:
+        if t.edits or not t.texts:
+            continue
+        reply = t.texts[-1].text
+        if not re.search(r"\b(?:suggest\w*|ideas?|could (?:also )?add|enhance\w*|improvements?|features? (?:you|we) could|would you like|options?|consider adding)\b", reply, re.I):
+            continue
+        bullets = [line for kind, line in lines_of(reply) if kind == "bullet" and len(line) > 8]
+        if len(bullets) < 3:
+            continue
+        nxt = tr.turns[t.index + 1]
+        if not nxt.user or len(nxt.request) > 300:
+            continue
+        ask = nxt.request.lower()
+        taken, left = [], []
+        for b in bullets:
+            head = re.split(r"[:—–-]\s", b, maxsplit=1)[0]
+            words = [w for w in re.findall(r"[a-z]{4,}", head.lower()) if w not in ("with", "that", "this", "from", "your", "their", "simple", "each")]
+            (taken if words and any(w in ask for w in words) else left).append(clip(head, 60))
+        if not taken or not left:
+            continue
+        text = f"Suggested but not taken up (the user chose {human_list(taken, 3)}): {human_list(left, 5)}"
+        out.append(_cand(text, "todo", "session", 0.45, 0.55, [t.texts[-1]] + list(nxt.user), t.texts[-1].position, key=f"sugg{t.index}"))
+    return out
+
+
+def verification(tr: Transcript, session) -> list[Candidate]:
+    """How the work was (or was not) verified: 'no automated tests; open index.html in a browser'."""
+    out: list[Candidate] = []
+    rx = re.compile(
+        r"\b(?:no (?:automated )?tests?(?: (?:were|was))? (?:run|exist|available)|(?:not|wasn'?t|weren'?t|couldn'?t be|cannot be|can'?t be) "
+        r"(?:run|tested|verified)|untested|open `?[\w./-]+\.html`? (?:directly )?in (?:a|your) (?:web )?browser|manual(?:ly)? (?:test|check|verif)\w*|"
+        r"there (?:is|are) no (?:test|tests|test suite))",
+        re.I,
+    )
+    for t in tr.turns:
+        for m in t.texts[-1:]:
+            for sent in sentences(m.text):
+                if rx.search(sent) and len(sent) < 300:
+                    text = f"Verification in {tr.project or 'this project'}: {defluff(clip(sent, 220))}"
+                    out.append(_cand(text, "fact", "project", 0.5, 0.56, [m], m.position, key="verify"))
+                    return out
+    return out
+
+
+def config_changes(tr: Transcript, session) -> list[Candidate]:
+    """Small edits to manifests and version files, shown exactly: these are the facts people look up later."""
+    out: list[Candidate] = []
+    root = _root(tr, session)
+    for a in tr.actions:
+        if a.family != "edit" or a.status not in ("ok", "unknown") or not a.files or not is_config(a.files[0]):
+            continue
+        g = describe(a, root)
+        if not g or g.startswith(("edited ", "created ")):
+            continue
+        t = tr.turns[a.turn] if a.turn < len(tr.turns) else None
+        why = _gist(t.request, 90) if t is not None and t.user else ""
+        text = g + (f" (asked: {why})" if why else "")
+        out.append(_cand(text, "decision", "project", 0.65, 0.7, [a.use] + (list(t.user[:1]) if t is not None else []), a.use.position, key=f"cfg{a.use.id}"))
+    return out
+
+
+def overview(tr: Transcript, session) -> list[Candidate]:
+    first = next((t for t in tr.turns if t.user), None)
+    if first is None:
+        return []
+    files: list[str] = []
+    for a in tr.actions:
+        if a.family == "edit" and a.status in ("ok", "unknown"):
+            for f in a.files:
+                if base(f) not in files:
+                    files.append(base(f))
+    asks = [_gist(t.request, 60) for t in tr.turns if t.user and len(t.request) > 15][:3]
+    text = f"Session on {tr.project or 'this project'}: " + "; then ".join(a for a in asks if a)
+    if files:
+        text += f" (edited {human_list(files, 5)})"
+    return [_cand(text, "fact", "session", 0.5, 0.4, list(first.user), first.user[0].position, key="overview")]
+
+
+GENERATORS = (
+    corrections, requirements, turn_changes, edit_reasons, bug_fixes, abandoned, commands, plans, decisions,
+    config_changes, doc_facts, doc_summaries, suggestions, verification, findings, observations, overview,
+)

@@ -1,0 +1,224 @@
+"""Small, fast text helpers for the heuristic extractor: cleaning, sentence splitting, clipping.
+
+Everything here is pure and deterministic; regexes are compiled once at import.
+"""
+
+from __future__ import annotations
+
+import re
+from functools import lru_cache
+
+MAX_MEMORY = 380  # hard length of one proposal (the contract says under 400)
+
+# Harness wrappers that are not what a person typed or said.
+_WRAPPERS = re.compile(
+    r"<(system-reminder|ide_opened_file|ide_selection|environment_context|user_instructions|"
+    r"environment_details|command-message|command-name|command-args|local-command-stdout|"
+    r"local-command-stderr|permissions instructions|app-context|collaboration_mode)[^>]*>.*?</\1>",
+    re.S,
+)
+_LINK = re.compile(r"\[([^\]\n]{1,120})\]\((?:[^)\s]{1,300})\)")
+_FILE_LINE = re.compile(r"(\b[\w./-]+\.[A-Za-z]{1,6}):\d+(?:-\d+)?(?::\d+)?\b")
+_EMOJI = re.compile(
+    "[\U0001F000-\U0001FAFF\u2600-\u27BF\u2B00-\u2BFF\uFE0F\u200d\u2190-\u21FF\u2300-\u23FF]"
+)
+_MD_DECOR = re.compile(r"(\*\*|__|~~)")
+_HEADING = re.compile(r"^\s{0,3}#{1,6}\s*")
+_BULLET = re.compile(r"^\s*(?:[-*+•▪◦]|\d{1,2}[.)])\s+")
+_WS = re.compile(r"[ \t\r\f\v]+")
+_ALLWS = re.compile(r"\s+")
+_SENT_SPLIT = re.compile(r"(?<=[.!?。！？])\s+(?=[\"'`(\[A-Z0-9\u4e00-\u9fff])|(?<=[。！？])")
+_IMAGE_REF = re.compile(r"\[(?:Image|image)[^\]]{0,40}\]")
+_FENCE = re.compile(r"```.*?(?:```|$)", re.S)
+
+FLUFF = re.compile(
+    r"^(?:perfect|great|excellent|good|done|awesome|nice|okay|ok|sure|alright|got it|you're (?:absolutely )?right|"
+    r"absolutely|certainly|of course|good point|fair point|great (?:question|idea|point)|good (?:catch|idea)|"
+    r"my apologies|sorry|thank you[^.!]*|thanks[^.!]*)[!.,:]*\s+",
+    re.I,
+)
+_QUOTES = str.maketrans({"\u2019": "'", "\u2018": "'", "\u201c": '"', "\u201d": '"', "\u00a0": " "})
+
+
+def normalize(text: str) -> str:
+    """Typographic quotes to ASCII, so cue words like don't match however they were typed."""
+    return text.translate(_QUOTES)
+
+
+class Gate:
+    """A case-insensitive regex behind cheap substring tests.
+
+    Python's `re` tries an alternation of words at every position of the text; over thousands of
+    reply lines that dominates the extractor's time. Every match of `pattern` must contain one of
+    `anchors` (lower case), so a line without any of them is rejected by a few C-speed `in` tests.
+    """
+
+    __slots__ = ("rx", "anchors")
+
+    def __init__(self, pattern: str, anchors: tuple[str, ...] | list[str], flags: int = re.I):
+        self.rx = re.compile(pattern, flags)
+        self.anchors = tuple(anchors)
+
+    def _open(self, text: str) -> bool:
+        low = text.lower()
+        for a in self.anchors:
+            if a in low:
+                return True
+        return False
+
+    def search(self, text: str):
+        return self.rx.search(text) if self._open(text) else None
+
+    def findall(self, text: str) -> list:
+        return self.rx.findall(text) if self._open(text) else []
+
+    def sub(self, repl, text: str) -> str:
+        return self.rx.sub(repl, text) if self._open(text) else text
+
+
+def strip_wrappers(text: str) -> str:
+    """Remove harness-injected XML-ish blocks (system reminders, IDE notices, env context)."""
+    if "<" not in text:
+        return text
+    return _WRAPPERS.sub(" ", text)
+
+
+def clean_inline(text: str) -> str:
+    """Markdown to plain inline text: links -> their label, file:line -> file, no emphasis or emoji.
+    Each substitution is gated by a cheap substring test (this runs on every line of every reply)."""
+    ascii_only = text.isascii()
+    if not ascii_only:
+        text = normalize(text)
+    if "](" in text:
+        text = _LINK.sub(r"\1", text)
+    if ":" in text:
+        text = _FILE_LINE.sub(r"\1", text)
+    if not ascii_only:
+        text = _EMOJI.sub("", text)
+    if "**" in text or "__" in text or "~~" in text:
+        text = _MD_DECOR.sub("", text)
+    if "[Image" in text or "[image" in text:
+        text = _IMAGE_REF.sub("", text)
+    return _WS.sub(" ", text).strip()
+
+
+def one_line(text: str) -> str:
+    return " ".join(text.split())
+
+
+def drop_fences(text: str) -> str:
+    return _FENCE.sub(" ", text)
+
+
+MAX_PROSE = 24000  # longer replies are read up to here (they are summaries, not dumps)
+
+
+def lines_of(text: str) -> list[tuple[str, str]]:
+    """(kind, text) for each non-empty line of a Markdown-ish reply: kind is heading, bullet or text."""
+    return list(_lines_of(text[:MAX_PROSE]))
+
+
+@lru_cache(maxsize=2048)
+def _lines_of(text: str) -> tuple[tuple[str, str], ...]:
+    out = []
+    for raw in drop_fences(text).split("\n"):
+        if not raw.strip():
+            continue
+        if _HEADING.match(raw):
+            out.append(("heading", clean_inline(_HEADING.sub("", raw))))
+        elif _BULLET.match(raw):
+            depth = len(raw) - len(raw.lstrip())
+            out.append(("bullet" if depth < 2 else "subbullet", clean_inline(_BULLET.sub("", raw))))
+        else:
+            out.append(("text", clean_inline(raw)))
+    return tuple((k, t) for k, t in out if t)
+
+
+def sentences(text: str) -> list[str]:
+    """Split prose into sentences (also on line breaks); code fences are dropped."""
+    return list(_sentences(text[:MAX_PROSE]))
+
+
+@lru_cache(maxsize=2048)
+def _sentences(text: str) -> tuple[str, ...]:
+    out = []
+    for kind, line in lines_of(text):
+        if kind != "text":
+            out.append(line)
+            continue
+        for part in _SENT_SPLIT.split(line):
+            part = part.strip()
+            if part:
+                out.append(part)
+    return tuple(out)
+
+
+_FLUFF_FIRST = frozenset(
+    "perfect great excellent good done awesome nice okay ok sure alright got you're youre absolutely certainly of "
+    "fair my sorry thank thanks".split()
+)
+
+
+def defluff(text: str) -> str:
+    prev = None
+    while prev != text:
+        first = text.split(" ", 1)[0].lower().strip("!.,:")
+        if first not in _FLUFF_FIRST:
+            return text
+        prev = text
+        text = FLUFF.sub("", text).strip()
+    return text
+
+
+def clip(text: str, limit: int) -> str:
+    """Shorten to `limit` characters at a word boundary, marking the cut with an ellipsis."""
+    text = text.strip()
+    if len(text) <= limit:
+        return text
+    cut = text[: max(0, limit - 1)]
+    space = cut.rfind(" ")
+    if space > limit * 0.6:
+        cut = cut[:space]
+    return cut.rstrip(" ,;:-—(") + "…"
+
+
+def quote(text: str, limit: int = 120) -> str:
+    return clip(one_line(text[: limit * 4]), limit)
+
+
+def join_clauses(parts: list[str], limit: int, sep: str = "; ") -> str:
+    """Join as many parts as fit in `limit` (at least the first, clipped)."""
+    out: list[str] = []
+    size = 0
+    for part in parts:
+        part = part.strip().rstrip(".;")
+        if not part:
+            continue
+        extra = len(part) + (len(sep) if out else 0)
+        if out and size + extra > limit:
+            break
+        if not out and extra > limit:
+            return clip(part, limit)
+        out.append(part)
+        size += extra
+    return sep.join(out)
+
+
+def human_list(items: list[str], limit: int = 5) -> str:
+    items = [i for i in items if i]
+    if len(items) > limit:
+        items = items[:limit] + [f"{len(items) - limit} more"]
+    if len(items) <= 1:
+        return "".join(items)
+    return ", ".join(items[:-1]) + " and " + items[-1]
+
+
+def finish(text: str) -> str:
+    """Final form of a memory: one line, no doubled punctuation, under MAX_MEMORY characters."""
+    text = one_line(text)
+    text = re.sub(r"\s+([,.;:])", r"\1", text)
+    text = re.sub(r"([.;:])\1+", r"\1", text)
+    text = clip(text, MAX_MEMORY)
+    if text and text[-1] not in ".!?…)\"'`":
+        text += "."
+    return text

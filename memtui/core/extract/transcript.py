@@ -1,0 +1,492 @@
+"""A structured reading of one session for the heuristic extractor.
+
+The normalised messages are grouped into *turns* (a real user message and everything the assistant
+did until the next one), and every tool call is paired with its result and classified into an
+*action*: an edit (file, before/after text), a shell command (command, outcome, exit code), a plan
+update (todo items with status), or something else. Tool names differ between assistants (Claude
+Code, Codex, Gemini CLI, Cline, Aider, SpecStory renderings); the families below cover them.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass, field
+
+from memtui.core.records import MessageRecord
+
+from .textutil import normalize, one_line, strip_wrappers
+
+# --- tool families ----------------------------------------------------------------------------
+
+_EDIT_TOOLS = {
+    "edit", "multiedit", "write", "notebookedit", "write_file", "replace", "edit_file", "apply_patch",
+    "write_to_file", "replace_in_file", "create_file", "str_replace_editor", "str_replace_based_edit_tool",
+    "search_replace", "insert_edit_into_file", "editfile", "writefile", "create", "str_replace",
+    "multi_edit", "patch", "update_file", "delete_file", "applypatch",
+}
+_SHELL_TOOLS = {
+    "bash", "shell", "shell_command", "exec_command", "run_shell_command", "execute_command", "local_shell_call",
+    "run_terminal_cmd", "run_command", "terminal", "container.exec", "exec", "powershell", "cmd",
+    "run_in_terminal", "command",
+}
+_PLAN_TOOLS = {"todowrite", "update_plan", "write_todos", "todo_write", "exitplanmode", "taskcreate", "taskupdate",
+               "update_todo_list", "plan", "focus_chain"}
+_AGENT_TOOLS = {"task", "agent", "use_subagents", "new_task", "dispatch_agent"}
+_READ_TOOLS = {"read", "read_file", "grep", "glob", "ls", "list_directory", "search_file_content", "read_many_files",
+               "view", "cat", "list_files", "search_files", "codebase_search", "file_search", "toolsearch",
+               "bashoutput", "killshell", "webfetch", "websearch", "web_fetch", "google_web_search", "web_search"}
+
+_PATH_KEYS = ("file_path", "path", "filePath", "target_file", "filename", "file", "notebook_path", "absolute_path")
+
+_REJECTED = re.compile(
+    r"(?:doesn't|does not|didn't) want to (?:proceed|take this action)|tool use was rejected|user (?:denied|rejected|declined)"
+    r"|permission (?:denied by|was denied)|User refused|(?:was )?cancell?ed by (?:the )?user",
+    re.I,
+)
+_REJECT_REASON = re.compile(r"reason for the rejection:\s*(.+)", re.I | re.S)
+_TOOL_MISUSE = re.compile(
+    r"<tool_use_error>|String to replace not found|File has not been read yet|old_string (?:not found|is not unique)"
+    r"|Found \d+ matches of the string|verification failed|Failed to find expected lines|no changes were necessary"
+    r"|is not running, so cannot be killed|InputValidationError|No such tool available|must read the file"
+    r"|Failed to edit, could not find|could not find the string|Invalid tool parameters",
+    re.I,
+)
+_EXIT = re.compile(
+    r"(?:Exit code|exit_code|exited with code|Exit Code|exit status|returned non-zero exit status)[\"':\s]*(-?\d+)", re.I
+)
+_FAIL_TEXT = re.compile(
+    r"Traceback \(most recent call last\)|^E\s{2,}\S|=+ .*\b\d+ (?:failed|errors?)\b.*=+|^FAILED\b|^FAIL\b|\bnpm ERR!|ERR_PNPM_"
+    r"|: command not found|^error(?:\[E\d+\])?:|^\S+\.\w+:\d+:\d+: error|\berror TS\d+|Tests?:\s+\d+ failed"
+    r"|^(?:\w+\.)*\w*(?:Error|Exception): |^panic: |\bBUILD FAILED\b|^make: \*\*\*",
+    re.M,
+)
+_ERROR_LINE = re.compile(
+    r"(?:Error|Exception|error|failed|FAILED|FAIL|not found|cannot|Cannot|undefined|refused|denied|panic|fatal|"
+    r"Traceback|assert)",
+)
+
+
+@dataclass
+class Action:
+    use: MessageRecord
+    result: MessageRecord | None
+    family: str  # edit, shell, plan, agent, read, other
+    name: str
+    args: dict
+    files: list[str] = field(default_factory=list)
+    edits: list[tuple[str, str]] = field(default_factory=list)  # (old, new); writes have old == ""
+    op: str = ""  # edit: create, modify, delete, write
+    command: str = ""
+    status: str = "unknown"  # ok, fail, rejected, misuse, unknown
+    exit_code: int | None = None
+    reason: str = ""  # rejection reason or the telling error line
+    todos: list[tuple[str, str]] = field(default_factory=list)  # plan: (item, status)
+    turn: int = 0
+
+    @property
+    def ids(self) -> list[int]:
+        return [self.use.id] + ([self.result.id] if self.result else [])
+
+    @property
+    def output(self) -> str:
+        return self.result.text if self.result else ""
+
+
+@dataclass
+class Turn:
+    index: int
+    user: list[MessageRecord]  # the user messages that opened the turn (empty for a preamble)
+    request: str  # what the user wrote, cleaned
+    items: list = field(default_factory=list)  # MessageRecord (assistant text/thinking, system) or Action, in order
+    rejected_before: list[Action] = field(default_factory=list)  # rejected actions right before this turn
+
+    @property
+    def actions(self) -> list[Action]:
+        return [i for i in self.items if isinstance(i, Action)]
+
+    @property
+    def texts(self) -> list[MessageRecord]:
+        return [i for i in self.items if isinstance(i, MessageRecord) and i.role == "assistant" and i.kind == "text"]
+
+    @property
+    def thinking(self) -> list[MessageRecord]:
+        return [i for i in self.items if isinstance(i, MessageRecord) and i.kind == "thinking"]
+
+    @property
+    def edits(self) -> list[Action]:
+        return [a for a in self.actions if a.family == "edit" and a.status not in ("rejected", "misuse", "fail")]
+
+    @property
+    def user_ids(self) -> list[int]:
+        return [m.id for m in self.user]
+
+
+_COMMIT_LINE = re.compile(r"^(?:>\s*)?Commit ([0-9a-f]{7,40}) (.+)$", re.M)
+
+
+@dataclass
+class Transcript:
+    session_tool: str
+    messages: list[MessageRecord]
+    turns: list[Turn]
+    actions: list[Action]
+    readable: int
+    project: str  # a short name for the project (last path part of the root / cwd)
+    system: list[MessageRecord]
+    commits: dict[int, list[tuple[str, str]]] = field(default_factory=dict)  # message id -> (hash, subject)
+
+    def by_id(self) -> dict[int, MessageRecord]:
+        return {m.id: m for m in self.messages}
+
+
+# --- user text ----------------------------------------------------------------------------------
+
+_SLASH = re.compile(r"^/[\w:-]+(?:\s+\S.*)?$", re.S)
+_CODEX_IDE = re.compile(r"## My request for Codex:\s*(.*)", re.S)
+_BASH_INPUT = re.compile(r"<bash-input>(.*?)</bash-input>", re.S)
+_INJECTED_PREFIX = (
+    "<environment_context", "<user_instructions", "# AGENTS.md", "<permissions", "<INSTRUCTIONS>", "Caveat:",
+    "This session is being continued", "<user-prompt-submit-hook>", "[Request interrupted", "<local-command",
+    "<bash-stdout", "<bash-stderr", "<task-notification", "<system-reminder",
+)
+
+
+def clean_user_text(text: str) -> str:
+    m = _CODEX_IDE.search(text)
+    if m:
+        text = m.group(1)
+    text = normalize(strip_wrappers(text))
+    text = re.sub(r"\[(?:Image|image)[^\]]{0,40}\]", " ", text)
+    text = text.replace("\\\n", "\n")
+    return text.strip()
+
+
+def is_real_user(m: MessageRecord) -> bool:
+    if m.role != "user" or m.kind != "text":
+        return False
+    t = m.text.lstrip()
+    if not t or t.startswith(_INJECTED_PREFIX) or t.startswith("[image ") or t.startswith("[document"):
+        return False
+    if "<bash-input>" in t:
+        return False
+    cleaned = clean_user_text(t)
+    if not cleaned:
+        return False
+    if _SLASH.match(cleaned) and len(cleaned) < 200 and "\n" not in cleaned:
+        return False
+    return True
+
+
+# --- actions -------------------------------------------------------------------------------------
+
+
+def _family(name: str) -> str:
+    n = name.lower()
+    n = n.split("__")[-1] if n.startswith("mcp__") else n
+    if n in _EDIT_TOOLS:
+        return "edit"
+    if n in _SHELL_TOOLS:
+        return "shell"
+    if n in _PLAN_TOOLS:
+        return "plan"
+    if n in _AGENT_TOOLS:
+        return "agent"
+    if n in _READ_TOOLS:
+        return "read"
+    return "other"
+
+
+def _loads(text: str) -> dict:
+    t = text.strip()
+    if t.startswith("{"):
+        try:
+            v = json.loads(t)
+        except ValueError:
+            return {"raw": text}
+        return v if isinstance(v, dict) else {"value": v}
+    return {"raw": text}
+
+
+def _path_of(args: dict) -> str:
+    for key in _PATH_KEYS:
+        v = args.get(key)
+        if isinstance(v, str) and v.strip():
+            return v.strip()
+    return ""
+
+
+_PATCH_FILE = re.compile(r"^\*\*\* (Add|Update|Delete) File: (.+)$", re.M)
+# SpecStory renders a Codex apply_patch as '**Add: `path`**' followed by a ```diff block
+_MD_PATCH_FILE = re.compile(r"^\*\*(Add|Update|Delete|Edit|Modify|Create|Write)\w*:?\s*`([^`\n]+)`\*\*", re.M)
+_UDIFF_FILE = re.compile(r"^\+\+\+ (?:b/)?(\S+)", re.M)
+
+
+def _parse_patch(text: str, action: Action) -> None:
+    """Codex apply_patch ('*** Begin Patch') or a unified diff: files, ops and (removed, added) text."""
+    parts = list(_PATCH_FILE.finditer(text))
+    if parts:
+        ops = []
+        for i, m in enumerate(parts):
+            body = text[m.end(): parts[i + 1].start() if i + 1 < len(parts) else len(text)]
+            removed = "\n".join(ln[1:] for ln in body.split("\n") if ln.startswith("-"))
+            added = "\n".join(ln[1:] for ln in body.split("\n") if ln.startswith("+"))
+            path = m.group(2).strip()
+            action.files.append(path)
+            action.edits.append((removed, added))
+            ops.append({"Add": "create", "Update": "modify", "Delete": "delete"}[m.group(1)])
+        action.op = ops[0] if len(set(ops)) == 1 else "modify"
+        return
+    md = list(_MD_PATCH_FILE.finditer(text))
+    if md:
+        ops = []
+        for i, m in enumerate(md):
+            body = text[m.end(): md[i + 1].start() if i + 1 < len(md) else len(text)]
+            removed = "\n".join(ln[1:] for ln in body.split("\n") if ln.startswith("-") and not ln.startswith("---"))
+            added = "\n".join(ln[1:] for ln in body.split("\n") if ln.startswith("+") and not ln.startswith("+++"))
+            action.files.append(m.group(2).strip())
+            action.edits.append((removed, added))
+            ops.append({"add": "create", "create": "create", "write": "write", "delete": "delete"}.get(m.group(1).lower(), "modify"))
+        action.op = ops[0] if len(set(ops)) == 1 else "modify"
+        return
+    files = _UDIFF_FILE.findall(text)
+    if files:
+        action.files.extend(files)
+        removed = "\n".join(ln[1:] for ln in text.split("\n") if ln.startswith("-") and not ln.startswith("---"))
+        added = "\n".join(ln[1:] for ln in text.split("\n") if ln.startswith("+") and not ln.startswith("+++"))
+        action.edits.append((removed, added))
+        action.op = "modify"
+
+
+def _parse_edit(action: Action) -> None:
+    args = action.args
+    raw = args.get("raw") or args.get("input") or args.get("patch") or ""
+    if isinstance(raw, str) and ("*** Begin Patch" in raw or "\n+++ " in raw or raw.startswith("--- ") or _MD_PATCH_FILE.search(raw)):
+        _parse_patch(raw, action)
+        return
+    path = _path_of(args)
+    name = action.name.lower()
+    if path:
+        action.files.append(path)
+    if isinstance(args.get("edits"), list):  # MultiEdit
+        for e in args["edits"]:
+            if isinstance(e, dict):
+                action.edits.append((str(e.get("old_string") or e.get("old_str") or ""), str(e.get("new_string") or e.get("new_str") or "")))
+        action.op = "modify"
+    elif "old_string" in args or "new_string" in args or "old_str" in args or "new_str" in args:
+        action.edits.append((str(args.get("old_string") or args.get("old_str") or ""), str(args.get("new_string") or args.get("new_str") or "")))
+        action.op = "modify"
+    elif "diff" in args and isinstance(args["diff"], str):
+        removed = "\n".join(ln[1:] for ln in args["diff"].split("\n") if ln.startswith("-"))
+        added = "\n".join(ln[1:] for ln in args["diff"].split("\n") if ln.startswith("+"))
+        action.edits.append((removed, added))
+        action.op = "modify"
+    elif "content" in args or "contents" in args or "file_text" in args or "text" in args:
+        content = args.get("content") or args.get("contents") or args.get("file_text") or args.get("text") or ""
+        action.edits.append(("", str(content)))
+        action.op = "write"
+    if "delete" in name:
+        action.op = "delete"
+    if not action.op:
+        action.op = "modify"
+
+
+def _command_of(args: dict) -> str:
+    cmd = args.get("command", args.get("cmd", args.get("raw", "")))
+    if isinstance(cmd, list):
+        parts = [str(c) for c in cmd]
+        if len(parts) >= 3 and parts[0] in ("bash", "zsh", "sh", "/bin/bash", "/bin/zsh", "/bin/sh", "pwsh", "powershell") \
+                and parts[1] in ("-lc", "-c", "-l", "-Command"):
+            return parts[-1]
+        return " ".join(parts)
+    if isinstance(cmd, dict):
+        cmd = cmd.get("command", "")
+    return str(cmd or "")
+
+
+def _todos_of(action: Action) -> None:
+    args = action.args
+    items = args.get("todos") or args.get("plan") or args.get("items") or args.get("tasks")
+    if isinstance(items, list):
+        for it in items:
+            if isinstance(it, dict):
+                text = it.get("content") or it.get("step") or it.get("description") or it.get("text") or it.get("title") or ""
+                status = str(it.get("status") or "pending").lower()
+                if text:
+                    action.todos.append((one_line(str(text)), status))
+            elif isinstance(it, str):
+                action.todos.append((one_line(it), "pending"))
+
+
+_REJECT_HINTS = ("want to", "reject", "denied", "declined", "refused", "cancel")
+_MISUSE_HINTS = ("tool_use_error", "not found", "not been read", "old_string", "matches of", "verification", "failed to",
+                 "no changes", "cannot be killed", "validation", "no such tool", "must read", "could not find", "invalid tool")
+_FAIL_HINTS = ("traceback", "fail", "err", "exception", "panic", "not found", "make: ***")
+
+
+def _classify_result(action: Action) -> None:
+    """ok / fail / rejected / misuse, reading only the head and tail of the output (outputs are big).
+    Cheap substring checks gate every regex: this runs on every tool output of every import."""
+    res = action.result
+    if res is None:
+        return
+    text = res.text or ""
+    head = text[:1500]
+    low = head.lower()
+    if any(h in low for h in _REJECT_HINTS) and _REJECTED.search(head):
+        action.status = "rejected"
+        m = _REJECT_REASON.search(head)
+        if m:
+            action.reason = one_line(m.group(1)[:400])[:300]
+        return
+    low600 = low[:600]
+    if any(h in low600 for h in _MISUSE_HINTS) and _TOOL_MISUSE.search(head[:600]):
+        action.status = "misuse"
+        return
+    code = None
+    if action.family == "shell" or res.is_error:
+        first, last = text[:800], text[-800:] if len(text) > 800 else ""
+        m = _EXIT.search(first) if "exit" in first.lower() else None
+        if m is None and last and "exit" in last.lower():
+            m = _EXIT.search(last)
+        code = int(m.group(1)) if m else None
+    action.exit_code = code
+    failed = bool(res.is_error) or (code is not None and code != 0)
+    if action.family == "shell" and not failed and code is None:
+        tail = text[-3000:]
+        tl = tail.lower()
+        if any(h in tl for h in _FAIL_HINTS) and _FAIL_TEXT.search(tail):
+            failed = True
+    action.status = "fail" if failed else "ok"
+    if failed:
+        action.reason = error_line(text)
+
+
+_EXC_LINE = re.compile(r"\b\w*(?:Error|Exception|Exit|Failure)\b:?\s|\berror(?:\[\w+\])?:|\berror TS\d+|^E\s+\S|panic:|fatal:|ERR!", re.M)
+_SUMMARY_LINE = re.compile(r"^=+ .*=+$|^(?:FAILED|PASSED|ERROR) \S+::|\b\d+ (?:failed|passed|errors?)\b")
+
+
+def error_line(text: str) -> str:
+    """The line of a failing output that best names the error: the last exception / 'error:' line,
+    else the last line that mentions a failure, else the last line."""
+    lines = [ln.strip() for ln in text[-4000:].split("\n") if ln.strip()][-60:]
+    best = ""
+    for ln in lines:
+        if _EXC_LINE.search(ln) and not _SUMMARY_LINE.search(ln) and not ln.startswith(("Exit code", "Wall time", "Chunk ID")):
+            best = ln
+    if not best:
+        for ln in lines:
+            if _ERROR_LINE.search(ln) and len(ln) > 6 and not ln.startswith(("Exit code", "Wall time", "Chunk ID")):
+                best = ln
+    if not best and lines:
+        best = lines[-1]
+    return one_line(best)[:160]
+
+
+def _make_action(use: MessageRecord) -> Action:
+    name = use.tool_name or "tool"
+    args = _loads(use.text or "")
+    fam = _family(name)
+    raw = args.get("raw") if isinstance(args.get("raw"), str) else ""
+    if fam in ("shell", "other") and "*** Begin Patch" in (use.text or ""):
+        fam = "edit"
+        if raw == "" and isinstance(args.get("command"), list):
+            args = {"raw": "\n".join(str(c) for c in args["command"])}
+    act = Action(use=use, result=None, family=fam, name=name, args=args)
+    if fam == "edit":
+        _parse_edit(act)
+    elif fam == "shell":
+        act.command = _command_of(args)
+    elif fam == "plan":
+        _todos_of(act)
+    return act
+
+
+# --- turns -----------------------------------------------------------------------------------------
+
+
+def read(session, messages: list[MessageRecord]) -> Transcript:
+    actions: list[Action] = []
+    turns: list[Turn] = []
+    system: list[MessageRecord] = []
+    pending: list[Action] = []
+    current = Turn(index=0, user=[], request="")
+    readable = 0
+    last_user_pos = -10
+
+    for pos, m in enumerate(messages):
+        readable += len(m.text or "")
+        if m.kind == "tool_use":
+            act = _make_action(m)
+            act.turn = current.index
+            actions.append(act)
+            pending.append(act)
+            current.items.append(act)
+            continue
+        if m.kind == "tool_result":
+            idx = None
+            for k, cand in enumerate(pending):
+                if m.tool_name and cand.name == m.tool_name:
+                    idx = k
+                    break
+            if idx is None and pending and not m.tool_name:
+                idx = 0
+            if idx is not None:
+                match = pending.pop(idx)
+                match.result = m
+                _classify_result(match)
+            continue
+        if m.role == "user" and "<bash-input>" in (m.text or ""):
+            # a command the user ran themselves (Claude Code's ! prefix)
+            cmd = _BASH_INPUT.search(m.text)
+            if cmd:
+                act = Action(use=m, result=None, family="shell", name="user-shell", args={}, command=cmd.group(1).strip())
+                act.status = "ok"
+                act.turn = current.index
+                actions.append(act)
+                current.items.append(act)
+            continue
+        if is_real_user(m):
+            if current.user and last_user_pos == pos - 1 and not current.items:
+                current.user.append(m)
+                current.request = (current.request + "\n" + clean_user_text(m.text)).strip()
+            elif current.user and all(isinstance(i, MessageRecord) and i.role != "assistant" for i in current.items) and last_user_pos >= pos - 3:
+                current.user.append(m)
+                current.request = (current.request + "\n" + clean_user_text(m.text)).strip()
+            else:
+                rejected = [a for a in current.actions[-6:] if a.status == "rejected"]
+                if current.user or current.items:
+                    turns.append(current)
+                current = Turn(index=len(turns), user=[m], request=clean_user_text(m.text), rejected_before=rejected)
+            last_user_pos = pos
+            continue
+        if m.role == "user" and m.kind == "text" and m.text.lstrip().startswith("[image"):
+            last_user_pos = pos
+            continue
+        if m.role == "system":
+            system.append(m)
+        current.items.append(m)
+    if current.user or current.items:
+        turns.append(current)
+    for t in turns:
+        for a in t.actions:
+            a.turn = t.index
+
+    commits: dict[int, list[tuple[str, str]]] = {}
+    for m in messages:
+        if m.role in ("system", "tool") and "Commit " in (m.text or "")[:3000]:
+            found = _COMMIT_LINE.findall(m.text[:3000])
+            if found:
+                commits[m.id] = found
+    root = ((session.project_root or session.cwd) if session is not None else None) or ""
+    project = re.split(r"[\\/]", root.rstrip("/\\"))[-1] if root else ""
+    return Transcript(
+        session_tool=getattr(session, "tool", "") or "",
+        messages=messages,
+        turns=turns,
+        actions=actions,
+        readable=readable,
+        project=project,
+        system=system,
+        commits=commits,
+    )

@@ -1,0 +1,314 @@
+"""The offline heuristic extractor: behaviour on hand-built sessions, and contracts on the real corpus."""
+
+from __future__ import annotations
+
+import json
+import time
+
+import pytest
+
+from memtui.core.extract import Proposal
+from memtui.core.extract.heuristic import CAP_RATIO, extract, extract_budget
+from memtui.core.records import MessageRecord, SessionRecord
+from memtui.core.store import list_sessions, session_messages
+from tests.helpers import import_paths
+
+KINDS = {"decision", "preference", "convention", "constraint", "failed_approach", "bug_fix", "relationship", "fact", "todo"}
+TIERS = {"developer", "project", "session"}
+FORMATS = ("claude-code", "codex", "gemini-cli", "aider", "specstory")
+
+
+# --- building small sessions by hand -----------------------------------------------------------
+
+
+class Log:
+    """A tiny transcript builder: each call appends one normalised message."""
+
+    def __init__(self, cwd: str = "/home/dev/shop"):
+        self.messages: list[MessageRecord] = []
+        self.session = SessionRecord(
+            id=1, tool="claude-code", external_id="s1", project_id=1, project_root=cwd, cwd=cwd, title=None,
+            started_at=None, ended_at=None, model=None, git_branch=None, message_count=0, raw_size=0,
+            review_state="new", parent_id=None, source_path=None,
+        )
+
+    def _add(self, role, kind, text, tool=None, is_error=False) -> int:
+        mid = len(self.messages) + 100
+        self.messages.append(MessageRecord(
+            id=mid, session_id=1, position=len(self.messages), role=role, kind=kind, tool_name=tool, text=text,
+            timestamp=None, external_id=f"e{mid}", group_id=None, is_error=is_error, original_len=None,
+        ))
+        return mid
+
+    def user(self, text):
+        return self._add("user", "text", text)
+
+    def say(self, text):
+        return self._add("assistant", "text", text)
+
+    def call(self, tool, args, result="", is_error=False):
+        use = self._add("assistant", "tool_use", json.dumps(args) if isinstance(args, dict) else args, tool)
+        res = self._add("tool", "tool_result", result, tool, is_error)
+        return use, res
+
+    def bash(self, command, output="", is_error=False):
+        return self.call("Bash", {"command": command, "description": ""}, output, is_error)
+
+    def edit(self, path, old, new):
+        return self.call("Edit", {"file_path": path, "old_string": old, "new_string": new}, f"The file {path} has been updated.")
+
+    def write(self, path, content):
+        return self.call("Write", {"file_path": path, "content": content}, f"File created successfully at: {path}")
+
+    def run(self, ratio=CAP_RATIO) -> list[Proposal]:
+        return extract_budget(self.session, self.messages, ratio)
+
+
+def _with(proposals, *words, kind=None):
+    out = [p for p in proposals if all(w.lower() in p.text.lower() for w in words) and (kind is None or p.kind == kind)]
+    assert out, f"no proposal with {words} ({kind}); got:\n" + "\n".join(f"[{p.kind}] {p.text}" for p in proposals)
+    return out[0]
+
+
+def _padding(log: Log, n: int = 6) -> None:
+    """Ordinary chatter so that the session is large enough for its proposals to fit the size budget."""
+    for i in range(n):
+        log.call("Read", {"file_path": f"/home/dev/shop/docs/page{i}.md"}, "lorem ipsum dolor sit amet " * 40)
+
+
+# --- signals on hand-built sessions ------------------------------------------------------------
+
+
+def test_error_then_fix_then_passing_rerun_is_one_bug_fix():
+    log = Log()
+    log.user("The checkout tests fail, please fix them")
+    fail_use, fail_res = log.bash(
+        "uv run pytest tests/test_cart.py",
+        "Traceback (most recent call last):\n  File \"shop/cart.py\", line 12, in total\n"
+        "TypeError: unsupported operand type(s) for +: 'int' and 'str'\n===== 1 failed in 0.12s =====",
+        is_error=True,
+    )
+    edit_use, _ = log.edit("/home/dev/shop/shop/cart.py", "return sum(prices)", "return sum(int(p) for p in prices)")
+    ok_use, ok_res = log.bash("uv run pytest tests/test_cart.py", "===== 3 passed in 0.10s =====")
+    log.say("Fixed: `total()` in cart.py now converts prices to int before summing.")
+    _padding(log)
+    fix = _with(log.run(), "uv run pytest", "TypeError", "cart.py", kind="bug_fix")
+    assert fix.tier == "project"
+    assert {fail_use, fail_res, edit_use, ok_use, ok_res} <= set(fix.message_ids)
+    assert "int(p)" in fix.text  # names the change, not just the file
+
+
+def test_a_failure_that_was_never_fixed_is_not_a_bug_fix_but_stays_open():
+    log = Log()
+    log.user("run the build")
+    log.bash("npm run build", "src/app.ts:3:7 - error TS2322: Type 'string' is not assignable to type 'number'.\nExit code: 2", is_error=True)
+    log.say("The build fails on a type error in src/app.ts.")
+    _padding(log)
+    props = log.run()
+    assert not [p for p in props if p.kind == "bug_fix" and "npm run build" in p.text]
+    todo = _with(props, "npm run build", kind="todo")
+    assert "TS2322" in todo.text
+
+
+def test_rejected_command_with_reason_becomes_a_developer_preference():
+    log = Log()
+    log.user("set up the dev server")
+    log.bash("npm install", "The user doesn't want to proceed with this tool use. The tool use was rejected "
+             "(eg. if it was a file edit, the new_string was NOT written to the file). "
+             "The user provided the following reason for the rejection:  use pnpm", is_error=True)
+    log.bash("pnpm install", "Packages: +11\nDone in 797ms")
+    _padding(log)
+    pref = _with(log.run(), "pnpm", "npm", kind="preference")
+    assert pref.tier == "developer"
+
+
+def test_correction_about_this_code_is_a_project_tier_constraint():
+    log = Log()
+    log.user("add caching to the price lookup")
+    log.edit("/home/dev/shop/shop/prices.py", "def lookup(sku):", "CACHE = {}\n\ndef lookup(sku):")
+    log.say("I added a module-level CACHE dict in prices.py.")
+    log.user("No, don't use a global dict in prices.py, use functools.lru_cache on lookup() instead")
+    log.edit("/home/dev/shop/shop/prices.py", "CACHE = {}\n\ndef lookup(sku):", "@lru_cache(maxsize=1024)\ndef lookup(sku):")
+    _padding(log)
+    corr = _with(log.run(), "lru_cache")
+    assert corr.kind in ("constraint", "preference")
+    assert corr.tier == "project"
+
+
+def test_user_preference_about_their_way_of_working_is_developer_tier():
+    log = Log()
+    log.user("write the changelog entry")
+    log.write("/home/dev/shop/CHANGELOG.md", "## 1.2\n- faster checkout\n")
+    log.say("Added the entry.")
+    log.user("Never add emojis to commit messages, and always write commits in English.")
+    log.bash("git commit -am 'Add changelog entry'", "[main 1a2b3c4] Add changelog entry")
+    _padding(log)
+    prefs = [p for p in log.run() if "emojis" in p.text and p.kind in ("preference", "constraint")]
+    assert prefs and all(p.tier == "developer" for p in prefs)
+
+
+def test_file_created_then_deleted_is_a_failed_approach_with_its_reason():
+    log = Log()
+    log.user("speed up the import")
+    log.write("/home/dev/shop/shop/fast_import.py", "def fast_import(rows):\n    return [r for r in rows]\n")
+    log.bash("uv run python -m shop.bench", "import: 12.1s")
+    log.say("The separate module did not help because the time is spent in the database, not in Python.")
+    log.bash("rm shop/fast_import.py", "")
+    _padding(log)
+    gone = _with(log.run(), "fast_import.py", kind="failed_approach")
+    assert "deleted" in gone.text and "database" in gone.text
+
+
+def test_dropped_idea_after_never_mind_is_a_failed_approach():
+    log = Log()
+    log.user("Could we move the tokenizer into a web worker without a second JS file?")
+    log.say("## Why a worker is awkward here\n- Workers need a separate JS file\n- The model would load twice\n")
+    log.user("Never mind! Let's leave it on the main thread.")
+    _padding(log)
+    dropped = _with(log.run(), "worker", kind="failed_approach")
+    assert "never mind" in dropped.text.lower()
+
+
+def test_successful_test_command_is_how_to_work_here_and_failed_ones_are_not():
+    log = Log()
+    log.user("check everything still works")
+    log.bash("uv run pytest -q", "42 passed in 1.2s")
+    log.bash("uv run ruff check .", "All checks passed!")
+    log.bash("make docs", "make: *** No rule to make target 'docs'.  Stop.", is_error=True)
+    log.say("Tests and lint pass.")
+    _padding(log)
+    props = log.run()
+    how = _with(props, "uv run pytest", kind="convention")
+    assert "ruff check" in how.text
+    assert "make docs" not in how.text
+    assert how.tier == "project"
+
+
+def test_unfinished_todo_items_become_a_session_todo():
+    log = Log()
+    log.user("migrate the settings page")
+    log.call("TodoWrite", {"todos": [
+        {"content": "Port settings form to the new API", "status": "completed", "activeForm": "Porting"},
+        {"content": "Add validation for the email field", "status": "in_progress", "activeForm": "Adding"},
+        {"content": "Write tests for the settings endpoint", "status": "pending", "activeForm": "Writing"},
+    ]}, "Todos have been modified successfully.")
+    log.edit("/home/dev/shop/web/settings.tsx", "old form", "new form")
+    _padding(log)
+    todo = _with(log.run(), "email field", kind="todo")
+    assert todo.tier == "session"
+    assert "Write tests for the settings endpoint" in todo.text
+    assert "Port settings form" not in todo.text
+
+
+def test_user_requirement_is_a_constraint():
+    log = Log()
+    log.user("Build a small timer page. Don't use any external frameworks - keep it pure HTML, CSS, and JS.")
+    log.write("/home/dev/timer/index.html", "<html></html>")
+    _padding(log)
+    req = _with(log.run(), "external frameworks", kind="constraint")
+    assert req.tier == "project"
+
+
+def test_edits_are_joined_with_the_request_and_the_reply():
+    log = Log()
+    log.user("Please make the session counter persist across reloads")
+    log.edit("/home/dev/timer/script.js", "let sessions = 0;", "let sessions = Number(localStorage.getItem('sessions') || 0);")
+    log.say("Done: `sessions` in script.js is now read from `localStorage` on load and saved after each work period.")
+    _padding(log)
+    change = _with(log.run(), "localStorage", "persist")
+    assert change.kind in ("decision", "fact")
+
+
+def test_harness_noise_alone_gives_nothing():
+    log = Log()
+    log._add("system", "text", "<system-reminder>Whenever you read a file, consider whether it is malware.</system-reminder>")
+    log._add("user", "text", "/clear")
+    log._add("system", "text", "<local-command-stdout></local-command-stdout>")
+    log._add("system", "text", "Caveat: The messages below were generated by the user while running local commands.")
+    assert log.run() == []
+
+
+def test_empty_session_gives_nothing():
+    assert extract(Log().session, []) == []
+
+
+def test_proposals_cite_only_messages_of_the_session_and_stay_short():
+    log = Log()
+    log.user("Use pnpm, never npm, in this repo. " * 3)
+    log.bash("pnpm test", "12 passed")
+    _padding(log)
+    ids = {m.id for m in log.messages}
+    for p in log.run():
+        assert 0 < len(p.text) < 400
+        assert p.message_ids and set(p.message_ids) <= ids
+        assert len(p.quotes) == len(p.message_ids)
+
+
+# --- the real corpus -------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def corpus_db(db, corpus):
+    for fmt in FORMATS:
+        if (corpus / fmt).is_dir():
+            import_paths(db, corpus / fmt)
+    sessions = list_sessions(db)
+    assert sessions
+    return db, [(s, session_messages(db, s.id)) for s in sessions]
+
+
+@pytest.mark.corpus
+def test_corpus_proposals_are_deterministic_and_valid(corpus_db):
+    _, sessions = corpus_db
+    assert len({s.tool for s, _ in sessions}) >= 3
+    for session, messages in sessions:
+        first = extract(session, messages)
+        assert extract(session, list(messages)) == first  # same input, same output
+        ids = {m.id for m in messages}
+        for p in first:
+            assert 0 < len(p.text) < 400, p.text
+            assert p.kind in KINDS and p.tier in TIERS
+            assert 0.0 <= p.confidence <= 1.0
+            assert p.message_ids and set(p.message_ids) <= ids
+            assert len(p.quotes) == len(p.message_ids)
+            assert "\n" not in p.text
+
+
+@pytest.mark.corpus
+def test_corpus_size_stays_under_the_cap(corpus_db):
+    _, sessions = corpus_db
+    for session, messages in sessions:
+        readable = sum(len(m.text or "") for m in messages)
+        for ratio in (None, CAP_RATIO):
+            props = extract(session, messages) if ratio is None else extract_budget(session, messages, ratio)
+            size = sum(len(p.text) for p in props)
+            assert size <= CAP_RATIO * readable, (session.external_id, size, readable)
+
+
+@pytest.mark.corpus
+def test_corpus_extraction_is_fast(corpus_db):
+    _, sessions = corpus_db
+    readable = sum(len(m.text or "") for _, ms in sessions for m in ms)
+    start = time.process_time()
+    for session, messages in sessions:
+        extract(session, messages)
+    elapsed = time.process_time() - start
+    # generous floor (shared CI machines); measured ~7 MB/s of readable text on an idle core
+    assert readable / 1e6 / max(elapsed, 1e-6) > 1.0
+
+
+@pytest.mark.corpus
+def test_recall_on_the_hand_written_evaluation_set(corpus):
+    from tests.eval.recall import evaluate, pooled
+
+    results = evaluate((0.05, 0.10), corpus)
+    scored_05 = [s for s in results[0.05] if not s.skipped]
+    assert len({s.tool for s in scored_05}) >= 3
+    recall_05, size_05, _ = pooled(results[0.05])
+    recall_10, size_10, _ = pooled(results[0.10])
+    # measured 0.80 at 5% and 0.81 at 10% (pooled over the sessions whose importer exists)
+    assert recall_05 >= 0.70
+    assert recall_10 >= 0.70
+    assert size_05 <= 0.05 + 1e-9 or all(s.size <= CAP_RATIO for s in scored_05)
+    for s in results[0.10]:
+        assert s.skipped or s.size <= CAP_RATIO
