@@ -149,33 +149,37 @@ class Prefetcher:
     def _send(self, job: _Job) -> None:
         try:
             _write_frame(self.proc.stdin, job.payload)
-        except (BrokenPipeError, OSError, ValueError):
-            raise WorkerError("the import worker stopped unexpectedly") from None
+        except (OSError, ValueError):  # the worker is gone (its exit shows up as the end of its frames)
+            return
         job.sent = True
 
     # --- taking in order --------------------------------------------------------------------
 
     def take(self, key: str, spec: tuple) -> _Job | None:
         """The worker's stream for `key` if it was made from `spec`, else None (parse in-process).
-        Jobs offered before `key` were passed by the importer and are dropped."""
-        self._finish_current()
-        if not any(job.key == key for job in self.jobs):
-            return None
-        while self.jobs[0].key != key:
-            self._drop(self.jobs.popleft())
-        job = self.jobs.popleft()
-        if job.spec != spec or self.proc is None or self.broken:
-            self._drop(job)
+        Jobs offered before `key` were passed by the importer and are dropped. If the worker
+        has stopped, this file and the next ones are parsed in-process."""
+        try:
+            self._finish_current()
+            if not any(job.key == key for job in self.jobs):
+                return None
+            while self.jobs[0].key != key:
+                self._drop(self.jobs.popleft())
+            job = self.jobs.popleft()
+            if job.spec != spec or self.proc is None or self.broken:
+                self._drop(job)
+                self._pump()
+                return None
+            if not job.sent:  # larger than what may wait in the pipe: the worker is idle now
+                self._send(job)
+            self.current = job
             self._pump()
+            if not self._check_ready():
+                self._drop(job)
+                return None
+            return job
+        except WorkerError:
             return None
-        if not job.sent:  # larger than what may wait in the pipe: the worker is idle now
-            self._send(job)
-        self.current = job
-        self._pump()
-        if not self._check_ready():
-            self._drop(job)
-            return None
-        return job
 
     def events(self, job: _Job, ctx: ParseContext) -> Iterator:
         """Replay the worker's stream for `job` as the in-process parse would have produced it:
@@ -206,6 +210,8 @@ class Prefetcher:
 
     def _drop(self, job: _Job) -> None:
         """Forget a job, reading (and discarding) whatever the worker sends for it."""
+        if self.broken:
+            job.done = True
         if job.sent and not job.done:
             if not self._check_ready():
                 job.done = True
@@ -217,9 +223,17 @@ class Prefetcher:
 
     def _next_frame(self) -> bytes:
         frame = self.frames.get()
-        if frame is None:
+        if frame is None:  # the worker is gone: the rest of the run parses in-process
+            self._give_up()
             raise WorkerError("the import worker stopped unexpectedly")
         return frame
+
+    def _give_up(self) -> None:
+        self.broken = True
+        for job in self.jobs:
+            job.done = True
+        if self.current:
+            self.current.done = True
 
     # --- the process ------------------------------------------------------------------------
 
@@ -269,11 +283,7 @@ class Prefetcher:
         if frame == _READY:
             self.ready = True
             return True
-        self.broken = True
-        for job in self.jobs:
-            job.done = True
-        if self.current:
-            self.current.done = True
+        self._give_up()
         return False
 
     def close(self) -> None:
