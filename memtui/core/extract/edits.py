@@ -66,7 +66,7 @@ def is_doc(path: str) -> bool:
 
 def defs_in(text: str, limit: int = 6) -> list[str]:
     out: list[str] = []
-    for m in _DEF.finditer(text[:12000]):
+    for m in _DEF.finditer(text[:6000]):
         name = next((g for g in m.groups() if g), None)
         if not name or name.lower() in _KEYWORDS or name in ("if", "for", "while", "switch", "catch", "function"):
             continue

@@ -110,9 +110,9 @@ _CAUSE = Gate(
 )
 _GENERIC = Gate(
     r"\b(?:better (?:performance|user experience|ux|error handling)|cleaner|more efficient|future[- ]proof|modern|"
-    r"maintainab\w+|responsive|readab\w+|robust|comprehensive|professional|polished|user[- ]friendly|seamless)\b",
+    r"maintainab\w+|responsive|readab\w+|robust|comprehensive|professional|polished|user[- ]friendly|seamless|helpful|essential)\b",
     ("better", "cleaner", "efficient", "future", "modern", "maintainab", "responsive", "readab", "robust",
-     "comprehensive", "professional", "polished", "friendly", "seamless"),
+     "comprehensive", "professional", "polished", "friendly", "seamless", "helpful", "essential"),
 )
 _SKIP_START = re.compile(
     r"^(?:summary|changes made|what (?:i|was) (?:changed|done|did)|here'?s (?:what|a summary)|key (?:benefits|points|changes|features)|"
@@ -215,7 +215,8 @@ _HOOK_ANY = re.compile(r"\[([^\]\n]{3,120})\] (?:completed successfully|failed)"
 
 def _gist(request: str, limit: int = 110) -> str:
     """The first sentence of a user request, minus politeness."""
-    text = one_line(request)
+    first_line = next((ln.strip() for ln in request.split("\n") if ln.strip()), "")
+    text = one_line(first_line if len(first_line) >= 15 else request)
     text = re.sub(r"@(?:[\w.-]+/)*([\w.-]+\.\w+)", r"\1", text)
     text = re.sub(
         r"^(?:hey|hi|hello)?\s*(?:claude|codex|gemini)?[,!]?\s*"
@@ -358,8 +359,10 @@ def _scored_items(texts: list[tuple[str, float]], request: str = "") -> list[tup
                 if ("from" in low or "was" in low or "→" in line or "->" in line or "instead of" in low) and _FROMTO.search(line):
                     s += 1.0
                 s += 1.0 if digit else 0.0
-                if not codes and _GENERIC.search(line):
-                    s -= 2.5
+                if codes <= 1 and _GENERIC.search(line):
+                    s -= 2.5 if not codes else 1.5
+                if "fully integrated" in low or "is now complete" in low or "is complete" in low or "working correctly" in low:
+                    s -= 3.0
                 if kind == "subbullet":
                     s -= 0.3
                 if len(line) > 220:
@@ -466,7 +469,7 @@ def _root(tr: Transcript, session) -> str | None:
 
 
 def _is_correction(tr: Transcript, t: Turn) -> bool:
-    if not t.user or t.index == 0 or _ABANDON.search(t.request) or len(t.request) > 700:
+    if not t.user or t.slash or t.index == 0 or _ABANDON.search(t.request) or len(t.request) > 700:
         return False
     req = t.request
     first = (sentences(req) or [req])[0]
@@ -576,7 +579,7 @@ def requirements(tr: Transcript, session) -> list[Candidate]:
     out: list[Candidate] = []
     files = _project_file_tokens(tr)
     for t in tr.turns:
-        if not t.user or _ABANDON.search(t.request):
+        if not t.user or t.slash or _ABANDON.search(t.request):
             continue
         picked: list[str] = []
         strength = 0
@@ -812,10 +815,58 @@ def findings(tr: Transcript, session) -> list[Candidate]:
             for sent in sentences(m.text):
                 if len(sent) < 30 or sent.endswith("?") or not _FINDING.search(sent) or not _CODEISH.search(sent):
                     continue
-                if re.search(r"\bfound \d+ (?:\w+ )?(?:files?|matches|results|occurrences|markdown)", sent, re.I):
+                if re.search(r"\b(?:found|there are|there were) \d+ (?:\w+ )?(?:files?|matches|results|occurrences|markdown|reports?|documents?)", sent, re.I):
                     continue
                 text = f"Finding: {defluff(clip(sent, 300))}"
                 out.append(_cand(text, "fact", "project", 0.5, 0.6, [m], m.position, key=f"find{m.id}:{sent[:20]}"))
+    return out
+
+
+_REPORT_LABEL = re.compile(
+    r"^(?:root cause|cause|causes|finding|findings|diagnosis|conclusion|summary|problem|the problem|issue|what'?s happening|"
+    r"why|explanation|where (?:the )?data is lost|impact|result|recommendation|recommended fix|solution|fix|proposed fix|"
+    r"potential solution(?: approach(?:es)?)?|next steps?|key (?:finding|insight)s?|bottom line|tl;?dr)\b",
+    re.I,
+)
+
+
+def reports(tr: Transcript, session) -> list[Candidate]:
+    """Long replies that report an investigation: the lines under 'Root cause', 'Findings', 'Solution'...
+    labels, prefixed with the section they belong to ('Issue 1: "Lines 0" in titles')."""
+    out: list[Candidate] = []
+    for t in tr.turns:
+        for m in t.texts:
+            if len(m.text) < 1200:
+                continue
+            section = ""
+            label = ""
+            taken: list[str] = []
+            n = 0
+
+            def flush() -> None:
+                nonlocal taken, n
+                if label and taken:
+                    head = f"{section} — {label}" if section and section.lower() != label.lower() else label
+                    text = f"{clip(head, 80)}: {join_clauses(taken, 230, ' ')}"
+                    kind = "todo" if re.search(r"solution|fix|recommend|next", label, re.I) and not t.edits else "fact"
+                    tier = "session" if kind == "todo" else "project"
+                    out.append(_cand(text, kind, tier, 0.55, 0.64 - 0.01 * n, [m], m.position + n, key=f"rep{m.id}:{n}"))
+                    n += 1
+                taken = []
+
+            for kind, line in lines_of(m.text):
+                bare = line.rstrip(":").strip()
+                is_label = bool(_REPORT_LABEL.match(bare)) and len(bare) < 40 and (line.endswith(":") or kind == "heading")
+                if kind == "heading" or is_label:
+                    flush()
+                    if is_label:
+                        label = bare
+                    else:
+                        section, label = clip(line, 60), ""
+                    continue
+                if label and len(taken) < 3 and sum(len(x) for x in taken) < 220 and len(line) > 15:
+                    taken.append(clip(line, 160))
+            flush()
     return out
 
 
@@ -823,12 +874,12 @@ def observations(tr: Transcript, session) -> list[Candidate]:
     """Problems the user pointed out in a turn that changed nothing: still open at the end of it."""
     out: list[Candidate] = []
     for t in tr.turns:
-        if not t.user or t.edits:
+        if not t.user or t.slash or t.edits or len(t.request) > 700:
             continue
         for sent in sentences(t.request):
             clauses = re.split(r"[，,；;]", sent) if is_cjk(sent) else [sent]
             for i, c in enumerate(clauses):
-                if _OBSERVATION.search(c) or (_BUG_REPORT.search(c) and not _QUESTION.search(c)):
+                if _OBSERVATION.search(c):
                     span = "，".join(clauses[i: i + 3]) if is_cjk(sent) else c
                     text = f"User-reported problem (not fixed in this session): {clip(span.strip(), 200)}"
                     out.append(_cand(text, "todo", "session", 0.5, 0.62, list(t.user), t.user[0].position, key=f"obs{t.index}:{i}:{sent[:10]}"))
@@ -899,7 +950,8 @@ def edit_reasons(tr: Transcript, session) -> list[Candidate]:
                 if isinstance(prev, MessageRecord) and prev.role == "assistant" and prev.kind in ("text", "thinking"):
                     source = prev
                     for sent in sentences(prev.text):
-                        if re.search(r"\b(?:fix|to match|so that|because|make|instead|need to|should|must|avoid|prevent|warning|error|bug|mismatch|deprecated|modern)\w*", sent, re.I) and len(sent) > 20:
+                        if (re.search(r"\b(?:fix(?:es|ed)?|to match|so that|because|instead of|avoid|prevent|warning|error|bug|mismatch|deprecated|globally|accessible|compatib\w*|broken|wrong)\b", sent, re.I)
+                                and len(sent) > 20 and not re.match(r"^(?:Read|Let me (?:read|check|look)|Looking)\b", sent)):
                             why = clip(defluff(sent), 150)
                             break
                 if why:
@@ -1083,7 +1135,7 @@ def abandoned(tr: Transcript, session) -> list[Candidate]:
                 continue
             for s in sentences(item.text):
                 if re.search(r"\b(?:(?:didn'?t|doesn'?t|won'?t|does not|did not) work|(?:try|use) (?:a )?(?:different|another|alternative) (?:approach|way|method)|"
-                             r"instead,? (?:I'?ll|let'?s|we)|fall(?:ing)? back to|switch(?:ing)? to|not (?:supported|available|compatible))\b", s, re.I):
+                             r"instead,? (?:I'?ll|let'?s|we)|fall(?:ing)? back to|switch(?:ing)? to)\b", s, re.I):
                     what = _action_gist(last_fail, root)
                     err = clip(last_fail.reason, 90)
                     text = f"Tried {what}" + (f" (failed: `{err}`)" if err else " (failed)") + f"; {defluff(clip(s, 170))}"
@@ -1319,7 +1371,7 @@ def decisions(tr: Transcript, session) -> list[Candidate]:
     out: list[Candidate] = []
     root = _root(tr, session)
     for t in tr.turns:
-        if not t.user or t.index == 0:
+        if not t.user or t.slash or t.index == 0:
             continue
         m = _CHOICE.match(one_line(t.request))
         prev = tr.turns[t.index - 1]
@@ -1336,9 +1388,9 @@ def decisions(tr: Transcript, session) -> list[Candidate]:
         did = [describe(a, root) for a in t.edits[:3]]
         topic = ""
         for msg in prev.texts[-2:]:
-            s = sentences(msg.text)
-            if s:
-                topic = clip(defluff(s[0]), 120)
+            long_enough = [x for x in sentences(msg.text) if len(defluff(x)) > 25]
+            if long_enough:
+                topic = clip(defluff(long_enough[0]), 120)
                 break
         text = f"Chose {choice} (\"{clip(one_line(t.request), 50)}\")" + (f" over {human_list(rest, 3)}" if rest else "")
         if topic:
@@ -1349,7 +1401,7 @@ def decisions(tr: Transcript, session) -> list[Candidate]:
         out.append(_cand(text, "decision", "project", 0.7, 0.84, msgs, t.user[0].position, key=f"turn{t.index}:choice"))
     # questions the user asked, with the assistant's answer
     for t in tr.turns:
-        if not t.user:
+        if not t.user or t.slash:
             continue
         qs = [s for s in sentences(t.request) if re.search(r"[?？]\s*$|[嗎吗]\s*$", s) and len(s) > 12
               and not re.match(r"^(?:can|could|would|will) you\b|^(?:do you think|would there be|is there)\b.*\b(?:way|solution)\b", s, re.I)]
@@ -1379,8 +1431,8 @@ def doc_facts(tr: Transcript, session) -> list[Candidate]:
     docs = [a for a in tr.actions if a.family == "edit" and a.status in ("ok", "unknown") and a.files and is_doc(a.files[0])]
     sections: dict[tuple[str, str], tuple[list[str], Action]] = {}
     for i, a in enumerate(docs):
-        later_old = "\n".join(e[0] for b in docs[i + 1:] if base(b.files[0]) == base(a.files[0]) for e in b.edits)
-        later_new = "\n".join(e[1] for b in docs[i + 1:] if base(b.files[0]) == base(a.files[0]) for e in b.edits)
+        later_old = " ".join(ln for b in docs[i + 1:] if base(b.files[0]) == base(a.files[0]) for e in b.edits for _, ln in lines_of(e[0]))
+        later_new = " ".join(ln for b in docs[i + 1:] if base(b.files[0]) == base(a.files[0]) for e in b.edits for _, ln in lines_of(e[1]))
         for new in (e[1] for e in a.edits):
             heading = ""
             grab = False
@@ -1398,8 +1450,12 @@ def doc_facts(tr: Transcript, session) -> list[Candidate]:
                 lst, _ = sections.setdefault(key, ([], a))
                 if all(probe != x[:40] for x in lst):
                     lst.append(clip(line, 140))
+    per_doc: dict[str, int] = {}
     for (doc, heading), (bullets, a) in sections.items():
         for j in range(0, min(len(bullets), 6), 2):
+            per_doc[doc] = per_doc.get(doc, 0) + 1
+            if per_doc[doc] > 4:
+                break
             pair = bullets[j: j + 2]
             text = f"{doc} ({clip(heading, 40)}): " + "; ".join(pair)
             out.append(_cand(text, "convention" if re.search(r"convention|rule|guideline|command", heading, re.I) else "fact",
@@ -1481,7 +1537,9 @@ def overview(tr: Transcript, session) -> list[Candidate]:
             for f in a.files:
                 if base(f) not in files:
                     files.append(base(f))
-    asks = [_gist(t.request, 60) for t in tr.turns if t.user and len(t.request) > 15][:3]
+    asks = [_gist(t.request, 60) for t in tr.turns if t.user and not t.slash and len(t.request) > 15][:3]
+    if not asks:
+        return []
     text = f"Session on {tr.project or 'this project'}: " + "; then ".join(a for a in asks if a)
     if files:
         text += f" (edited {human_list(files, 5)})"
@@ -1490,5 +1548,5 @@ def overview(tr: Transcript, session) -> list[Candidate]:
 
 GENERATORS = (
     corrections, requirements, turn_changes, edit_reasons, bug_fixes, abandoned, commands, plans, decisions,
-    config_changes, doc_facts, doc_summaries, suggestions, verification, findings, observations, overview,
+    config_changes, doc_facts, doc_summaries, suggestions, verification, findings, reports, observations, overview,
 )

@@ -99,15 +99,26 @@ def clean_inline(text: str) -> str:
         text = _MD_DECOR.sub("", text)
     if "[Image" in text or "[image" in text:
         text = _IMAGE_REF.sub("", text)
-    return _WS.sub(" ", text).strip()
+    return " ".join(text.split())
 
 
 def one_line(text: str) -> str:
     return " ".join(text.split())
 
 
+def _fence(m: re.Match) -> str:
+    """A code block becomes nothing, unless it is one to three short lines: then inline code."""
+    body = m.group(0)
+    lines = [ln.strip() for ln in body.strip("`").split("\n")[1:] if ln.strip() and not ln.strip().startswith("```")]
+    if 0 < len(lines) <= 3 and all(len(ln) <= 90 for ln in lines):
+        return "\n`" + "; ".join(lines) + "`\n"
+    return "\n"
+
+
 def drop_fences(text: str) -> str:
-    return _FENCE.sub(" ", text)
+    if "```" not in text:
+        return text
+    return _FENCE.sub(_fence, text)
 
 
 MAX_PROSE = 24000  # longer replies are read up to here (they are summaries, not dumps)
@@ -118,20 +129,28 @@ def lines_of(text: str) -> list[tuple[str, str]]:
     return list(_lines_of(text[:MAX_PROSE]))
 
 
+_BULLET_START = frozenset("-*+•▪◦0123456789")
+
+
 @lru_cache(maxsize=2048)
 def _lines_of(text: str) -> tuple[tuple[str, str], ...]:
     out = []
     for raw in drop_fences(text).split("\n"):
-        if not raw.strip():
+        st = raw.lstrip()
+        if not st:
             continue
-        if _HEADING.match(raw):
-            out.append(("heading", clean_inline(_HEADING.sub("", raw))))
-        elif _BULLET.match(raw):
-            depth = len(raw) - len(raw.lstrip())
-            out.append(("bullet" if depth < 2 else "subbullet", clean_inline(_BULLET.sub("", raw))))
+        c = st[0]
+        if c == "#" and _HEADING.match(raw):
+            line, kind = _HEADING.sub("", raw, count=1), "heading"
+        elif c in _BULLET_START and _BULLET.match(raw):
+            depth = len(raw) - len(st)
+            line, kind = _BULLET.sub("", raw, count=1), ("bullet" if depth < 2 else "subbullet")
         else:
-            out.append(("text", clean_inline(raw)))
-    return tuple((k, t) for k, t in out if t)
+            line, kind = raw, "text"
+        line = clean_inline(line)
+        if line:
+            out.append((kind, line))
+    return tuple(out)
 
 
 def sentences(text: str) -> list[str]:
@@ -187,7 +206,8 @@ def quote(text: str, limit: int = 120) -> str:
 
 
 def join_clauses(parts: list[str], limit: int, sep: str = "; ") -> str:
-    """Join as many parts as fit in `limit` (at least the first, clipped)."""
+    """Join as many parts as fit in `limit`; the first part that does not fit is clipped into the
+    remaining room when there is enough of it to say something (40 characters)."""
     out: list[str] = []
     size = 0
     for part in parts:
@@ -196,6 +216,9 @@ def join_clauses(parts: list[str], limit: int, sep: str = "; ") -> str:
             continue
         extra = len(part) + (len(sep) if out else 0)
         if out and size + extra > limit:
+            room = limit - size - len(sep)
+            if room >= 40:
+                out.append(clip(part, room))
             break
         if not out and extra > limit:
             return clip(part, limit)

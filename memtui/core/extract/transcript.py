@@ -100,6 +100,7 @@ class Turn:
     request: str  # what the user wrote, cleaned
     items: list = field(default_factory=list)  # MessageRecord (assistant text/thinking, system) or Action, in order
     rejected_before: list[Action] = field(default_factory=list)  # rejected actions right before this turn
+    slash: bool = False  # opened by a slash command (/init ...), not by words
 
     @property
     def actions(self) -> list[Action]:
@@ -160,6 +161,13 @@ def clean_user_text(text: str) -> str:
     text = re.sub(r"\[(?:Image|image)[^\]]{0,40}\]", " ", text)
     text = text.replace("\\\n", "\n")
     return text.strip()
+
+
+def is_slash_command(m: MessageRecord) -> bool:
+    if m.role != "user" or m.kind != "text":
+        return False
+    t = m.text.strip()
+    return bool(_SLASH.match(t)) and len(t) < 200 and "\n" not in t
 
 
 def is_real_user(m: MessageRecord) -> bool:
@@ -318,10 +326,12 @@ def _todos_of(action: Action) -> None:
                 action.todos.append((one_line(it), "pending"))
 
 
-_REJECT_HINTS = ("want to", "reject", "denied", "declined", "refused", "cancel")
+_REJECT_HINTS = ("want to proceed", "want to take this action", "was rejected", "user denied", "user rejected",
+                 "user declined", "denied by", "was denied", "user refused", "cancelled by", "canceled by")
 _MISUSE_HINTS = ("tool_use_error", "not found", "not been read", "old_string", "matches of", "verification", "failed to",
                  "no changes", "cannot be killed", "validation", "no such tool", "must read", "could not find", "invalid tool")
-_FAIL_HINTS = ("traceback", "fail", "err", "exception", "panic", "not found", "make: ***")
+_FAIL_HINTS = ("traceback", " failed", "failed ", "fail:", "\nfail", "npm err", "err_pnpm", "command not found", "error:",
+               "error[", "error ts", "error: ", "exception: ", "panic:", "build failed", "make: ***", "\ne  ")
 
 
 def _classify_result(action: Action) -> None:
@@ -362,25 +372,22 @@ def _classify_result(action: Action) -> None:
         action.reason = error_line(text)
 
 
-_EXC_LINE = re.compile(r"\b\w*(?:Error|Exception|Exit|Failure)\b:?\s|\berror(?:\[\w+\])?:|\berror TS\d+|^E\s+\S|panic:|fatal:|ERR!", re.M)
+_EXC_LINE = re.compile(r"(?:Error|Exception|Failure)\b:?\s|\berror(?:\[\w+\])?:|\berror TS\d+|^E\s+\S|panic:|fatal:|ERR!", re.M)
 _SUMMARY_LINE = re.compile(r"^=+ .*=+$|^(?:FAILED|PASSED|ERROR) \S+::|\b\d+ (?:failed|passed|errors?)\b")
+_BORING = ("Exit code", "Wall time", "Chunk ID", "Process exited")
 
 
 def error_line(text: str) -> str:
     """The line of a failing output that best names the error: the last exception / 'error:' line,
     else the last line that mentions a failure, else the last line."""
     lines = [ln.strip() for ln in text[-4000:].split("\n") if ln.strip()][-60:]
-    best = ""
-    for ln in lines:
-        if _EXC_LINE.search(ln) and not _SUMMARY_LINE.search(ln) and not ln.startswith(("Exit code", "Wall time", "Chunk ID")):
-            best = ln
-    if not best:
-        for ln in lines:
-            if _ERROR_LINE.search(ln) and len(ln) > 6 and not ln.startswith(("Exit code", "Wall time", "Chunk ID")):
-                best = ln
-    if not best and lines:
-        best = lines[-1]
-    return one_line(best)[:160]
+    for ln in reversed(lines):
+        if _EXC_LINE.search(ln) and not _SUMMARY_LINE.search(ln) and not ln.startswith(_BORING):
+            return one_line(ln)[:160]
+    for ln in reversed(lines):
+        if len(ln) > 6 and _ERROR_LINE.search(ln) and not ln.startswith(_BORING):
+            return one_line(ln)[:160]
+    return one_line(lines[-1])[:160] if lines else ""
 
 
 def _make_action(use: MessageRecord) -> Action:
@@ -447,6 +454,8 @@ def read(session, messages: list[MessageRecord]) -> Transcript:
                 current.items.append(act)
             continue
         if is_real_user(m):
+            if current.slash:
+                last_user_pos = -10  # words after a slash command open their own turn
             if current.user and last_user_pos == pos - 1 and not current.items:
                 current.user.append(m)
                 current.request = (current.request + "\n" + clean_user_text(m.text)).strip()
@@ -458,6 +467,15 @@ def read(session, messages: list[MessageRecord]) -> Transcript:
                 if current.user or current.items:
                     turns.append(current)
                 current = Turn(index=len(turns), user=[m], request=clean_user_text(m.text), rejected_before=rejected)
+            last_user_pos = pos
+            continue
+        if is_slash_command(m) and not (current.user and not current.items):
+            # a slash command (/init, /review ...) opens a turn of its own: what follows answers it
+            rejected = [a for a in current.actions[-6:] if a.status == "rejected"]
+            if current.user or current.items:
+                turns.append(current)
+            current = Turn(index=len(turns), user=[m], request=m.text.strip(), rejected_before=rejected)
+            current.slash = True
             last_user_pos = pos
             continue
         if m.role == "user" and m.kind == "text" and m.text.lstrip().startswith("[image"):

@@ -174,6 +174,7 @@ class Importer:
         self.workers = worker_count() if workers is None else workers
         self._prefetch: Prefetcher | None = None
         self._deferred: list[str] | None = None  # warnings held back while walking ahead
+        self._real_dirs: dict[Path, Path] = {}  # folder -> folder.resolve()
 
     # --- walking --------------------------------------------------------------------------
 
@@ -247,7 +248,7 @@ class Importer:
         """Hand `file` to the worker when import_file will (most likely) parse it; no side
         effects: what import_file decides later is what counts (see Prefetcher.take)."""
         try:
-            path = file.resolve()
+            path = self._resolve(file)
             st = path.stat()
             key = str(path)
             known = self._known_sources().get(key)
@@ -257,10 +258,30 @@ class Importer:
             if fmt is None:
                 return
             parser = parser_class(fmt)()
-            start, state = self._resume_point(path, key, st, fmt, parser)
+            # A file never imported starts at 0 (if another process imports it meanwhile, the
+            # importer's own look at its source row differs and it parses the file itself).
+            start, state = self._resume_point(path, key, st, fmt, parser) if known else (0, {})
         except Exception:  # import_file will meet (and report) the same problem itself
             return
         self._prefetch.offer(key, (fmt, start, state, st.st_size, st.st_mtime), st.st_size - start)
+
+    def _resolve(self, path: Path) -> Path:
+        """path.resolve(), resolving each folder once: the files of a folder share its real
+        path, and only a file that is itself a symlink needs more."""
+        name = path.name
+        if not path.is_absolute() or name in ("", ".", ".."):
+            return path.resolve()
+        parent = path.parent
+        real = self._real_dirs.get(parent)
+        if real is None:
+            real = self._real_dirs[parent] = parent.resolve()
+        candidate = real / name
+        try:
+            if not os.path.islink(candidate):
+                return candidate
+        except (OSError, ValueError):
+            pass
+        return path.resolve()
 
     def walk(self, root: Path) -> Iterable[Path]:
         """Transcript candidates below `root`, in a stable order."""
@@ -308,7 +329,7 @@ class Importer:
         report = self.report
         report.files_seen += 1
         try:
-            path = path.resolve()
+            path = self._resolve(path)
             st = path.stat()
         except OSError as exc:
             self.warn(f"{path}: cannot read ({exc.strerror})")
