@@ -28,6 +28,8 @@ _KEYWORDS = set(
     flex grid block inline center left right top bottom position relative absolute transition transform opacity ease
     font size weight family style class id href src div p li ul h1 h2 h3 button input label form section main
     get set has add remove length push map filter foreach forEach reduce call apply bind then catch
+    array object number boolean promise math json date map error self this none true false getelementbyid
+    queryselector queryselectorall addeventlistener classlist textcontent innerhtml appendchild createelement
     """.split()
 )
 _CONFIG_FILES = re.compile(

@@ -21,6 +21,7 @@ from .transcript import read
 TARGET_RATIO = 0.05  # aim: proposals total ~5% of the readable text
 CAP_RATIO = 0.10  # hard cap
 _TOKEN = re.compile(r"[\w.#/-]+|[\u4e00-\u9fff]")
+_CODE_TOKEN = re.compile(r"`([^`]{2,80})`|(#[0-9a-fA-F]{3,8}\b|\b[\w-]+\.[A-Za-z]{1,5}\b|\b[a-z]+[A-Z]\w*|\b\w+_\w+\b)")
 
 
 def extract(session: SessionRecord, messages: list[MessageRecord]) -> list[Proposal]:
@@ -67,6 +68,10 @@ def _similar(new: set[str], old: set[str]) -> float:
     return len(new & old) / len(new)
 
 
+def _code_tokens(text: str) -> set[str]:
+    return {(a or b).lower().strip("`") for a, b in _CODE_TOKEN.findall(text)}
+
+
 def _select(cands: list[signals.Candidate], readable: int, ratio: float) -> list[signals.Candidate]:
     budget = ratio * readable
     cap = CAP_RATIO * readable
@@ -74,6 +79,7 @@ def _select(cands: list[signals.Candidate], readable: int, ratio: float) -> list
     order = sorted(cands, key=lambda c: (-(c.score - 0.12 * len(c.text) / 380), c.pos, len(c.text), c.text))
     chosen: list[signals.Candidate] = []
     chosen_tokens: list[set[str]] = []
+    chosen_code: list[set[str]] = []
     keys: set[str] = set()
     used = 0
     for c in order:
@@ -83,6 +89,10 @@ def _select(cands: list[signals.Candidate], readable: int, ratio: float) -> list
         if any(_similar(toks, t) > (0.6 if c.kind == o.kind and c.kind in ("constraint", "preference") else 0.8)
                for t, o in zip(chosen_tokens, chosen)):
             continue
+        code = _code_tokens(c.core or c.text)
+        # the same concrete things (names, values) said again in other words
+        if len(code) >= 2 and any(code <= k and _similar(toks, t) > 0.3 for t, k in zip(chosen_tokens, chosen_code)):
+            continue
         size = len(c.text)
         if used + size > budget:
             # the first proposal of a small session may use the hard cap
@@ -90,6 +100,7 @@ def _select(cands: list[signals.Candidate], readable: int, ratio: float) -> list
                 continue
         chosen.append(c)
         chosen_tokens.append(toks)
+        chosen_code.append(code)
         if c.key:
             keys.add(c.key)
         used += size

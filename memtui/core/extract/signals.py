@@ -38,8 +38,9 @@ class Candidate:
 
 _PUSHBACK_START = re.compile(
     r"^\s*(?:no\b|nope\b|nah\b|not\b|don'?t\b|do not\b|stop\b|wrong\b|actually\b|instead\b|rather\b|wait\b|hmm+\b|"
-    r"hold on\b|never\b|please don'?t\b|that'?s not\b|that is not\b|this is not\b|it'?s not\b|why did you\b|"
-    r"why are you\b|you (?:should|shouldn'?t|didn'?t|forgot|missed|can just|don'?t need)\b|"
+    r"hold on\b|never\b|please don'?t\b|that'?s not\b|that is not\b|this is not\b|it'?s not\b|why did(?:n'?t| not)? you\b|"
+    r"why are(?:n'?t| not)? you\b|why (?:would|do) you\b|i did(?:n'?t| not) (?:ask|want|say|mean)\b|"
+    r"you (?:should|shouldn'?t|didn'?t|forgot|missed|can just|don'?t need)\b|"
     r"不對|不对|不是|不要|不用|別|别|错了|錯了)",
     re.I,
 )
@@ -124,9 +125,10 @@ _SKIP_START = re.compile(
 )
 _SKIP_ANY = Gate(
     r"\b(?:let me know|would you like|do you want|feel free|happy to|hope this|enjoy|you can now|you're ready|"
-    r"ready to go|all set|should now|should work|please confirm|if you would like to proceed)\b",
+    r"ready to go|all set|should now|should work|please confirm|if you would like to proceed|if you want|if you'?d like|"
+    r"i can also|i can now)\b",
     ("let me know", "would you like", "do you want", "feel free", "happy to", "hope this", "enjoy", "you can now", "ready",
-     "all set", "should now", "should work", "please confirm"),
+     "all set", "should now", "should work", "please confirm", "if you want", "if you'd like", "i can also", "i can now"),
 )
 
 
@@ -215,12 +217,16 @@ _HOOK_ANY = re.compile(r"\[([^\]\n]{3,120})\] (?:completed successfully|failed)"
 
 def _gist(request: str, limit: int = 110) -> str:
     """The first sentence of a user request, minus politeness."""
-    first_line = next((ln.strip() for ln in request.split("\n") if ln.strip()), "")
+    lines = [ln.strip() for ln in request.split("\n") if ln.strip()]
+    first_line = lines[0] if lines else ""
+    if first_line.endswith(":") and len(lines) > 1 and len(first_line) < 40:
+        first_line = lines[1]
     text = one_line(first_line if len(first_line) >= 15 else request)
     text = re.sub(r"@(?:[\w.-]+/)*([\w.-]+\.\w+)", r"\1", text)
     text = re.sub(
         r"^(?:hey|hi|hello)?\s*(?:claude|codex|gemini)?[,!]?\s*"
         r"(?:(?:can|could|would) you (?:please )?|please |i'?d like (?:you )?to |i want (?:you )?to |let'?s (?:also )?|"
+        r"i'?d like your help (?:with |to )?|help me (?:to |with )?|i need you to |i would like (?:you )?to |"
         r"now |ok(?:ay)?,? |so,? |also,? |and )*",
         "", text, flags=re.I,
     )
@@ -562,6 +568,9 @@ def _correction_text(words: str, rej: Action | None, nxt: Action | None, root: s
         n_old = "\n".join(e[0] for e in nxt.edits)
         n_new = "\n".join(e[1] for e in nxt.edits)
         sc_r, sc_n = small_change(r_old, r_new, 50), small_change(n_old, n_new, 50)
+        if one_line(r_old) == one_line(n_old) and len(one_line(r_new)) <= 60 and len(one_line(n_new)) <= 60 and len(one_line(n_old)) <= 60:
+            was = f" (was `{one_line(n_old)}`)" if n_old.strip() else ""
+            return f"{f}: after the user's correction {said} it became `{one_line(n_new)}` instead of `{one_line(r_new)}`{was}"
         if sc_r and sc_n:
             return f"{f}: user correction {said}; instead of {sc_r}, the change made was {sc_n}"
         return f"User correction on {f}: {said}; the edit was then redone ({_action_gist(nxt, root, short=True)})"
@@ -583,6 +592,7 @@ def requirements(tr: Transcript, session) -> list[Candidate]:
             continue
         picked: list[str] = []
         strength = 0
+        directive_sents: list[str] = []
         for sent in sentences(t.request):
             if len(sent) < 8 or not _DIRECTIVE.search(sent):
                 continue
@@ -590,13 +600,15 @@ def requirements(tr: Transcript, session) -> list[Candidate]:
                     and not re.match(r"^(?:(?:hey|hi|ok|so)\W+)*(?:can|could|would|will) you\b|^please\b", sent, re.I)):
                 continue  # a question ("could we ...?") is not an instruction; a request ("can you ...?") is
             clauses = _directive_clauses(sent)
+            if clauses:
+                directive_sents.append(sent)
             for c in clauses:
                 if c not in picked:
                     picked.append(c)
                     strength += 2 if _STRONG_DIRECTIVE.search(c) else 1
         if not picked or strength < 2:
             continue
-        subject = _subject_files(t.request)
+        subject = _subject_files(" ".join(directive_sents))
         body = join_clauses(picked, 260, "; ")
         text = (f"User requirement for {subject}: " if subject else "User requirement: ") + body
         tier = _tier_for(body, files)
@@ -720,12 +732,13 @@ def turn_changes(tr: Transcript, session) -> list[Candidate]:
         scored = _scored_items(texts, t.request)
         strong = bool(scored) and max(x[0] for x in scored) >= 4.5
         for i, (h, msg) in enumerate(commits[-4:]):
-            scored.append((3.6, 10_000 + i, f"{msg} ({h[:7]})"))
+            scored.append((3.0, 10_000 + i, f"{msg} ({h[:7]})"))
         task = _task_turn(tr, t) if t.user else t
         gist = _gist(task.request, 90) if task.user else ""
         spec = _request_spec(t.request, _gist(task.request, 1000)) if t.user and task is t else []
         if spec and not strong:
-            scored.extend((3.8, -100 + i, line) for i, line in enumerate(spec))
+            scored.extend((3.0 + (1.0 if _DIGIT.search(line) else 0.0) + (0.5 if _CODEISH.search(line) else 0.0), -100 + i, line)
+                          for i, line in enumerate(spec))
         groups = _chunks(scored, 228, 5)
         extras: list[str] = []
         new_names: list[str] = []
@@ -1416,7 +1429,8 @@ def decisions(tr: Transcript, session) -> list[Candidate]:
                     sw = {w.lower() for w in re.findall(r"[\w.-]{4,}|[\u4e00-\u9fff]{2}", s)}
                     overlap = len(words & sw)
                     sc = overlap + (1.0 if _CAUSE.search(s) else 0) + (0.5 if _CODEISH.search(s) else 0)
-                    if overlap and sc > best_score and len(s) > 20 and not s.endswith("?") and not re.match(r"^(?:I'?ll|I will|Let me|Now|Let's)\b", s):
+                    if (overlap and sc > best_score and len(s) > 20 and not s.endswith(("?", ":")) and not re.match(r"^(?:I'?ll|I will|Let me|Now|Let's)\b", s)
+                            and not re.search(r"\bI (?:would|will|'d) need\b|\bto better answer\b", s, re.I)):
                         best, best_score = s, sc
             if best and best_score >= 2:
                 text = f"Q: {clip(one_line(q), 120)} A: {clip(defluff(best), 200)}"
@@ -1521,10 +1535,23 @@ def config_changes(tr: Transcript, session) -> list[Candidate]:
         if not g or g.startswith(("edited ", "created ")):
             continue
         t = tr.turns[a.turn] if a.turn < len(tr.turns) else None
-        why = _gist(t.request, 90) if t is not None and t.user else ""
-        text = g + (f" (asked: {why})" if why else "")
+        why = ""
+        if t is not None and t.user:
+            task = _task_turn(tr, t)
+            why = _clause_naming(base(a.files[0]), t.request) or _clause_naming(base(a.files[0]), task.request) or _gist(task.request, 90)
+        text = g + (f" (asked: {clip(why, 110)})" if why else "")
         out.append(_cand(text, "decision", "project", 0.65, 0.7, [a.use] + (list(t.user[:1]) if t is not None else []), a.use.position, key=f"cfg{a.use.id}"))
     return out
+
+
+def _clause_naming(name: str, text: str) -> str:
+    """The clause of `text` that mentions `name` (a file), or ''."""
+    if not name or name not in text:
+        return ""
+    for part in re.split(r"(?<=[.!?])\s+|(?<=[。！？\n])|[，,；;]", text):
+        if name in part and len(part.strip()) > len(name) + 3:
+            return one_line(part)
+    return ""
 
 
 def overview(tr: Transcript, session) -> list[Candidate]:
@@ -1538,7 +1565,7 @@ def overview(tr: Transcript, session) -> list[Candidate]:
                 if base(f) not in files:
                     files.append(base(f))
     asks = [_gist(t.request, 60) for t in tr.turns if t.user and not t.slash and len(t.request) > 15][:3]
-    if not asks:
+    if not asks or (not files and len(asks) < 2):
         return []
     text = f"Session on {tr.project or 'this project'}: " + "; then ".join(a for a in asks if a)
     if files:

@@ -42,7 +42,12 @@ _QUOTES = str.maketrans({"\u2019": "'", "\u2018": "'", "\u201c": '"', "\u201d": 
 
 def normalize(text: str) -> str:
     """Typographic quotes to ASCII, so cue words like don't match however they were typed."""
-    return text.translate(_QUOTES)
+    if text.isascii():
+        return text
+    for a, b in (("\u2019", "'"), ("\u2018", "'"), ("\u201c", '"'), ("\u201d", '"'), ("\u00a0", " ")):
+        if a in text:
+            text = text.replace(a, b)
+    return text
 
 
 class Gate:
@@ -239,7 +244,7 @@ def human_list(items: list[str], limit: int = 5) -> str:
 def finish(text: str) -> str:
     """Final form of a memory: one line, no doubled punctuation, under MAX_MEMORY characters."""
     text = one_line(text)
-    text = re.sub(r"\s+([,.;:])", r"\1", text)
+    text = re.sub(r"\s+([,.;:])(?=\s|$)", r"\1", text)
     text = re.sub(r"([.;:])\1+", r"\1", text)
     text = clip(text, MAX_MEMORY)
     if text and text[-1] not in ".!?…)\"'`":

@@ -171,19 +171,24 @@ def is_slash_command(m: MessageRecord) -> bool:
 
 
 def is_real_user(m: MessageRecord) -> bool:
+    return bool(_real_user_text(m))
+
+
+def _real_user_text(m: MessageRecord) -> str:
+    """What the person typed, cleaned; '' when the message is not words typed by the user."""
     if m.role != "user" or m.kind != "text":
-        return False
+        return ""
     t = m.text.lstrip()
     if not t or t.startswith(_INJECTED_PREFIX) or t.startswith("[image ") or t.startswith("[document"):
-        return False
+        return ""
     if "<bash-input>" in t:
-        return False
+        return ""
     cleaned = clean_user_text(t)
     if not cleaned:
-        return False
+        return ""
     if _SLASH.match(cleaned) and len(cleaned) < 200 and "\n" not in cleaned:
-        return False
-    return True
+        return ""
+    return cleaned
 
 
 # --- actions -------------------------------------------------------------------------------------
@@ -334,6 +339,11 @@ _FAIL_HINTS = ("traceback", " failed", "failed ", "fail:", "\nfail", "npm err", 
                "error[", "error ts", "error: ", "exception: ", "panic:", "build failed", "make: ***", "\ne  ")
 
 
+def _has_exit(text: str) -> bool:
+    low = text.lower()
+    return "exit code" in low or "exit_code" in low or "exited with" in low or "exit status" in low
+
+
 def _classify_result(action: Action) -> None:
     """ok / fail / rejected / misuse, reading only the head and tail of the output (outputs are big).
     Cheap substring checks gate every regex: this runs on every tool output of every import."""
@@ -356,8 +366,8 @@ def _classify_result(action: Action) -> None:
     code = None
     if action.family == "shell" or res.is_error:
         first, last = text[:800], text[-800:] if len(text) > 800 else ""
-        m = _EXIT.search(first) if "exit" in first.lower() else None
-        if m is None and last and "exit" in last.lower():
+        m = _EXIT.search(first) if _has_exit(first) else None
+        if m is None and last and _has_exit(last):
             m = _EXIT.search(last)
         code = int(m.group(1)) if m else None
     action.exit_code = code
@@ -375,17 +385,21 @@ def _classify_result(action: Action) -> None:
 _EXC_LINE = re.compile(r"(?:Error|Exception|Failure)\b:?\s|\berror(?:\[\w+\])?:|\berror TS\d+|^E\s+\S|panic:|fatal:|ERR!", re.M)
 _SUMMARY_LINE = re.compile(r"^=+ .*=+$|^(?:FAILED|PASSED|ERROR) \S+::|\b\d+ (?:failed|passed|errors?)\b")
 _BORING = ("Exit code", "Wall time", "Chunk ID", "Process exited")
+_EXC_HINTS = ("error", "exception", "failure", "e ", "panic:", "fatal:", "err!")
+_ERROR_HINTS = ("error", "exception", "fail", "not found", "cannot", "undefined", "refused", "denied", "panic", "fatal",
+                "traceback", "assert")
 
 
 def error_line(text: str) -> str:
     """The line of a failing output that best names the error: the last exception / 'error:' line,
     else the last line that mentions a failure, else the last line."""
     lines = [ln.strip() for ln in text[-4000:].split("\n") if ln.strip()][-60:]
-    for ln in reversed(lines):
-        if _EXC_LINE.search(ln) and not _SUMMARY_LINE.search(ln) and not ln.startswith(_BORING):
+    lows = [ln.lower() for ln in lines]
+    for ln, low in zip(reversed(lines), reversed(lows)):
+        if any(h in low for h in _EXC_HINTS) and _EXC_LINE.search(ln) and not _SUMMARY_LINE.search(ln) and not ln.startswith(_BORING):
             return one_line(ln)[:160]
-    for ln in reversed(lines):
-        if len(ln) > 6 and _ERROR_LINE.search(ln) and not ln.startswith(_BORING):
+    for ln, low in zip(reversed(lines), reversed(lows)):
+        if len(ln) > 6 and any(h in low for h in _ERROR_HINTS) and not ln.startswith(_BORING):
             return one_line(ln)[:160]
     return one_line(lines[-1])[:160] if lines else ""
 
@@ -453,20 +467,21 @@ def read(session, messages: list[MessageRecord]) -> Transcript:
                 actions.append(act)
                 current.items.append(act)
             continue
-        if is_real_user(m):
+        words = _real_user_text(m) if m.role == "user" else ""
+        if words:
             if current.slash:
                 last_user_pos = -10  # words after a slash command open their own turn
             if current.user and last_user_pos == pos - 1 and not current.items:
                 current.user.append(m)
-                current.request = (current.request + "\n" + clean_user_text(m.text)).strip()
+                current.request = (current.request + "\n" + words).strip()
             elif current.user and all(isinstance(i, MessageRecord) and i.role != "assistant" for i in current.items) and last_user_pos >= pos - 3:
                 current.user.append(m)
-                current.request = (current.request + "\n" + clean_user_text(m.text)).strip()
+                current.request = (current.request + "\n" + words).strip()
             else:
                 rejected = [a for a in current.actions[-6:] if a.status == "rejected"]
                 if current.user or current.items:
                     turns.append(current)
-                current = Turn(index=len(turns), user=[m], request=clean_user_text(m.text), rejected_before=rejected)
+                current = Turn(index=len(turns), user=[m], request=words, rejected_before=rejected)
             last_user_pos = pos
             continue
         if is_slash_command(m) and not (current.user and not current.items):
