@@ -134,7 +134,7 @@ class Prefetcher:
     def _pump(self) -> None:
         """Send job descriptions while they surely fit in the pipe (so that writing never blocks
         while the worker is itself blocked writing results we are not reading yet)."""
-        if self.proc is None or self.broken:
+        if self.proc is None or self.broken or not self._poll_ready():
             return
         sent_ahead = 0
         for job in self.jobs:
@@ -166,17 +166,14 @@ class Prefetcher:
             while self.jobs[0].key != key:
                 self._drop(self.jobs.popleft())
             job = self.jobs.popleft()
-            if job.spec != spec or self.proc is None or self.broken:
-                self._drop(job)
+            if job.spec != spec or self.proc is None or self.broken or not self._poll_ready():
+                self._drop(job)  # (until the worker has started, the importer parses by itself)
                 self._pump()
                 return None
             if not job.sent:  # larger than what may wait in the pipe: the worker is idle now
                 self._send(job)
             self.current = job
             self._pump()
-            if not self._check_ready():
-                self._drop(job)
-                return None
             return job
         except WorkerError:
             return None
@@ -213,9 +210,6 @@ class Prefetcher:
         if self.broken:
             job.done = True
         if job.sent and not job.done:
-            if not self._check_ready():
-                job.done = True
-                return
             while not job.done:
                 for event in pickle.loads(self._next_frame()):
                     if type(event) is Control and event.kind in ("end", "fail"):
@@ -272,14 +266,17 @@ class Prefetcher:
             if frame is None:
                 return
 
-    def _check_ready(self) -> bool:
-        """Wait for the worker's greeting once; a worker that cannot start turns prefetching
-        off (the files it was given are parsed in-process)."""
+    def _poll_ready(self) -> bool:
+        """Whether the worker has greeted us (without waiting: until it has, the importer goes
+        on parsing in-process). A worker that cannot start turns prefetching off."""
         if self.ready:
             return True
         if self.broken or self.proc is None:
             return False
-        frame = self.frames.get()
+        try:
+            frame = self.frames.get_nowait()
+        except queue.Empty:
+            return False
         if frame == _READY:
             self.ready = True
             return True
