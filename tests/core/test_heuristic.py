@@ -293,7 +293,7 @@ def test_corpus_extraction_is_fast(corpus_db):
     for session, messages in sessions:
         extract(session, messages)
     elapsed = time.process_time() - start
-    # generous floor (shared CI machines); measured ~7 MB/s of readable text on an idle core
+    # generous floor for shared machines; measured 5-11 MB/s of readable text (min CPU time, loaded 2-core box)
     assert readable / 1e6 / max(elapsed, 1e-6) > 1.0
 
 
@@ -306,9 +306,29 @@ def test_recall_on_the_hand_written_evaluation_set(corpus):
     assert len({s.tool for s in scored_05}) >= 3
     recall_05, size_05, _ = pooled(results[0.05])
     recall_10, size_10, _ = pooled(results[0.10])
-    # measured 0.80 at 5% and 0.81 at 10% (pooled over the sessions whose importer exists)
+    # measured 0.81 at 5% and 0.84 at 10%, pooled over the 15 expected sessions (5 tools)
     assert recall_05 >= 0.70
     assert recall_10 >= 0.70
     assert size_05 <= 0.05 + 1e-9 or all(s.size <= CAP_RATIO for s in scored_05)
     for s in results[0.10]:
         assert s.skipped or s.size <= CAP_RATIO
+
+
+def test_odd_input_does_not_break_it():
+    log = Log()
+    log._add("tool", "tool_result", "orphan result with no call", "Bash", True)
+    log._add("assistant", "tool_use", "{not json at all", "Edit")
+    log._add("assistant", "tool_use", "", "Bash")
+    log._add("assistant", "tool_use", '{"command": ["zsh", "-lc", "pytest -q"]}', "shell")
+    log._add("tool", "tool_result", "Exit code: 1\nFAILED tests/test_x.py::test_a - AssertionError", "shell")
+    log._add("assistant", "tool_use", "*** Begin Patch\n*** Update File: a.py\n-x = 1\n+x = 2\n*** End Patch", "apply_patch")
+    log._add("user", "text", "")
+    log._add("user", "text", "??")
+    log._add("assistant", "text", "```\nunclosed fence\n" + "x" * 50000)
+    log._add("assistant", "thinking", "")
+    log._add("system", "summary", "This session is being continued from a previous conversation.")
+    log.user("ok 谢谢，不要再改了")
+    for ratio in (0.01, 0.05, CAP_RATIO):
+        props = log.run(ratio)
+        ids = {m.id for m in log.messages}
+        assert all(set(p.message_ids) <= ids and len(p.text) < 400 for p in props)

@@ -35,6 +35,7 @@ HERE = Path(__file__).resolve().parent
 EXPECTED = HERE / "expected"
 DEFAULT_CORPUS = HERE.parents[2] / "shared" / "corpus"
 MIN_OVERLAP = 0.25
+TIMING: dict = {"seconds": 0.0, "readable": 0}  # CPU time of the extractor calls in the last evaluate()
 _WORD = re.compile(r"[a-z0-9_#$][a-z0-9_#$.-]*[a-z0-9_#$]|[a-z0-9]|[\u4e00-\u9fff]")
 _STOP = set(
     "the a an and or of to in on for with from into by is are was were be been it its this that these those as at "
@@ -146,6 +147,7 @@ def evaluate(ratios=(0.05, 0.10), corpus: Path = DEFAULT_CORPUS, extractor=None,
     from memtui.core.store import session_messages
 
     extractor = extractor or extract_budget
+    TIMING.update(seconds=0.0, readable=0)
     specs = [(n, s) for n, s in load_expected() if not any(x in n for x in exclude)]
     results: dict[float, list[SessionScore]] = {r: [] for r in ratios}
     with tempfile.TemporaryDirectory() as tmp:
@@ -170,7 +172,10 @@ def evaluate(ratios=(0.05, 0.10), corpus: Path = DEFAULT_CORPUS, extractor=None,
                         continue
                     messages = session_messages(db, session.id)
                     score.readable = sum(len(m.text or "") for m in messages)
+                    t0 = time.process_time()
                     proposals = extractor(session, messages, r)
+                    TIMING["seconds"] += time.process_time() - t0
+                    TIMING["readable"] += score.readable
                     texts = [p.text for p in proposals]
                     score.proposal_chars = sum(len(t) for t in texts)
                     for mem in spec["memories"]:
@@ -223,7 +228,11 @@ def main(argv: list[str] | None = None) -> int:
                     print(f"    HIT  {exp[:70]}…\n         <- {got}")
         rec, size, mean = pooled(scores)
         print(f"{'OVERALL (pooled)':34} {'':12} {rec:7.2f} {size:7.3f}   (mean per-session size {mean:.3f})")
-    print(f"\n({time.perf_counter() - t0:.1f}s)")
+    mb = TIMING["readable"] / 1e6
+    if TIMING["seconds"] > 0:
+        print(f"\nextraction: {TIMING['seconds'] / mb * 1000:.0f} ms CPU per MB of readable text "
+              f"({mb / TIMING['seconds']:.1f} MB/s; {mb:.2f} MB over {len(ratios)} runs)")
+    print(f"({time.perf_counter() - t0:.1f}s)")
     return 0
 
 

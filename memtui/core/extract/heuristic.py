@@ -1,11 +1,19 @@
 """The offline heuristic extractor: proposals synthesised from one session, within a size budget.
 
-`extract(session, messages)` reads the session into turns and paired tool actions
-(`transcript.read`), runs the signal generators in `signals` (corrections, requirements, changes per
-request, error -> fix, abandoned approaches, build/test/run commands, plans and open items, choices,
-config edits, documentation notes, an overview), drops near-duplicates, and keeps the highest-scoring
-candidates until their total length reaches TARGET_RATIO of the session's readable text (never more
-than CAP_RATIO). Pure and deterministic: no database, no network, no clock.
+`extract(session, messages)` reads the session into turns (a user request and everything done
+until the next one) with every tool call paired to its result and classified (edit with file and
+before/after text, shell command with outcome and exit code, plan update, ...) by
+`transcript.read`. The generators in `signals` then join those facts into statements:
+corrections (a rejected call + what the user said + what was done instead), standing requirements
+in requests, per-request changes (the ask + the reply's own account + names/constants the edits
+introduce), error -> fix (a failing command, the edits, the same command passing), abandoned
+approaches (created then deleted, reverted, dropped ideas, removed dependencies), the commands
+that built/ran/tested the project, unfinished plan items and open next steps, choices between
+offered options, config/manifest edits shown exactly, notes written into CLAUDE.md-like files,
+the conclusions of documents and investigation reports, findings, and a one-line overview.
+Near-duplicates are dropped and the highest-scoring candidates are kept until their total length
+reaches TARGET_RATIO of the session's readable text (the sum of its message texts), never more
+than CAP_RATIO. Pure and deterministic: no database, no network, no clock.
 """
 
 from __future__ import annotations
@@ -85,6 +93,9 @@ def _select(cands: list[signals.Candidate], readable: int, ratio: float) -> list
     for c in order:
         if c.key and c.key in keys:
             continue
+        size = len(c.text)
+        if used + size > budget and (chosen or size > cap):
+            continue  # does not fit (the first proposal of a small session may use the hard cap)
         toks = _tokens(c.core or c.text)
         if any(_similar(toks, t) > (0.6 if c.kind == o.kind and c.kind in ("constraint", "preference") else 0.8)
                for t, o in zip(chosen_tokens, chosen)):
@@ -93,11 +104,6 @@ def _select(cands: list[signals.Candidate], readable: int, ratio: float) -> list
         # the same concrete things (names, values) said again in other words
         if len(code) >= 2 and any(code <= k and _similar(toks, t) > 0.3 for t, k in zip(chosen_tokens, chosen_code)):
             continue
-        size = len(c.text)
-        if used + size > budget:
-            # the first proposal of a small session may use the hard cap
-            if chosen or size > cap:
-                continue
         chosen.append(c)
         chosen_tokens.append(toks)
         chosen_code.append(code)

@@ -15,7 +15,7 @@ from functools import lru_cache
 
 from memtui.core.records import MessageRecord
 
-from .edits import base, consts_in, defs_in, dependency_changes, describe, is_config, is_doc, short_path, small_change
+from .edits import base, defs_in, dependency_changes, describe, is_config, is_doc, short_path, small_change
 from .textutil import Gate, clip, defluff, finish, human_list, join_clauses, lines_of, one_line, quote, sentences
 from .transcript import Action, Transcript, Turn, error_line
 
@@ -158,7 +158,6 @@ class _Codeish:
 
 
 _CODEISH = _Codeish()
-_QUESTION = re.compile(r"\?\s*$|？\s*$|\b(?:why|how|what|which|where|when|is it|are there|do you|can you explain|嗎|吗|為何|为何|什麼|什么)\b", re.I)
 _OPTION = re.compile(r"\*\*\s*Option\s*\d+\s*[:.)-]\s*([^*\n]{2,60})\*\*|^#+\s*Option\s*\d+\s*[:.)-]\s*(.{2,60})$|^\s*(?:\d+[.)]|[-*])\s+\*\*([^*\n]{2,50})\*\*", re.M | re.I)
 _CHOICE = re.compile(
     r"^\s*(?:(?:ok(?:ay)?|fine|sure|yes|yeah|yep|alright|great|cool|good|perfect)[,.! ]*)*"
@@ -174,7 +173,6 @@ _NEXT = Gate(
      "you might", "you will", "need", "should", "haven", "wasn", "could not", "couldn", "known", "follow", "separate",
      "checklist", "verify", "manually"),
 )
-_COMMIT = re.compile(r"^(?:>\s*)?Commit ([0-9a-f]{7,40}) (.+)$", re.M)
 
 _TRIVIAL_CMD = re.compile(
     r"^(?:ls|ll|la|cat|head|tail|less|more|grep|rg|ag|find|fd|echo|printf|cd|pwd|which|where|type|whoami|date|sleep|wc|"
@@ -209,7 +207,6 @@ _CMD_KIND = (
 )
 _LOCALHOST = re.compile(r"https?://(?:localhost|127\.0\.0\.1|0\.0\.0\.0):\d{2,5}/?")
 _HOOK_OK = re.compile(r"^(\w[\w:]*)\s*(?:\[[^\]]*\]\s*)?\[([^\]\n]{3,120})\] completed successfully", re.M)
-_HOOK_ANY = re.compile(r"\[([^\]\n]{3,120})\] (?:completed successfully|failed)", re.M)
 
 
 # --- small helpers --------------------------------------------------------------------------------
@@ -697,9 +694,9 @@ def _turn_facts(t: Turn, root: str | None) -> tuple[list[str], list[str], list[A
             if sp not in files:
                 files.append(sp)
     consts: list[str] = []
-    for a in edits:
+    for a in edits[:12]:
         for _, new in a.edits:
-            for m in _CONST_VALUE.finditer(new):
+            for m in _CONST_VALUE.finditer(new[:6000]):
                 c = f"{m.group(1)} = {m.group(2).strip()}"
                 if m.group(2).strip() and c not in consts and len(consts) < 4:
                     consts.append(c)
@@ -742,7 +739,7 @@ def turn_changes(tr: Transcript, session) -> list[Candidate]:
         groups = _chunks(scored, 228, 5)
         extras: list[str] = []
         new_names: list[str] = []
-        for a in edits:
+        for a in edits[:8]:
             for n in _added_names(a):
                 if n not in new_names:
                     new_names.append(n)
@@ -933,13 +930,16 @@ def doc_summaries(tr: Transcript, session) -> list[Candidate]:
     return out
 
 
+_HTML_ID = re.compile(r'\bid="([\w-]+)"')
+
+
 def _added_names(a: Action) -> list[str]:
     """Definitions and element ids an edit introduces (functions, classes, constants, HTML ids)."""
     old = "\n".join(e[0] for e in a.edits)
-    new = "\n".join(e[1] for e in a.edits)
-    before = set(defs_in(old, 50)) | set(re.findall(r'\bid="([\w-]+)"', old))
-    names = [n for n in defs_in(new, 8) if n not in before]
-    names += [f"#{n}" for n in re.findall(r'\bid="([\w-]+)"', new) if n not in before]
+    new = "\n".join(e[1] for e in a.edits)[:6000]
+    names = [n for n in defs_in(new, 8) if n not in old]  # a name already in the old text is not new
+    if 'id="' in new:
+        names += [f"#{n}" for n in _HTML_ID.findall(new) if f'id="{n}"' not in old]
     return names[:5] if a.op == "modify" else names[:3]
 
 
@@ -1030,7 +1030,6 @@ def bug_fixes(tr: Transcript, session) -> list[Candidate]:
         out.append(_cand(text, "bug_fix", "project", 0.6, 0.78, msgs, t.user[0].position, key=f"turn{t.index}:bug"))
     # 3. the assistant names a bug / cause and then edits
     for t in tr.turns:
-        seen_edit = False
         for idx, item in enumerate(t.items):
             if not (isinstance(item, MessageRecord) and item.role == "assistant" and item.kind == "text"):
                 continue
@@ -1046,8 +1045,6 @@ def bug_fixes(tr: Transcript, session) -> list[Candidate]:
             why = join_clauses([defluff(h) for h in hits[:2]], 190, " ")
             text = f"{why} Fix: {describe(e, root)}"
             out.append(_cand(text, "bug_fix", "project", 0.6, 0.74, [item, e.use], item.position, key=f"bugfound{item.id}"))
-            seen_edit = True
-        del seen_edit
     return out
 
 

@@ -25,8 +25,6 @@ _EMOJI = re.compile(
 _MD_DECOR = re.compile(r"(\*\*|__|~~)")
 _HEADING = re.compile(r"^\s{0,3}#{1,6}\s*")
 _BULLET = re.compile(r"^\s*(?:[-*+•▪◦]|\d{1,2}[.)])\s+")
-_WS = re.compile(r"[ \t\r\f\v]+")
-_ALLWS = re.compile(r"\s+")
 _SENT_SPLIT = re.compile(r"(?<=[.!?。！？])\s+(?=[\"'`(\[A-Z0-9\u4e00-\u9fff])|(?<=[。！？])")
 _IMAGE_REF = re.compile(r"\[(?:Image|image)[^\]]{0,40}\]")
 _FENCE = re.compile(r"```.*?(?:```|$)", re.S)

@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import re
 from dataclasses import dataclass, field
+from functools import cached_property
 
 from memtui.core.records import MessageRecord
 
@@ -102,19 +103,20 @@ class Turn:
     rejected_before: list[Action] = field(default_factory=list)  # rejected actions right before this turn
     slash: bool = False  # opened by a slash command (/init ...), not by words
 
-    @property
+    # derived views, computed once the turn is complete (read() only asks for them at that point)
+    @cached_property
     def actions(self) -> list[Action]:
         return [i for i in self.items if isinstance(i, Action)]
 
-    @property
+    @cached_property
     def texts(self) -> list[MessageRecord]:
         return [i for i in self.items if isinstance(i, MessageRecord) and i.role == "assistant" and i.kind == "text"]
 
-    @property
+    @cached_property
     def thinking(self) -> list[MessageRecord]:
         return [i for i in self.items if isinstance(i, MessageRecord) and i.kind == "thinking"]
 
-    @property
+    @cached_property
     def edits(self) -> list[Action]:
         return [a for a in self.actions if a.family == "edit" and a.status not in ("rejected", "misuse", "fail")]
 
