@@ -183,6 +183,24 @@ def build_tree(dest: Path, target_bytes: int, min_files: int, seed: int = 1) -> 
     return {"files": files, "bytes": total, "projects": n_projects, "templates": len(templates)}
 
 
+def add_big_file(dest: Path, target_bytes: int, seed: int = 2) -> int:
+    """One long session file of `target_bytes`: the largest real transcripts replayed one after
+    the other with fresh ids but one session id (a session resumed and compacted for weeks)."""
+    rng = random.Random(seed)
+    templates = [t for t in load_templates(CORPUS) if t.single and t.size > 100_000]
+    session = _fresh(b"00000000-0000-0000-0000-000000000000", rng)
+    path = dest / "-home-bench-work-big" / f"{session.decode()}.jsonl"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    total = 0
+    with open(path, "wb") as fh:
+        while total < target_bytes:
+            body = rng.choice(templates).render(rng, b"/home/bench/work/big", 1.0)[0][1]
+            body = re.sub(rb'"sessionId":"[^"]*"', b'"sessionId":"' + session + b'"', body)
+            fh.write(body)
+            total += len(body)
+    return total
+
+
 def jsonl_files(root: Path) -> list[Path]:
     return sorted(p for p in root.rglob("*.jsonl") if p.is_file())
 
@@ -282,6 +300,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--mb", type=float, default=200, help="size of the generated tree in MB (default 200)")
     ap.add_argument("--min-files", type=int, default=MIN_FILES, help="at least this many .jsonl files (default 1000)")
     ap.add_argument("--seed", type=int, default=1)
+    ap.add_argument("--big-file-mb", type=float, default=0, help="also write one session file of this many MB")
     ap.add_argument("--keep", metavar="DIR", help="build the tree in DIR and keep it (and the database)")
     ap.add_argument("--reuse", metavar="DIR", help="use a tree built earlier with --keep")
     ap.add_argument("--child", nargs="+", help=argparse.SUPPRESS)
@@ -317,6 +336,11 @@ def main(argv: list[str] | None = None) -> int:
                 shutil.rmtree(tree)
             t0 = time.perf_counter()
             built = build_tree(tree, int(args.mb * 1e6), args.min_files, args.seed)
+            if args.big_file_mb:
+                big = add_big_file(tree, int(args.big_file_mb * 1e6))
+                built["files"] += 1
+                built["bytes"] += big
+                print(f"added one session file of {big / 1e6:.1f} MB")
             built["seconds"] = time.perf_counter() - t0
             print(
                 f"built {built['files']} files, {built['bytes'] / 1e6:.1f} MB in {built['projects']} project folders"

@@ -36,8 +36,9 @@ from memtui.core.importers.base import ParseContext, ParseError
 AHEAD_JOBS = 16  # files handed to the worker before the importer reaches them
 AHEAD_BYTES = 8 * 1024  # job descriptions waiting in the worker's stdin (pipes hold 16-64 KiB)
 START_AFTER = 4_000_000  # bytes to parse before starting a worker is worth its start-up
-QUEUE_FRAMES = 32  # frames read from the worker and not yet used (each <= ~FRAME_CHARS)
-FRAME_CHARS = 1_000_000  # characters of message text per frame
+WAIT_FOR_START = 2_000_000  # a file this large waits for the worker to start rather than being parsed here
+QUEUE_FRAMES = 16  # frames read from the worker and not yet used (each <= ~FRAME_CHARS)
+FRAME_CHARS = 500_000  # characters of message text per frame
 FRAME_ITEMS = 2_000
 
 _HEADER = struct.Struct("<Q")
@@ -90,6 +91,7 @@ class _Job:
     key: str
     spec: tuple
     payload: bytes
+    size: int  # bytes to parse
     sent: bool = False
     done: bool = False  # its last frame has been read
 
@@ -121,7 +123,7 @@ class Prefetcher:
             return
         fmt, start, state = spec[0], spec[1], spec[2]
         payload = pickle.dumps((key, fmt, start, state), protocol=pickle.HIGHEST_PROTOCOL)
-        self.jobs.append(_Job(key, spec, payload))
+        self.jobs.append(_Job(key, spec, payload, size))
         self.offered_bytes += size
         if self.proc is None and self.offered_bytes >= self.start_after:
             self._start()
@@ -166,6 +168,8 @@ class Prefetcher:
             while self.jobs[0].key != key:
                 self._drop(self.jobs.popleft())
             job = self.jobs.popleft()
+            if job.size >= WAIT_FOR_START and not self.ready and self.proc is not None and not self.broken:
+                self._poll_ready(wait=True)
             if job.spec != spec or self.proc is None or self.broken or not self._poll_ready():
                 self._drop(job)  # (until the worker has started, the importer parses by itself)
                 self._pump()
@@ -266,15 +270,16 @@ class Prefetcher:
             if frame is None:
                 return
 
-    def _poll_ready(self) -> bool:
-        """Whether the worker has greeted us (without waiting: until it has, the importer goes
-        on parsing in-process). A worker that cannot start turns prefetching off."""
+    def _poll_ready(self, wait: bool = False) -> bool:
+        """Whether the worker has greeted us (without waiting, unless `wait`: until it has, the
+        importer goes on parsing small files in-process). A worker that cannot start turns
+        prefetching off."""
         if self.ready:
             return True
         if self.broken or self.proc is None:
             return False
         try:
-            frame = self.frames.get_nowait()
+            frame = self.frames.get(block=wait)
         except queue.Empty:
             return False
         if frame == _READY:
