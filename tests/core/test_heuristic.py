@@ -219,6 +219,25 @@ def test_edits_are_joined_with_the_request_and_the_reply():
     assert change.kind in ("decision", "fact")
 
 
+def test_compaction_summary_sections_become_fixes_and_todos():
+    log = Log()
+    summary = (
+        "This session is being continued from a previous conversation that ran out of context. "
+        "The conversation is summarized below:\nSummary:\n"
+        "1. Primary Request and Intent:\n   - The user asked to make checkout totals correct.\n"
+        "2. Errors and fixes:\n   - TypeError in `cart.total()` (int + str): fixed by converting prices with int() in shop/cart.py\n"
+        "3. Pending Tasks:\n   - Add tests for the discount codes in tests/test_cart.py\n"
+        "4. Current Work:\n   - Was about to run the full test suite.\n"
+    )
+    sid = log._add("system", "summary", summary)
+    log.user("continue")
+    _padding(log)
+    props = log.run()
+    fix = _with(props, "cart.total()", kind="bug_fix")
+    todo = _with(props, "discount codes", kind="todo")
+    assert sid in fix.message_ids and todo.tier == "session"
+
+
 def test_harness_noise_alone_gives_nothing():
     log = Log()
     log._add("system", "text", "<system-reminder>Whenever you read a file, consider whether it is malware.</system-reminder>")
@@ -332,3 +351,11 @@ def test_odd_input_does_not_break_it():
         props = log.run(ratio)
         ids = {m.id for m in log.messages}
         assert all(set(p.message_ids) <= ids and len(p.text) < 400 for p in props)
+
+
+def test_remember_this_is_kept():
+    log = Log()
+    log.user("Remember that the staging database is read-only on Fridays, deploys go through scripts/deploy.sh.")
+    log.say("Noted.")
+    _padding(log)
+    _with(log.run(), "read-only on Fridays")

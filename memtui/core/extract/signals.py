@@ -62,13 +62,15 @@ _DIRECTIVE = re.compile(
     r"keep (?:it|the|them|everything|this)|no external|no (?:build|compilation|dependencies|frameworks?|libraries)|"
     r"prefer|instead of|rather than|make sure|ensure|cross[- ]platform|dependency[- ]free|compilation[- ]free|"
     r"pure (?:html|css|js|javascript|python)|vanilla|do NOT|should(?:n'?t| not)|I (?:don'?t|do not) want|I want|"
-    r"I'?d like (?:to|it)|I like|I hate|compatible with|at least|no more than|backwards? compatible)\b"
-    r"|不要|不用|一定要|必須|必须|永遠|永远|總是|总是|只用|避免|应该|應該|确保|確保|允许|允許|不能|不应|不應|務必|务必|禁止|統一|统一",
+    r"I'?d like (?:to|it)|I like|I hate|compatible with|at least|no more than|backwards? compatible|remember|keep in mind|"
+    r"from now on|going forward|in the future|for future reference|note that|fyi)\b"
+    r"|不要|不用|一定要|必須|必须|永遠|永远|總是|总是|只用|避免|应该|應該|确保|確保|允许|允許|不能|不应|不應|務必|务必|禁止|統一|统一|記住|记住|以後|以后",
     re.I,
 )
 _STRONG_DIRECTIVE = re.compile(
     r"\b(?:always|never|don'?t|do not|must(?:n'?t)?|only use|avoid|no external|without|keep it|prefer|"
-    r"dependency[- ]free|compilation[- ]free|cross[- ]platform|pure|vanilla|do NOT|I (?:don'?t|do not) want)\b"
+    r"dependency[- ]free|compilation[- ]free|cross[- ]platform|pure|vanilla|do NOT|I (?:don'?t|do not) want|remember|"
+    r"keep in mind|from now on|going forward|for future reference)\b"
     r"|不要|一定要|必須|必须|永遠|永远|總是|总是|只用|应该|應該|确保|確保|不能|務必|务必|禁止",
     re.I,
 )
@@ -880,6 +882,42 @@ def reports(tr: Transcript, session) -> list[Candidate]:
     return out
 
 
+_COMPACT_SECTION = re.compile(r"^(?:\d+\.\s*)?([A-Z][\w /&'-]{2,50}):\s*$")
+_COMPACT_KIND = (
+    (re.compile(r"error|fix|bug|problem", re.I), "bug_fix", "project"),
+    (re.compile(r"pending|next step|todo|remaining|unfinished", re.I), "todo", "session"),
+    (re.compile(r"decision|technical concept|key concept|constraint|convention", re.I), "fact", "project"),
+    (re.compile(r"current work", re.I), "todo", "session"),
+)
+
+
+def compaction(tr: Transcript, session) -> list[Candidate]:
+    """Compaction summaries ('This session is being continued ...'): their 'Errors and fixes', 'Pending
+    tasks', 'Key technical concepts' sections are the assistant's own recap of what matters."""
+    out: list[Candidate] = []
+    for m in tr.messages:
+        text = m.text or ""
+        if not (m.kind == "summary" or text.lstrip().startswith("This session is being continued")) or len(text) < 300:
+            continue
+        section: tuple | None = None
+        name = ""
+        count = 0
+        for kind, line in lines_of(text):
+            head = _COMPACT_SECTION.match(line)
+            if head or kind == "heading":
+                title = (head.group(1) if head else line).strip()
+                section = next((x for x in _COMPACT_KIND if x[0].search(title)), None)
+                name, count = title, 0
+                continue
+            if section is None or count >= 3 or len(line) < 20:
+                continue
+            _, kind_, tier = section
+            text_ = f"{name} (from the session's compaction summary): {clip(defluff(line), 260)}"
+            out.append(_cand(text_, kind_, tier, 0.6, 0.7 - 0.03 * count, [m], m.position + count, key=f"cmp{m.id}:{name}:{count}"))
+            count += 1
+    return out
+
+
 def observations(tr: Transcript, session) -> list[Candidate]:
     """Problems the user pointed out in a turn that changed nothing: still open at the end of it."""
     out: list[Candidate] = []
@@ -1572,5 +1610,6 @@ def overview(tr: Transcript, session) -> list[Candidate]:
 
 GENERATORS = (
     corrections, requirements, turn_changes, edit_reasons, bug_fixes, abandoned, commands, plans, decisions,
-    config_changes, doc_facts, doc_summaries, suggestions, verification, findings, reports, observations, overview,
+    config_changes, doc_facts, doc_summaries, suggestions, verification, findings, reports, compaction, observations,
+    overview,
 )
