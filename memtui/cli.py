@@ -374,6 +374,17 @@ def cmd_load(args) -> int:
     return EXIT_OK
 
 
+def cmd_app(args) -> int:
+    """No subcommand: open the TUI (built by the one factory the tests use too)."""
+    db = _open_db(args)  # a broken path or database is a one-line error before the screen changes
+    db.close()
+    from memtui.ui.app import create_app
+
+    app = create_app(db.database)
+    app.run()
+    return app.return_code or EXIT_OK
+
+
 # --- the parser ----------------------------------------------------------------------------
 
 
@@ -481,8 +492,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         parser = build_parser()
         args = parser.parse_args(argv)
         if args.command is None:
-            parser.print_help()
-            return EXIT_OK
+            return cmd_app(args)
         func: Callable = args.func
         return func(args)
     except CliError as exc:

@@ -1,0 +1,53 @@
+"""The command palette (ctrl+p): every review action and every screen, searchable by name."""
+
+from __future__ import annotations
+
+from functools import partial
+from typing import TYPE_CHECKING, Callable, Iterator
+
+from textual.command import DiscoveryHit, Hit, Hits, Provider
+
+if TYPE_CHECKING:
+    from memtui.ui.app import MemtuiApp
+
+# (name in the palette, help line, action on the review screen)
+REVIEW_COMMANDS: tuple[tuple[str, str, str], ...] = (
+    ("Approve proposal", "Approve the selected proposal (a)", "approve"),
+    ("Reject proposal", "Reject the selected proposal (x)", "reject"),
+    ("Edit proposal", "Edit the text, tier and kind of the selected proposal (e)", "edit"),
+    ("Pin or unpin proposal", "Pinned memories are exported first (p)", "pin"),
+    ("Cycle tier", "developer → project → session (t)", "cycle_tier"),
+    ("Approve all remaining", "Approve every pending proposal of this session (A)", "approve_all"),
+    ("Undo", "Undo the last review action: the same journal as 'memtui undo' (u)", "undo"),
+    ("Redo", "Redo what undo undid (U)", "redo"),
+    ("Next session", "Show the next session (n)", "next_session"),
+    ("Previous session", "Show the previous session (N)", "previous_session"),
+    ("Jump to evidence", "Put the transcript cursor on the selected proposal's evidence (enter)", "jump"),
+    ("Reload sessions", "Read the sessions again from the database (ctrl+r)", "reload"),
+    ("Focus sessions", "Move the focus to the session list", "focus_sessions"),
+    ("Focus transcript", "Move the focus to the raw transcript", "focus_transcript"),
+    ("Focus proposals", "Move the focus to the proposals", "focus_proposals"),
+)
+
+
+class MemtuiCommands(Provider):
+    """memtui's own commands; Textual's system commands (theme, quit, ...) are offered beside them."""
+
+    def _commands(self) -> Iterator[tuple[str, str, Callable]]:
+        app: MemtuiApp = self.app  # type: ignore[assignment]
+        yield "Show Review screen", "Sessions, transcript and proposals", app.action_show_review
+        yield "Show Help screen", "Every key and its binding id (?)", app.action_help
+        yield "Change theme", "Pick a theme; the choice is saved", app.action_change_theme
+        for name, help_text, action in REVIEW_COMMANDS:
+            yield name, help_text, partial(app.run_review_action, action)
+
+    async def discover(self) -> Hits:
+        for name, help_text, callback in self._commands():
+            yield DiscoveryHit(name, callback, help=help_text)
+
+    async def search(self, query: str) -> Hits:
+        matcher = self.matcher(query)
+        for name, help_text, callback in self._commands():
+            score = matcher.match(name)
+            if score > 0:
+                yield Hit(score, matcher.highlight(name), callback, help=help_text)

@@ -1,0 +1,517 @@
+"""The Review screen: sessions, the raw transcript, and the proposals to approve, edit, pin or reject.
+
+Every read and every write runs in a thread worker that calls a memtui.core function and posts a
+typed message back (memtui.ui.messages). Review actions run one at a time, in the order they
+were pressed, each written and journalled at once by the same core functions the CLI uses, so
+`memtui undo` and the app's undo walk the same journal.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from typing import Callable
+
+from peewee import SqliteDatabase
+from textual import on, work
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, Vertical
+from textual.content import Content
+from textual.screen import Screen
+from textual.widgets import Footer, Header, OptionList
+from textual.worker import get_current_worker
+
+from memtui.core import memories, store
+from memtui.core.models import TIERS
+from memtui.core.records import MemoryRecord, ReviewCounts, SessionRecord
+from memtui.ui.messages import (
+    ActionDone,
+    ActionFailed,
+    DataChanged,
+    SessionLoaded,
+    SessionsLoaded,
+)
+from memtui.ui.screens.edit import EditResult, EditScreen
+from memtui.ui.text import one_line
+from memtui.ui.widgets.proposal_list import ProposalList
+from memtui.ui.widgets.session_list import PAGE, SessionList
+from memtui.ui.widgets.transcript import TranscriptView
+
+# (changed memory ids, a one-line summary) from one action on the database.
+ActionFunc = Callable[[SqliteDatabase], tuple[tuple[int, ...], str]]
+
+UNDO_GROUP = Binding.Group("undo/redo", compact=True)
+SESSION_GROUP = Binding.Group("session", compact=True)
+
+
+class ReviewScreen(Screen):
+    """Review the proposals of each session against its raw log."""
+
+    AUTO_FOCUS = "#proposals"
+    HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (100, "-wide")]
+
+    BINDINGS = [
+        Binding("question_mark", "app.help", "help", id="help", tooltip="Show every key and its binding id"),
+        Binding("a", "approve", "approve", id="approve", tooltip="Approve the selected proposal"),
+        Binding("x", "reject", "reject", id="reject", tooltip="Reject the selected proposal"),
+        Binding("e", "edit", "edit", id="edit", tooltip="Edit the text, tier and kind of the selected proposal"),
+        Binding("p", "pin", "pin", id="pin", tooltip="Pin or unpin the selected proposal (pinned memories export first)"),
+        Binding("t", "cycle_tier", "tier", id="cycle_tier", tooltip="Cycle the tier: developer → project → session"),
+        Binding("A", "approve_all", "all", id="approve_all", tooltip="Approve every proposal of this session still pending"),
+        Binding("u", "undo", "undo", id="undo", tooltip="Undo the last review action (the same journal as 'memtui undo')", group=UNDO_GROUP),
+        Binding("U", "redo", "redo", id="redo", tooltip="Redo what undo undid", group=UNDO_GROUP),
+        Binding("n", "next_session", "next", id="next_session", tooltip="Next session", group=SESSION_GROUP),
+        Binding("N", "previous_session", "previous", id="previous_session", tooltip="Previous session", group=SESSION_GROUP),
+        Binding("enter", "jump", "evidence", id="jump", tooltip="Jump to the selected proposal's evidence in the transcript"),
+        Binding("q", "app.quit", "quit", id="quit", tooltip="Quit memtui"),
+        Binding("ctrl+r", "reload", "reload", id="reload", show=False, tooltip="Read the sessions again from the database"),
+        Binding("escape", "focus_proposals", "proposals", show=False, tooltip="Back to the proposals"),
+    ]
+
+    def __init__(self) -> None:
+        super().__init__(id="review")
+        self.db: SqliteDatabase | None = None
+        self.session: SessionRecord | None = None
+        self.counts: ReviewCounts | None = None
+        self.version: tuple | None = None
+        self._actions: deque[tuple[str, ActionFunc, int | None]] = deque()
+        self._busy = False
+        self._loading_session: int | None = None
+        self._focus_after_load: int | None = None
+        self._bindings_state: tuple[bool, bool] | None = None
+
+    # --- layout ----------------------------------------------------------------------------
+
+    def compose(self) -> ComposeResult:
+        yield Header(id="header")
+        with Horizontal(id="review-body"):
+            with Vertical(id="sessions-pane", classes="pane"):
+                yield SessionList(id="sessions")
+            with Vertical(id="main-pane"):
+                with Vertical(id="transcript-pane", classes="pane"):
+                    yield TranscriptView(id="transcript")
+                with Vertical(id="proposals-pane", classes="pane"):
+                    yield ProposalList(id="proposals")
+        yield Footer(id="footer", compact=True)
+
+    @property
+    def sessions(self) -> SessionList:
+        return self.query_one(SessionList)
+
+    @property
+    def proposals(self) -> ProposalList:
+        return self.query_one(ProposalList)
+
+    @property
+    def transcript(self) -> TranscriptView:
+        return self.query_one(TranscriptView)
+
+    def on_mount(self) -> None:
+        self.sub_title = "opening the database…"
+        self.transcript.empty_text = "Loading…"
+        self._set_titles()
+
+    def _set_titles(self) -> None:
+        sessions = self.sessions
+        count = len(sessions.sessions)
+        position = (sessions.highlighted or 0) + 1 if count else 0
+        more = "+" if sessions.more else ""
+        self.query_one("#sessions-pane").border_title = Content(f"Sessions {position}/{count}{more}")
+        session = self.session
+        if session is None:
+            self.query_one("#transcript-pane").border_title = Content("Transcript")
+        else:
+            title = one_line(session.title or "") or "(untitled)"
+            self.query_one("#transcript-pane").border_title = Content.assemble(
+                "Transcript · ", (title[:200], "bold"), f" · {session.message_count:,} messages"
+            )
+        pending = len(self.proposals.pending)
+        total = len(self.proposals.memories)
+        self.query_one("#proposals-pane").border_title = Content(
+            f"Proposals · {pending} pending" + (f" · {total - pending} reviewed" if total > pending else "")
+        )
+        if self.counts is not None:
+            c = self.counts
+            sessions = f"{c.sessions} session{'s' if c.sessions != 1 else ''}"
+            if not c.sessions:
+                self.sub_title = "no sessions yet"
+            elif not c.proposals_pending:
+                self.sub_title = f"nothing to review · {sessions}"
+            else:
+                self.sub_title = (
+                    f"{c.proposals_pending} proposal{'s' if c.proposals_pending != 1 else ''} to review"
+                    f" in {c.sessions_pending} of {sessions}"
+                )
+
+    # --- loading ---------------------------------------------------------------------------
+
+    def start(self, db: SqliteDatabase) -> None:
+        """The database is open: read the sessions."""
+        self.db = db
+        self.transcript.empty_text = "No session selected."
+        self.load_sessions()
+
+    def action_reload(self) -> None:
+        """Read the session list again, sorted afresh (unreviewed first)."""
+        self._reload(keep_order=False)
+
+    def _reload(self, keep_order: bool) -> None:
+        if self.db is not None:
+            self.load_sessions(
+                limit=max(PAGE, len(self.sessions.sessions)),
+                keep=self.session.id if self.session else None,
+                keep_order=keep_order,
+            )
+
+    @work(thread=True, exclusive=True, group="sessions")
+    def load_sessions(self, offset: int = 0, limit: int = PAGE, keep: int | None = None, keep_order: bool = False) -> None:
+        with self.app.connection() as db:
+            # The version first: if a writer commits while the list is read, the version is the
+            # older one, and the next poll reads the list again.
+            version = store.data_version(db)
+            found = store.list_sessions(db, unreviewed_first=True, limit=limit + 1, offset=offset)
+            counts = store.review_counts(db)
+        if get_current_worker().is_cancelled:
+            return
+        self.post_message(
+            SessionsLoaded(tuple(found[:limit]), counts, offset, len(found) > limit, version, keep=keep, keep_order=keep_order)
+        )
+
+    def on_sessions_loaded(self, message: SessionsLoaded) -> None:
+        self.counts = message.counts
+        session_list = self.sessions
+        if message.offset == 0:
+            self.version = message.version
+            # Keep the highlight where it is now (keys may have moved it since the reload began).
+            keep = session_list.current.id if session_list.current is not None else message.keep
+            session_list.set_sessions(message.sessions, message.more, keep=keep, keep_order=message.keep_order)
+            if not message.sessions:
+                self.transcript.empty_text = "No sessions yet.\n\nImport some with\n  memtui import --auto"
+                self.transcript.refresh()
+            current = session_list.current
+            if current is not None and (self.session is None or current.id != self.session.id):
+                self.show_session(current.id)
+            elif current is not None and self.session is not None and self._loading_session is None:
+                # Same session: refresh its proposals (and its messages if it grew).
+                self.load_session(current.id, with_messages=current.message_count != self.session.message_count)
+        else:
+            session_list.add_sessions(message.sessions, message.more)
+        self._set_titles()
+
+    @on(SessionList.NeedMore)
+    def _more_sessions(self, message: SessionList.NeedMore) -> None:
+        self.load_sessions(offset=message.offset)
+
+    @on(OptionList.OptionHighlighted, "#sessions")
+    def _session_highlighted(self, event: OptionList.OptionHighlighted) -> None:
+        session = self.sessions.session_at(event.option_index)
+        if session is not None and (self.session is None or session.id != self.session.id):
+            self.show_session(session.id)
+        self._set_titles()
+
+    @on(OptionList.OptionSelected, "#sessions")
+    def _session_selected(self, event: OptionList.OptionSelected) -> None:
+        self.proposals.focus()
+
+    def show_session(self, session_id: int, focus: int | None = None) -> None:
+        if self.db is None or self._loading_session == session_id:
+            return
+        self._loading_session = session_id
+        self._focus_after_load = focus
+        self.load_session(session_id)
+
+    @work(thread=True, exclusive=True, group="session")
+    def load_session(self, session_id: int, with_messages: bool = True) -> None:
+        worker = get_current_worker()
+        with self.app.connection() as db:
+            session = store.get_session(db, session_id)
+            if session is None or worker.is_cancelled:
+                return
+            messages = tuple(store.session_messages(db, session_id)) if with_messages else None
+            if worker.is_cancelled:
+                return
+            proposals = tuple(memories.list_memories(db, session_id=session_id, order="id"))
+        if not worker.is_cancelled:
+            self.post_message(SessionLoaded(session, messages, proposals))
+
+    def on_session_loaded(self, message: SessionLoaded) -> None:
+        current = self.sessions.current
+        if current is not None and current.id != message.session.id:
+            return  # the highlight moved on while this was read
+        self._loading_session = None
+        same = self.session is not None and self.session.id == message.session.id
+        keep = self.proposals.current.id if same and self.proposals.current else None
+        self.session = message.session
+        self.sessions.update_session(message.session)
+        if message.messages is not None:
+            self.transcript.set_messages(message.messages)
+        self._show_proposals(message.proposals, focus=self._focus_after_load or keep)
+        self._focus_after_load = None
+
+    def _show_proposals(self, proposals: tuple[MemoryRecord, ...], focus: int | None = None, pending_index: int | None = None) -> None:
+        plist = self.proposals
+        plist.set_memories(proposals)
+        index = plist.index_of(focus) if focus is not None else None
+        if index is None and pending_index is not None and plist.pending:
+            index = plist.index_of(plist.pending[min(pending_index, len(plist.pending) - 1)].id)
+        if index is None and plist.memories:
+            index = plist.index_of(plist.memories[0].id)
+        if index is not None:
+            plist.highlighted = index
+        self._show_evidence()
+        self._set_titles()
+        state = (plist.current is not None, bool(plist.pending))
+        if state != self._bindings_state:  # the footer dims what has nothing to act on
+            self._bindings_state = state
+            self.refresh_bindings()
+
+    @on(OptionList.OptionHighlighted, "#proposals")
+    def _proposal_highlighted(self, event: OptionList.OptionHighlighted) -> None:
+        self._show_evidence()
+
+    def _show_evidence(self) -> None:
+        memory = self.proposals.current
+        ids = [e.message_id for e in memory.evidence if e.message_id is not None] if memory else []
+        self.transcript.highlight(ids)
+
+    @on(OptionList.OptionSelected, "#proposals")
+    def _proposal_selected(self, event: OptionList.OptionSelected) -> None:
+        self.action_jump()  # a click on a proposal's option, or enter when it is focused
+
+    _NEEDS_PROPOSAL = frozenset({"approve", "reject", "edit", "pin", "cycle_tier", "jump"})
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        """Actions with nothing to act on are shown dimmed in the footer (None)."""
+        if action in self._NEEDS_PROPOSAL and self.is_mounted and self.proposals.current is None:
+            return None
+        if action == "approve_all" and self.is_mounted and not self.proposals.pending:
+            return None
+        return True
+
+    # --- polling for other writers ---------------------------------------------------------
+
+    def poll(self) -> None:
+        """Look (in a worker) whether another process changed the database."""
+        if self.db is not None:
+            self._check_version()
+
+    @work(thread=True, exclusive=True, group="poll")
+    def _check_version(self) -> None:
+        with self.app.connection() as db:
+            version = store.data_version(db)
+        if version != self.version:
+            self.post_message(DataChanged(version))
+
+    def on_data_changed(self, message: DataChanged) -> None:
+        if message.version != self.version:
+            # Keep the order the person is working through; new sessions come in at the top.
+            self._reload(keep_order=True)
+
+    # --- actions ---------------------------------------------------------------------------
+
+    def _need_proposal(self) -> MemoryRecord | None:
+        memory = self.proposals.current
+        if memory is None:
+            self.app.bell()
+            self.notify("No proposal selected.", severity="warning", timeout=2)
+        return memory
+
+    def _next_pending_after(self, memory: MemoryRecord) -> int | None:
+        """The pending proposal to land on once `memory` leaves the pending list."""
+        pending = self.proposals.pending
+        ids = [m.id for m in pending]
+        if memory.id not in ids:
+            return memory.id
+        i = ids.index(memory.id)
+        rest = ids[i + 1 :] or ids[:i][-1:]
+        return rest[0] if rest else memory.id
+
+    def submit(self, action: str, func: ActionFunc, focus: int | None = None) -> None:
+        """Queue an action: actions run one at a time, in order, each in a thread worker."""
+        if self.db is None:
+            return
+        self._actions.append((action, func, focus))
+        self._drain()
+
+    def _drain(self) -> None:
+        if self._busy or not self._actions:
+            return
+        self._busy = True
+        action, func, focus = self._actions.popleft()
+        self._run_action(action, func, self.session.id if self.session else None, focus)
+
+    @work(thread=True, group="actions")
+    def _run_action(self, action: str, func: ActionFunc, session_id: int | None, focus: int | None) -> None:
+        try:
+            with self.app.connection() as db:
+                changed, summary = func(db)
+                session = store.get_session(db, session_id) if session_id is not None else None
+                proposals = tuple(memories.list_memories(db, session_id=session_id, order="id")) if session_id else ()
+                counts = store.review_counts(db)
+        except memories.MemoryError_ as exc:
+            self.post_message(ActionFailed(action, str(exc)))
+        except Exception as exc:  # a locked database, a full disk: say so, keep running
+            self.post_message(ActionFailed(action, f"{type(exc).__name__}: {exc}"))
+        else:
+            self.post_message(ActionDone(action, tuple(changed), summary, session, proposals, counts, focus))
+
+    def on_action_done(self, message: ActionDone) -> None:
+        self._busy = False
+        self.counts = message.counts
+        if message.session is not None:
+            self.sessions.update_session(message.session)
+            if self.session is not None and message.session.id == self.session.id:
+                self.session = message.session
+                focus = message.focus
+                if message.action in ("undo", "redo"):
+                    # Land on what was undone, when it belongs to this session.
+                    mine = {m.id for m in message.proposals}
+                    focus = next((i for i in message.changed if i in mine), focus)
+                self._show_proposals(message.proposals, focus=focus)
+        self._set_titles()
+        if message.action in ("undo", "redo"):
+            self.notify(message.summary, title=message.action, timeout=3, markup=False)
+        self._drain()
+
+    def on_action_failed(self, message: ActionFailed) -> None:
+        self._busy = False
+        self.notify(message.error, title=f"{message.action} failed", severity="error", markup=False)
+        self._drain()
+
+    def _optimistic_advance(self, memory: MemoryRecord) -> int | None:
+        """Move the highlight on at once, so a quick second key press acts on the next proposal."""
+        target = self._next_pending_after(memory)
+        if target is not None and target != memory.id:
+            index = self.proposals.index_of(target)
+            if index is not None:
+                self.proposals.highlighted = index
+        return target
+
+    def action_approve(self) -> None:
+        memory = self._need_proposal()
+        if memory is None:
+            return
+        focus = self._optimistic_advance(memory)
+        self.submit("approve", lambda db: (tuple(memories.approve(db, [memory.id])), f"approved {memory.id}"), focus)
+
+    def action_reject(self) -> None:
+        memory = self._need_proposal()
+        if memory is None:
+            return
+        focus = self._optimistic_advance(memory)
+        self.submit("reject", lambda db: (tuple(memories.reject(db, [memory.id])), f"rejected {memory.id}"), focus)
+
+    def action_pin(self) -> None:
+        memory = self._need_proposal()
+        if memory is None:
+            return
+        pinned = not memory.pinned
+        self.submit(
+            "pin" if pinned else "unpin",
+            lambda db: (tuple(memories.pin(db, [memory.id], pinned)), f"{'pinned' if pinned else 'unpinned'} {memory.id}"),
+            memory.id,
+        )
+
+    def action_cycle_tier(self) -> None:
+        memory = self._need_proposal()
+        if memory is None:
+            return
+        tier = TIERS[(TIERS.index(memory.tier) + 1) % len(TIERS)] if memory.tier in TIERS else TIERS[0]
+        self.submit("tier", lambda db: (tuple(memories.set_tier(db, [memory.id], tier)), f"tier {tier}"), memory.id)
+
+    def action_approve_all(self) -> None:
+        ids = [m.id for m in self.proposals.pending]
+        if not ids:
+            self.notify("Nothing pending in this session.", timeout=2)
+            return
+        self.submit("approve all", lambda db: (tuple(memories.approve(db, ids)), f"approved {len(ids)}"), ids[-1])
+
+    def action_undo(self) -> None:
+        def undo(db: SqliteDatabase) -> tuple[tuple[int, ...], str]:
+            result = memories.undo(db)
+            if result is None:
+                return (), "Nothing to undo."
+            return result.memory_ids, _undo_summary("Undid", result)
+
+        self.submit("undo", undo, self._focus_for_undo())
+
+    def action_redo(self) -> None:
+        def redo(db: SqliteDatabase) -> tuple[tuple[int, ...], str]:
+            result = memories.redo(db)
+            if result is None:
+                return (), "Nothing to redo."
+            return result.memory_ids, _undo_summary("Redid", result)
+
+        self.submit("redo", redo, self._focus_for_undo())
+
+    def _focus_for_undo(self) -> int | None:
+        memory = self.proposals.current
+        return memory.id if memory else None
+
+    def action_edit(self) -> None:
+        memory = self._need_proposal()
+        if memory is None:
+            return
+
+        def done(result: EditResult | None) -> None:
+            if result is None:
+                return
+            text = result.text if result.text.strip() != memory.text else None
+            tier = result.tier if result.tier != memory.tier else None
+            kind = result.kind if result.kind != memory.kind else None
+            if text is None and tier is None and kind is None:
+                return
+            self.submit(
+                "edit",
+                lambda db: (tuple(memories.edit(db, memory.id, text=text, tier=tier, kind=kind)), f"edited {memory.id}"),
+                memory.id,
+            )
+
+        self.app.push_screen(EditScreen(memory), done)
+
+    def action_next_session(self) -> None:
+        self._move_session(+1)
+
+    def action_previous_session(self) -> None:
+        self._move_session(-1)
+
+    def _move_session(self, step: int) -> None:
+        sessions = self.sessions
+        if not sessions.sessions:
+            return
+        current = sessions.highlighted if sessions.highlighted is not None else -1
+        target = current + step
+        if 0 <= target < len(sessions.sessions):
+            sessions.highlighted = target
+        else:
+            self.app.bell()
+
+    def action_jump(self) -> None:
+        """Put the transcript's cursor on the selected proposal's evidence."""
+        memory = self.proposals.current
+        if memory is None:
+            return
+        evidence = sorted(
+            (e for e in memory.evidence if e.message_id is not None),
+            key=lambda e: (e.session_id != memory.session_id, e.position if e.position is not None else 1 << 60),
+        )
+        for item in evidence:
+            if self.transcript.jump_to(item.message_id):
+                self.transcript.focus()
+                return
+        self.notify("This proposal's evidence is not in this session's log.", severity="warning", timeout=3)
+
+    def action_focus_proposals(self) -> None:
+        self.proposals.focus()
+
+    def action_focus_sessions(self) -> None:
+        self.sessions.focus()
+
+    def action_focus_transcript(self) -> None:
+        self.transcript.focus()
+
+
+def _undo_summary(verb: str, result: memories.UndoResult) -> str:
+    ids = ", ".join(map(str, result.memory_ids[:10])) + ("…" if len(result.memory_ids) > 10 else "")
+    n = len(result.memory_ids)
+    return f"{verb} {result.action} of {n} memor{'y' if n == 1 else 'ies'} ({ids})"
