@@ -30,6 +30,10 @@ class _Parser(argparse.ArgumentParser):
 
 
 def _stderr(text: str) -> None:
+    """One line on stderr. Control characters (a file name may hold an escape sequence or a
+    newline) are shown escaped: the terminal is not the input's to control."""
+    if not text.isprintable():
+        text = "".join(c if c.isprintable() else c.encode("unicode_escape").decode("ascii") for c in text)
     print(text, file=sys.stderr, flush=True)
 
 
@@ -39,7 +43,8 @@ def _open_db(args):
     try:
         return open_database(args.db)
     except DatabaseError as exc:
-        raise CliError(str(exc), EXIT_USAGE if "directory" in str(exc) else EXIT_ERROR) from None
+        unusable = any(s in str(exc) for s in ("directory", "not a database", "cannot create"))
+        raise CliError(str(exc), EXIT_USAGE if unusable else EXIT_ERROR) from None
 
 
 def _print_json(data) -> None:
@@ -111,6 +116,8 @@ def cmd_import(args) -> int:
         )
     if report.bad_paths and not args.auto:
         return EXIT_USAGE
+    if report.errors:  # files that failed for a reason other than the input (reported above)
+        return EXIT_ERROR
     return EXIT_OK
 
 
@@ -508,7 +515,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             pass
         return EXIT_OK
     except Exception as exc:  # never a bare traceback
-        _stderr(f"memtui: error: {type(exc).__name__}: {exc}")
+        lines = str(exc).strip().splitlines() or [""]  # a worker's traceback: its last line says what
+        _stderr(f"memtui: error: {type(exc).__name__}: {lines[0]}" + (f" ... {lines[-1]}" if len(lines) > 1 else ""))
         if os.environ.get("MEMTUI_DEBUG"):
             raise
         return EXIT_ERROR

@@ -2,115 +2,623 @@
 
 Everything that comes from a transcript passes through `clean()` before it is stored, so no
 memory, export, clipboard text or API request can carry a secret or a terminal escape.
-A secret becomes `[REDACTED:kind]`; for assignments and URLs the name / user part is kept so
-the text still reads (`DB_PASSWORD=[REDACTED:assignment]`).
+
+A secret becomes `[REDACTED:kind]`. For assignments, headers and URLs only the value goes: the
+name, the separator and the user part stay so the text still reads
+(`DB_PASSWORD=[REDACTED:password]`, `postgres://app:[REDACTED:url_password]@db/prod`).
+
+What is found
+  * provider tokens by their shape: Anthropic, OpenAI, GitHub, GitLab, AWS access key ids,
+    Slack tokens and webhooks, Google API keys / OAuth tokens / client secrets, Stripe,
+    Hugging Face, npm, PyPI, DigitalOcean, SendGrid, Discord webhooks, JWTs;
+  * `Bearer <token>` and `Authorization: Basic <base64>`;
+  * passwords in URLs (`scheme://user:password@host`);
+  * PEM private key blocks (RSA, EC, OPENSSH, ENCRYPTED, PGP ...), with or without their END line;
+  * values assigned to secret-looking names: `.env` lines (`export X=...`, quoted or not), shell
+    and CLI (`--password x`), JSON (`"password": "..."`), YAML (`password: ...`), INI, code
+    (`api_key = "..."`).
+
+What is left alone (code in transcripts must survive): references and expressions
+(`token = get_token()`, `API_KEY=os.environ["API_KEY"]`, `${TOKEN}`, `$TOKEN`,
+`settings.SECRET_KEY`), type annotations (`password: str`), plain variable names
+(`password=password`), counts (`max_tokens=4096`, `input_tokens`), names that only look alike
+(`tokenizer`, `keyboard`, `secretary`, `token_url`, `secret_name`), git SHAs, uuids, base64 data
+that is not a token, Rich-markup-like `[bold]text[/]` (stored as it is; the UI shows it as text).
+
+Speed: `clean()` runs on every stored text. One pass of one regex over a lower-cased copy looks
+for short needles that the detectors cannot match without (`ken` for token, `k-` for sk-,
+`://`, ...); its branches are grouped by first character, all of them rare-ish, so the engine
+skips most of the text in C. A text without a needle (most texts) is done after that pass; else
+only the detectors whose needles were seen run, each a regex that starts with a literal.
 """
 
 from __future__ import annotations
 
 import re
+from bisect import bisect_right
+from typing import Callable, Iterator, NamedTuple
 
 # --- terminal control -------------------------------------------------------------------
 
+# Bytes an ASCII text may hold without needing the slow path (everything but C0 controls other
+# than \t and \n, and DEL).
+_ASCII_PLAIN = bytes([9, 10, *range(0x20, 0x7F)])
 _CONTROL_PRESENT = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
 _CONTROL = re.compile(
     r"""
-    \x1b\][^\x07\x1b]*(?:\x07|\x1b\\)?      # OSC ... BEL / ST (title, hyperlinks, clipboard)
-  | \x1b[PX^_][^\x1b]*(?:\x1b\\)?          # DCS / SOS / PM / APC strings
-  | \x1b\[[0-?]*[ -/]*[@-~]                # CSI (colours, cursor movement)
-  | \x1b[ -/]*[0-~]                        # other two-byte escapes
-  | \x9b[0-?]*[ -/]*[@-~]                  # 8-bit CSI
-  | \r\n                                   # CRLF -> LF (handled in the callback)
-  | [\x00-\x08\x0b-\x1f\x7f-\x9f]          # any other C0/C1 control (keeps \t and \n)
+    (?:\x1b\]|\x9d)[^\x07\x1b\x9c\n]*(?:\x07|\x1b\\|\x9c)?   # OSC ... BEL/ST: title, OSC 8 links, OSC 52 clipboard
+  | (?:\x1b[PX^_]|[\x90\x98\x9e\x9f])                       # DCS / SOS / PM / APC strings (sixel, tmux passthrough)
+    (?:[^\x1b\x9c]*(?:\x1b\\|\x9c)|[^\x1b\x9c\n]*)              #   up to ST; never terminated: up to the end of the line
+  | (?:\x1b\[|\x9b)[0-?]*[ -/]*[@-~]?                        # CSI: colours, cursor movement, erase
+  | \x1b[!-/]*[0-~]?                                         # other escapes (charset, keypad, RIS, lone ESC)
+  | [\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]+                   # any other C0/C1 control (keeps \t and \n)
     """,
     re.VERBOSE,
 )
 
 
-def _control_sub(match: re.Match) -> str:
-    return "\n" if match.group(0) == "\r\n" else ""
-
-
 def strip_control(text: str) -> str:
-    """Remove ANSI/OSC escapes and control characters; keep tabs and newlines."""
-    if not _CONTROL_PRESENT.search(text):
+    """Remove ANSI/OSC/DCS escapes and control characters; keep tabs and newlines.
+
+    A carriage return becomes a newline, so text that a terminal would overwrite stays visible.
+    """
+    if text.isascii():
+        if not text.encode("ascii").translate(None, _ASCII_PLAIN):
+            return text
+    elif not _CONTROL_PRESENT.search(text):
         return text
-    return _CONTROL.sub(_control_sub, text)
+    if "\r" in text:
+        text = text.replace("\r\n", "\n").replace("\r", "\n")
+        if text.isascii() and not text.encode("ascii").translate(None, _ASCII_PLAIN):
+            return text
+    return _CONTROL.sub("", text)
 
 
 # --- secrets ----------------------------------------------------------------------------
 
-_SECRET_NAMES = (
-    r"[A-Z0-9_]*(?:SECRET|TOKEN|PASSWORD|PASSWD|PWD|API_?KEY|ACCESS_?KEY|PRIVATE_?KEY"
-    r"|CREDENTIALS?|AUTH_KEY|SESSION_KEY|CLIENT_SECRET|DSN|CONN(?:ECTION)?_STRING)[A-Z0-9_]*"
-)
+_ALNUM = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789")
+_NAME_CHARS = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_-.")
 
-# (kind, pattern); a pattern may define groups `keep` (text kept before the secret).
-_PATTERNS: list[tuple[str, str]] = [
-    (
-        "private_key",
-        r"-----BEGIN[ A-Z0-9]*PRIVATE KEY(?: BLOCK)?-----[\s\S]*?(?:-----END[ A-Z0-9]*PRIVATE KEY(?: BLOCK)?-----|\Z)",
-    ),
-    ("anthropic_key", r"\bsk-ant-[A-Za-z0-9_\-]{20,}"),
-    ("openai_key", r"\bsk-(?:proj-|svcacct-|admin-|None-)?[A-Za-z0-9_\-]{20,}"),
-    ("github_token", r"\b(?:gh[pousr]_[A-Za-z0-9]{30,}|github_pat_[A-Za-z0-9_]{22,})"),
-    ("aws_access_key", r"\b(?:AKIA|ASIA|ABIA|ACCA)[A-Z0-9]{16}\b"),
-    ("slack_token", r"\bxox[abposr]-[A-Za-z0-9\-]{10,}"),
-    ("slack_webhook", r"https://hooks\.slack\.com/(?:services|workflows)/[A-Za-z0-9/_\-]+"),
-    ("google_api_key", r"\bAIza[0-9A-Za-z_\-]{35}"),
-    ("google_oauth", r"\bya29\.[0-9A-Za-z_\-]{20,}"),
-    ("stripe_key", r"\b(?:sk|rk|pk)_(?:live|test)_[0-9A-Za-z]{16,}"),
-    ("huggingface_token", r"\bhf_[A-Za-z0-9]{30,}"),
-    ("npm_token", r"\bnpm_[A-Za-z0-9]{36}"),
-    ("jwt", r"\beyJ[A-Za-z0-9_\-]{8,}\.eyJ[A-Za-z0-9_\-]{8,}\.[A-Za-z0-9_\-]{8,}"),
-    ("bearer", r"(?P<keep>\b[Bb]earer\s+)[A-Za-z0-9._~+/\-]{16,}=*"),
-    (
-        "url_password",
-        r"(?P<keep>\b[a-zA-Z][a-zA-Z0-9+.\-]{1,20}://[^\s/:@'\"]{1,64}:)[^\s/@'\"]{1,128}(?=@)",
-    ),
-    (
-        "assignment",
-        r"(?P<keep>\b" + _SECRET_NAMES + r"[ \t]*(?::=|=|:)[ \t]*[\"']?)"
-        r"(?![\"'$\s]|\[REDACTED|<|\{|os\.|process\.env|getenv|None\b|null\b|true\b|false\b)"
-        r"[^\s\"'`,;]{6,}",
-    ),
-    (
-        "assignment",
-        r"(?P<keep>[\"'](?i:password|passwd|secret|api_?key|access_?token|auth_?token|client_secret|token)[\"']\s*:\s*[\"'])"
-        r"(?!\[REDACTED)[^\"'\s]{6,}(?=[\"'])",
-    ),
+
+class _Span(NamedTuple):
+    start: int
+    end: int
+    kind: str
+
+
+def _word_start(text: str, start: int) -> bool:
+    """True when no letter or digit touches `start` from the left."""
+    return start == 0 or text[start - 1] not in _ALNUM
+
+
+# --- provider tokens (all regexes start with a literal: the engine jumps between candidates)
+
+_SK = re.compile(
+    r"sk-(?:(?P<anthropic_key>ant-[A-Za-z0-9_\-]{20,})"
+    r"|(?P<openai_key>(?:proj|svcacct|admin|None)-[A-Za-z0-9_\-]{20,}|[A-Za-z0-9]{32,}(?![A-Za-z0-9_\-])))"
+)
+_GITHUB = re.compile(r"g(?:h[pousr]_[A-Za-z0-9]{30,}|ithub_pat_[A-Za-z0-9_]{22,})")
+_A = re.compile(
+    r"A(?:(?P<aws_access_key>(?:KIA|SIA)[A-Z0-9]{16})(?![A-Za-z0-9])"
+    r"|(?P<google_api_key>Iza[0-9A-Za-z_\-]{35})(?![A-Za-z0-9_\-]))"
+)
+_SIMPLE: list[tuple[str, tuple[str, ...], re.Pattern, int]] = [
+    # (kind, needles (lower case), pattern, letters before the match that belong to it)
+    ("google_oauth", ("ya29.",), re.compile(r"ya29\.[0-9A-Za-z_\-]{20,}"), 0),
+    ("google_oauth", ("px-",), re.compile(r"GOCSPX-[A-Za-z0-9_\-]{20,}"), 0),
+    ("slack_token", ("xox",), re.compile(r"xox[abposre]-[A-Za-z0-9\-]{10,}"), 0),
+    ("slack_token", ("xapp-",), re.compile(r"xapp-\d-[A-Za-z0-9\-]{10,}"), 0),
+    ("stripe_key", ("k_live_", "k_test_"), re.compile(r"k_(?:live|test)_[0-9A-Za-z]{16,}"), 1),
+    ("stripe_key", ("whsec_",), re.compile(r"whsec_[A-Za-z0-9+/=]{24,}"), 0),
+    ("huggingface_token", ("f_",), re.compile(r"hf_[A-Za-z0-9]{30,}"), 0),
+    ("npm_token", ("pm_",), re.compile(r"npm_[A-Za-z0-9]{36,}"), 0),
+    ("gitlab_token", ("glpat-",), re.compile(r"glpat-[A-Za-z0-9_\-]{20,}"), 0),
+    ("pypi_token", ("ypi-",), re.compile(r"pypi-AgE[A-Za-z0-9_\-]{50,}"), 0),
+    ("digitalocean_token", ("p_v1_",), re.compile(r"dop_v1_[a-f0-9]{64}"), 0),
+    ("sendgrid_key", ("g.",), re.compile(r"SG\.[A-Za-z0-9_\-]{22}\.[A-Za-z0-9_\-]{43}"), 0),
+    ("jwt", ("yj",), re.compile(r"eyJ[A-Za-z0-9_\-]{8,}\.eyJ[A-Za-z0-9_\-]{8,}\.[A-Za-z0-9_\-]{8,}"), 0),
 ]
 
-_COMBINED = re.compile(
-    "|".join(
-        f"(?P<k{i}>{pattern.replace('(?P<keep>', f'(?P<keep{i}>')})" for i, (_, pattern) in enumerate(_PATTERNS)
+
+def _find_sk(text: str, low) -> Iterator[_Span]:
+    for m in _SK.finditer(text):
+        if _word_start(text, m.start()):
+            yield _Span(m.start(), m.end(), m.lastgroup or "openai_key")
+
+
+def _find_github(text: str, low) -> Iterator[_Span]:
+    for m in _GITHUB.finditer(text):
+        if _word_start(text, m.start()):
+            yield _Span(m.start(), m.end(), "github_token")
+
+
+def _find_a(text: str, low) -> Iterator[_Span]:
+    for m in _A.finditer(text):
+        if _word_start(text, m.start()):
+            yield _Span(m.start(), m.end(), m.lastgroup or "aws_access_key")
+
+
+def _simple(kind: str, pattern: re.Pattern, back: int) -> Callable[[str, object], Iterator[_Span]]:
+    def find(text: str, low) -> Iterator[_Span]:
+        for m in pattern.finditer(text):
+            start = m.start() - back
+            if start < 0 or (back and text[start] not in "sr"):  # stripe: sk_live_ / rk_live_
+                continue
+            if _word_start(text, start):
+                yield _Span(start, m.end(), kind)
+
+    return find
+
+
+# --- private keys -----------------------------------------------------------------------
+
+_PEM_HEAD = r"-----BEGIN (?:[A-Z0-9]+ )*PRIVATE KEY(?: BLOCK)?-----"
+_PEM = re.compile(
+    _PEM_HEAD + r"(?P<body>(?:[^-]|-(?!----)){0,40000}?)(?P<end>-----END (?:[A-Z0-9]+ )*PRIVATE KEY(?: BLOCK)?-----)"
+    r"|" + _PEM_HEAD
+)
+# Without its END line (cut off, or still being pasted) a key runs as far as lines of base64 and
+# `Header: value` lines go; newlines may be real or JSON-escaped (tool inputs are stored as JSON).
+_PEM_BODY = re.compile(
+    r"[A-Za-z0-9+/=]*"
+    r"(?:(?:[ \t]|\r?\n|\\r\\n|\\n)+(?:[A-Za-z0-9+/=]{4,}(?=[ \t]*(?:\r?\n|\\[rn]|[\"'`]|$))|[A-Z][A-Za-z-]{0,30}: [^\r\n\\\"'`]{0,200}))*"
+)
+_B64_RUN = re.compile(r"[A-Za-z0-9+/=]{20,}")
+_PEM_END = re.compile(r"-----END (?:[A-Z0-9]+ )*PRIVATE KEY(?: BLOCK)?-----")
+_PEM_LINE = re.compile(r"[ \t]*(?:[A-Za-z0-9+/=]*|[A-Z][A-Za-z-]{0,30}: [^\r\n]{0,200})[ \t]*")
+_NEWLINES = re.compile(r"(\r?\n|\\r\\n|\\n)")
+_B64_TAIL = re.compile(r"[A-Za-z0-9+/=]*\Z")
+
+
+def _pem_start_before(text: str, end: int, floor: int) -> int:
+    """Where the lines of a key that ends at `end` (its BEGIN line cut off) start."""
+    pos = start = end
+    for piece in reversed(_NEWLINES.split(text[max(floor, end - 20000) : end])):
+        if _NEWLINES.fullmatch(piece):
+            pos -= len(piece)
+        elif _PEM_LINE.fullmatch(piece):
+            pos -= len(piece)
+            start = pos
+        else:
+            tail = len(_B64_TAIL.search(piece).group())  # the text was cut inside this line
+            return pos - tail if tail else start
+    return start
+
+
+def _find_pem(text: str, low) -> Iterator[_Span]:
+    spans = []
+    for m in _PEM.finditer(text):
+        if m.group("end"):
+            if _B64_RUN.search(m.group("body")):  # a key, not two header strings in code
+                spans.append(_Span(m.start(), m.end(), "private_key"))
+            continue
+        body = _PEM_BODY.match(text, m.end())
+        end = body.end() if body else m.end()
+        if _B64_RUN.search(text, m.end(), end):
+            spans.append(_Span(m.start(), end, "private_key"))
+    if "-----END" in text:  # the END of a key whose start was cut off (a shortened text)
+        orphans = []
+        floor, i = 0, 0
+        for m in _PEM_END.finditer(text):
+            while i < len(spans) and spans[i].end <= m.start():
+                floor = max(floor, spans[i].end)
+                i += 1
+            if i < len(spans) and spans[i].start <= m.start():
+                continue  # the END of a key found above
+            start = _pem_start_before(text, m.start(), floor)
+            if _B64_RUN.search(text, start, m.start()):
+                orphans.append(_Span(start, m.end(), "private_key"))
+            floor = m.end()
+        spans.extend(orphans)
+    return iter(spans)
+
+
+# --- URLs, Authorization headers, webhooks ----------------------------------------------
+
+_URL = re.compile(
+    r"://(?:"
+    r"(?P<hook>hooks\.slack\.com/(?:services|workflows|triggers)/[A-Za-z0-9/_\-]{8,}"
+    r"|(?:ptb\.|canary\.)?discord(?:app)?\.com/api/webhooks/\d+/[A-Za-z0-9_\-]{20,})"
+    r"|[^\s/:@'\"`\\<>]{0,128}:(?P<pw>[^\s/'\"`\\<>]{1,256})@(?=[A-Za-z0-9\[])"
+    r")"
+)
+_PLACEHOLDER_START = ("$", "{", "<", "%", "*", "[REDACTED")
+
+
+def _find_url(text: str, low) -> Iterator[_Span]:
+    for m in _URL.finditer(text):
+        if m.group("hook"):
+            kind = "slack_webhook" if m.group("hook").startswith("hooks.") else "discord_webhook"
+            yield _Span(m.start("hook"), m.end("hook"), kind)
+            continue
+        pw = m.group("pw")
+        if not pw.startswith(_PLACEHOLDER_START):
+            yield _Span(m.start("pw"), m.end("pw"), "url_password")
+
+
+_BEARER = re.compile(r"earer[ \t]+([A-Za-z0-9._~+/\-]{16,}=*)")
+_BASIC = r"authorization\\?[\"']?[ \t]*[:=][ \t]*\\?[\"']?basic[ \t]+([a-z0-9+/]{8,}={0,2})"
+_BASIC_LOW = re.compile(_BASIC)
+_BASIC_I = re.compile(_BASIC, re.I)
+
+
+def _find_bearer(text: str, low) -> Iterator[_Span]:
+    for m in _BEARER.finditer(text):
+        if m.start() > 0 and text[m.start() - 1] in "Bb" and _word_start(text, m.start() - 1):
+            if not m.group(1).startswith("[REDACTED"):
+                yield _Span(m.start(1), m.end(1), "bearer")
+
+
+def _find_basic(text: str, low) -> Iterator[_Span]:
+    for m in (_BASIC_LOW.finditer(low) if low is not None else _BASIC_I.finditer(text)):
+        yield _Span(m.start(1), m.end(1), "basic_auth")
+
+
+# --- assignments to secret-looking names ------------------------------------------------
+
+# Values that are types, literals or field names, not secrets (compared in lower case).
+_NOT_SECRET = frozenset(
+    "none null nil true false undefined nan yes no on off empty default required optional str string int integer"
+    " bool boolean bytes any object number text char varchar secretstr secret password passwd token key value"
+    " redacted hidden masked unknown string[] list dict map".split()
+)
+# Words after the keyword that make the name something other than the secret itself.
+_SUFFIX_WORDS = frozenset(
+    "type types url uri urls endpoint endpoints file files path paths dir name names id ids len length count"
+    " counts size limit limits max min budget usage used ttl timeout expiry expires expiration exp at in header"
+    " headers prefix env var vars field fields policy regex pattern format kind mode provider providers store"
+    " manager helper index version validator label hint placeholder location source sources ref arn rotation"
+    " scope scopes method methods strategy reset required enabled disabled min_length".split()
+)
+# Words before the keyword that make it a count or a setting (max_tokens, input_token).
+_PREFIX_WORDS = frozenset(
+    "max min num total input output prompt completion reasoning cache cached context thinking budget next page"
+    " show hide forgot reset confirm new old verify check has is use".split()
+)
+# `key` alone is too common (dict keys, sort keys): it counts with one of these in front.
+_KEY_QUALIFIERS = re.compile(
+    r"(?:api|access|private|secret|auth|session|signing|encryption|master|client|app|consumer|service|account"
+    r"|license|openai|anthropic|claude|gemini|google|gcp|azure|stripe|aws|github|gitlab|slack|sendgrid|mailgun"
+    r"|twilio|mapbox|algolia|pusher|firebase|supabase|deepseek|groq|mistral|cohere|together|replicate|hf"
+    r"|huggingface|openrouter|pinecone|datadog|sentry|webhook|jwt|hmac|signature|x-api)[_.\-]?$"
+)
+_SPLIT_WORDS = re.compile(r"[A-Z]?[a-z]+|[A-Z]+(?![a-z])|\d+")
+_IDENT = re.compile(r"[A-Za-z_$][A-Za-z0-9_$]*\Z")
+_DOTTED = re.compile(r"[A-Za-z_$][A-Za-z_$]*(?:\.[A-Za-z_$][A-Za-z_$]*)+\Z")
+
+_VALUE = (
+    r"(?:(?P<ann>[a-z_][a-z0-9_\[\]., |]{0,40}?[ \t]*=[ \t]*)(?=\\{0,3}[\"'`]))?"  # `password: str = "..."`
+    r"(?:(?P<q>\\{0,3}[\"'`])(?P<qv>(?:[^\"'`\\\r\n]|\\\\){1,4096})"
+    r"|(?P<bv>(?:[^\s\"'`,;&\\]|\\\\){1,4096}))"
+)
+_NAME_TAIL = r"(?P<suffix>[a-z0-9_\-]{0,40}+)(?P<cq>\\{0,3}[\"'])?[ \t]*(?P<sep>=>|:=|=(?![=~>])|:(?![:/\\]))[ \t]*"
+
+# (gate substring, kind, pattern on the lower-cased text)
+_ASSIGN_KEYWORDS = [
+    ("pass", "password", r"pass(?:word|wd|phrase)?"),
+    ("pwd", "password", r"pwd"),
+    ("secret", "secret", r"secret"),
+    ("token", "token", r"token"),
+    ("key", "secret", r"key"),
+]
+_ASSIGN = [(gate, kind, re.compile(kw + _NAME_TAIL + _VALUE)) for gate, kind, kw in _ASSIGN_KEYWORDS]
+_ASSIGN_I = [(gate, kind, re.compile(kw + _NAME_TAIL + _VALUE, re.I)) for gate, kind, kw in _ASSIGN_KEYWORDS]
+_FLAG = re.compile(
+    r"--(?:[a-z0-9]+-)*(?P<kw>password|passwd|pass|token|secret|api-key|apikey|access-key|secret-key|client-secret)"
+    r"(?:=|[ \t]+)(?:(?P<q>[\"'])(?P<qv>[^\"'\r\n]{1,4096})|(?P<bv>[^\s\"'`,;&\\]{1,4096}))",
+    re.I,
+)
+
+
+def _name_start(text: str, start: int) -> int:
+    i = start
+    while i > 0 and start - i < 80 and text[i - 1] in _NAME_CHARS:
+        i -= 1
+    return i
+
+
+def _words(name: str) -> list[str]:
+    return [w.lower() for w in _SPLIT_WORDS.findall(name)]
+
+
+def _name_ok(text: str, m: re.Match, gate: str) -> tuple[bool, str]:
+    """Is the name around the keyword one of a secret? Returns (ok, the name)."""
+    kw_start, kw_end = m.start(), m.end("suffix") - len(m.group("suffix"))
+    kw = text[kw_start:kw_end]
+    suffix = text[kw_end : m.end("suffix")]
+    start = _name_start(text, kw_start)
+    name = text[start : m.end("suffix")].lstrip("-.")
+    prefix = text[start:kw_start]
+    # the keyword must end a word: tokenizer, keyboard, passenger, secretary are other words
+    if suffix and suffix[0].isalpha():
+        if suffix[0] in "sS" and (len(suffix) == 1 or not suffix[1].islower() or not kw[-1].islower()):
+            return False, name  # plural: tokens, SECRETS, apiKeys
+        if not (kw[-1].islower() and suffix[0].isupper()):
+            return False, name
+    if suffix and any(w in _SUFFIX_WORDS for w in _words(suffix)):
+        return False, name
+    pwords = _words(prefix)
+    if pwords and pwords[-1] in _PREFIX_WORDS:
+        return False, name
+    if gate in ("pass", "pwd"):
+        # a word of its own: DB_PASS, pass:, --pass; not bypass, compass, OLDPWD, $PWD
+        if prefix and prefix[-1].isalpha() and not (prefix[-1].islower() and kw[0].isupper()):
+            if gate == "pwd" or kw.lower() == "pass":
+                return False, name
+        if name.upper() in ("PWD", "OLDPWD"):
+            return False, name
+    if gate == "key" and not _KEY_QUALIFIERS.search(prefix.lower()):
+        return False, name  # decided later: a random-looking value under an ENV_STYLE_KEY name
+    return True, name
+
+
+def _line_rest(text: str, end: int) -> str:
+    nl = text.find("\n", end, end + 200)
+    return text[end : nl if nl >= 0 else end + 200]
+
+
+def _value(m: re.Match) -> tuple[str, int, int, bool]:
+    """The assigned value of an assignment match: (value, start, end, quoted)."""
+    group = "qv" if m.group("q") is not None else "bv"
+    return m.group(group), m.start(group), m.end(group), group == "qv"
+
+
+def _value_ok(text: str, m: re.Match, name: str, env_style: bool) -> tuple[bool, int]:
+    """Is the assigned value a secret (not code, a type or a placeholder)? Returns (ok, end)."""
+    sep = m.group("sep")
+    value, start, end, quoted = _value(m)
+    value = text[start:end]  # the match may come from the lower-cased copy
+    if quoted:
+        if m.group("ann") and ":" not in sep:
+            return False, end
+        if len(value.strip()) < 3 or value.startswith(_PLACEHOLDER_START) or "://" in value:
+            return False, end
+        if value.lower() in _NOT_SECRET or not value.strip("*x•.·-_ ").strip():
+            return False, end
+        return True, end
+    stripped = value.rstrip(")]}>.")  # f(token=abc123) keeps its parenthesis
+    end -= len(value) - len(stripped)
+    value = stripped
+    if len(value) < 3 or value.startswith(_PLACEHOLDER_START + ("(", "[", "!", "&", "@", "-")) or "://" in value:
+        return False, end
+    if "(" in value or "[" in value or value.lower() in _NOT_SECRET or not value.strip("*x•.·-_"):
+        return False, end
+    if _DOTTED.match(value):
+        return False, end  # settings.SECRET_KEY, os.environ, self.token
+    if _IDENT.match(value) and not any(c.isdigit() for c in value):
+        # A bare word: in code a variable or a type, in .env / YAML / INI a literal.
+        if env_style:
+            return not ("_" in value and value.isupper()), end  # not API_KEY = OTHER_CONSTANT
+        if ":" in sep and "-" in name.strip("-"):
+            return True, end  # an HTTP header: X-Api-Key: ..., X-Auth-Token: ...
+        if ":" in sep:
+            # YAML `password: hunter`, not `token: Token` (a type) nor `f(password: str, ...)`
+            return (_line_rest(text, end).strip() == "" and not value[0].isupper()), end
+        tight = text[m.start("sep") - 1] not in " \t" and m.end("sep") == start
+        if sep == "=" and tight and text[end : end + 1] not in (",", ")"):
+            return "_" not in value, end  # INI / query `password=hunter`; not f(password=user_password)
+        return False, end
+    return True, end
+
+
+def _random_looking(value: str) -> bool:
+    return len(value) >= 16 and any(c.isdigit() for c in value) and any(c.isalpha() for c in value)
+
+
+def _find_assignments(text: str, low: str, patterns: list[tuple[str, str, re.Pattern]]) -> Iterator[_Span]:
+    for gate, kind, pattern in patterns:
+        for m in pattern.finditer(low):
+            ok, name = _name_ok(text, m, gate)
+            env_style = not any(c.islower() for c in name)
+            if not ok:
+                # MY_SERVICE_KEY=3f9a...: a generic *_KEY name counts when its value looks random
+                if gate != "key" or not env_style or name.upper().endswith(("KEYS", "KEY_ID")):
+                    continue
+                _, vstart, vend, _ = _value(m)
+                if not _random_looking(text[vstart:vend]):
+                    continue
+            ok, end = _value_ok(text, m, name, env_style)
+            if not ok:
+                continue
+            lname = name.lower()
+            if "secret_access_key" in lname or ("aws" in lname and "secret" in lname):
+                k = "aws_secret_key"
+            elif gate == "key" and "api" in lname:
+                k = "api_key"
+            else:
+                k = kind
+            yield _Span(_value(m)[1], end, k)
+
+
+def _find_flags(text: str) -> Iterator[_Span]:
+    for m in _FLAG.finditer(text):
+        quoted = m.group("q") is not None
+        value = m.group("qv") if quoted else m.group("bv")
+        if len(value) < 3 or value.startswith(_PLACEHOLDER_START + ("-",)) or value.lower() in _NOT_SECRET:
+            continue
+        if not quoted and ("(" in value or _DOTTED.match(value)):
+            continue
+        kw = m.group("kw").lower()
+        kind = "password" if kw.startswith("pass") else "token" if kw == "token" else "secret"
+        group = "qv" if quoted else "bv"
+        yield _Span(m.start(group), m.end(group), kind)
+
+
+# --- the detector table -------------------------------------------------------------------
+
+# (needles, finder(text, lowered text or None)). A needle is a lower-case substring the finder
+# cannot match without; needles start with a rare character where they can (`ken` for token,
+# `cret` for secret), because all of them are looked for in one pass whose speed depends on how
+# often their first characters occur.
+_DETECTORS: list[tuple[tuple[str, ...], Callable]] = [
+    (("key",), _find_pem),  # -----BEGIN ... PRIVATE KEY-----
+    (("k-",), _find_sk),
+    (("gh", "github_pat_"), _find_github),
+    (("kia", "za"), _find_a),  # AKIA..., AIza...; ASIA is looked for apart (`s` is too common)
+    *[(needles, _simple(kind, pattern, back)) for kind, needles, pattern, back in _SIMPLE],
+    (("://",), _find_url),
+    (("bearer",), _find_bearer),
+    (("basic",), _find_basic),
+]
+_ASSIGN_NEEDLES = {"pass": 0, "wd": 1, "cret": 2, "ken": 3, "key": 4}  # index into _ASSIGN
+_FLAG_NEEDLE = "--"
+
+
+def _build_gate():
+    by_needle: dict[str, list[int]] = {}
+    for i, (needles, _) in enumerate(_DETECTORS):
+        for needle in needles:
+            by_needle.setdefault(needle, []).append(i)
+    needles = sorted({*by_needle, *_ASSIGN_NEEDLES})
+    groups: dict[str, list[str]] = {}
+    for needle in needles:  # one branch per first character: the engine tries few per position
+        groups.setdefault(needle[0], []).append(re.escape(needle[1:]))
+    parts = []
+    for first, rests in groups.items():
+        rests.sort(key=len, reverse=True)
+        parts.append(re.escape(first) + ("(?:" + "|".join(rests) + ")" if any(rests) else ""))
+    pattern = "|".join(parts)
+    return re.compile(pattern), re.compile(pattern.encode()), by_needle
+
+
+_GATE, _GATE_B, _BY_NEEDLE = _build_gate()
+
+KNOWN_KINDS = tuple(
+    sorted(
+        {
+            "private_key", "anthropic_key", "openai_key", "github_token", "aws_access_key", "aws_secret_key",
+            "google_api_key", "slack_webhook", "discord_webhook", "url_password", "bearer", "basic_auth",
+            "password", "secret", "token", "api_key",
+            *(kind for kind, _, _, _ in _SIMPLE),
+        }
     )
 )
-_KINDS = [kind for kind, _ in _PATTERNS]
-
-# Every pattern above needs one of these; a text without any is returned untouched quickly.
-_PREFILTER = re.compile(
-    r"PRIVATE KEY|sk-|gh[pousr]_|github_pat_|AKIA|ASIA|ABIA|ACCA|xox|hooks\.slack|AIza|ya29\."
-    r"|_live_|_test_|hf_|npm_|eyJ|[Bb]earer|://|SECRET|TOKEN|PASSW|PWD|API_?KEY|ACCESS_?KEY|CREDENTIAL|AUTH_KEY"
-    r"|SESSION_KEY|DSN|CONN|[\"'](?i:password|passwd|secret|api_?key|access_?token|auth_?token|client_secret|token)[\"']"
-)
-
-KNOWN_KINDS = tuple(sorted(set(_KINDS)))
 
 
-def _secret_sub(match: re.Match) -> str:
-    index = int(match.lastgroup[1:])  # type: ignore[index]
-    keep = match.group(f"keep{index}") if f"(?P<keep{index}>" in _COMBINED.pattern else None
-    return f"{keep or ''}[REDACTED:{_KINDS[index]}]"
+def find_secrets(text: str) -> list[tuple[int, int, str]]:
+    """(start, end, kind) of every secret in `text`, in order, not overlapping."""
+    if len(text) < 8:
+        return []
+    low: str | None
+    found: set[str] = set()
+    if text.isascii():
+        low = text.lower()
+        m = _GATE.search(low)
+        if m:
+            found.update(_GATE.findall(low, m.start()))
+    else:
+        low = None
+        hay = text.encode("utf-8", "surrogatepass").lower()
+        m = _GATE_B.search(hay)
+        if m:
+            found.update(n.decode() for n in _GATE_B.findall(hay, m.start()))
+    if "SIA" in text:
+        found.add("kia")
+    if not found:
+        return []
+    strong: list[_Span] = []
+    run: set[int] = set()
+    for needle in found:
+        run.update(_BY_NEEDLE.get(needle, ()))
+    for i in sorted(run):
+        strong.extend(_DETECTORS[i][1](text, low))
+    weak: list[_Span] = []
+    fired = sorted(_ASSIGN_NEEDLES[n] for n in found if n in _ASSIGN_NEEDLES)
+    if fired:
+        if low is None:
+            lowered = text.lower()
+            if len(lowered) == len(text):  # same offsets: match on the lower-cased copy
+                low = lowered
+        table = _ASSIGN if low is not None else _ASSIGN_I
+        weak.extend(_find_assignments(text, low if low is not None else text, [table[i] for i in fired]))
+        if _FLAG_NEEDLE in text:
+            weak.extend(_find_flags(text))
+    if not strong and not weak:
+        return []
+    result: list[_Span] = []
+    for span in sorted(strong):  # provider tokens first; overlapping ones merge
+        if result and span.start < result[-1].end:
+            if span.end > result[-1].end:
+                result[-1] = _Span(result[-1].start, span.end, result[-1].kind)
+            continue
+        result.append(span)
+    if weak:
+        # assignments fill the gaps between the provider tokens
+        starts = [s.start for s in result]
+        kept: list[_Span] = []
+        for span in sorted(weak):
+            if kept and span.start < kept[-1].end:
+                continue
+            i = bisect_right(starts, span.start)
+            if i and result[i - 1].end > span.start or i < len(result) and result[i].start < span.end:
+                continue
+            kept.append(span)
+        result = sorted(result + kept)
+    return [(s.start, s.end, s.kind) for s in result]
 
 
 def redact(text: str) -> str:
     """Replace every secret found in `text` by `[REDACTED:kind]`."""
-    if not _PREFILTER.search(text):
+    spans = find_secrets(text)
+    if not spans:
         return text
-    return _COMBINED.sub(_secret_sub, text)
+    out = []
+    pos = 0
+    for start, end, kind in spans:
+        out.append(text[pos:start])
+        out.append(f"[REDACTED:{kind}]")
+        pos = end
+    out.append(text[pos:])
+    return "".join(out)
 
 
 def clean(text: str) -> str:
     """What every stored text goes through: control stripping, then secret scrubbing."""
     return redact(strip_control(text))
+
+
+# --- cleaning a text that will be cut -------------------------------------------------------
+
+# How far past a cut a window reaches, so that a token across the cut is still seen whole. A
+# private key may be longer: its BEGIN line without END, or its END line without BEGIN, is
+# enough for _find_pem to take the base64 lines next to it.
+CUT_MARGIN = 1024
+_SPACE = re.compile(r"\s")
+
+
+def clean_head(text: str, n: int) -> str:
+    """The first `n` characters of clean(text), cleaning only a window a little past the cut.
+
+    The window ends at whitespace after `n + CUT_MARGIN` characters, so no token is cut in two
+    (a piece of a token may be too short to be recognised, and must not be kept either). A
+    `[REDACTED:kind]` marker across the cut is kept whole."""
+    end = n + CUT_MARGIN
+    if end < len(text):
+        m = _SPACE.search(text, end, end + CUT_MARGIN)
+        end = m.start() if m else end
+    out = clean(text[:end])
+    if n < len(out):
+        i = out.rfind("[", max(0, n - 40), n)
+        if i >= 0 and out.startswith("[REDACTED:", i) and out.find("]", i) >= n:
+            n = out.find("]", i) + 1
+    return out[:n]
+
+
+def clean_tail(text: str, n: int) -> str:
+    """The last `n` characters of clean(text), cleaning only a window a little before the cut."""
+    if n <= 0:
+        return ""
+    start = len(text) - n - CUT_MARGIN
+    if start > 0:
+        lo = max(0, start - CUT_MARGIN)
+        cut = max(text.rfind(c, lo, start) for c in " \n\t")
+        start = cut + 1 if cut >= 0 else start
+    else:
+        start = 0
+    out = clean(text[start:])
+    first = len(out) - n
+    if first > 0:
+        i = out.rfind("[", max(0, first - 40), first)
+        if i >= 0 and out.startswith("[REDACTED:", i) and out.find("]", i) >= first:
+            first = i
+    return out[max(0, first) :]

@@ -11,6 +11,9 @@ It never touches the database, never redacts (the pipeline does), and reports ba
 
 from __future__ import annotations
 
+import json
+import re
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
@@ -141,17 +144,55 @@ def iter_jsonl(ctx: ParseContext) -> Iterator[tuple[int, object]]:
                 try:
                     obj = orjson.loads(stripped)
                 except orjson.JSONDecodeError:
-                    if not complete:
+                    obj = _lenient_json(stripped)
+                    if obj is None and not complete:
                         ctx.warn("incomplete last line left for the next import", lineno)
                         lineno -= 1
                         break
-                    ctx.warn("not valid JSON, line skipped", lineno)
-                    obj = None
+                    if obj is None:
+                        ctx.warn("not valid JSON, line skipped", lineno)
+                    else:
+                        ctx.warn("invalid UTF-8 or unpaired surrogate replaced", lineno)
                 if obj is not None:
                     yield lineno, obj
             offset += len(line)
             ctx.end = offset
             ctx.state["lines"] = lineno
+
+
+def _lenient_json(line: bytes) -> object:
+    """A line orjson refuses only for its text encoding (invalid UTF-8, or an unpaired surrogate
+    such as a JavaScript tool writes when it cuts a string inside an emoji), decoded with the
+    bad characters replaced; None when the line is not JSON at all."""
+    try:
+        obj = json.loads(line.decode("utf-8", errors="replace"))
+    except (ValueError, RecursionError):
+        return None
+    return _no_surrogates(obj)
+
+
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def _no_surrogates(value: object) -> object:
+    if isinstance(value, str):
+        return value if value.isascii() else _SURROGATE.sub("\ufffd", value)
+    if isinstance(value, dict):
+        return {_no_surrogates(k): _no_surrogates(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_no_surrogates(v) for v in value]
+    return value
+
+
+@contextmanager
+def line_guard(ctx: ParseContext, lineno: int):
+    """`with line_guard(ctx, lineno):` around the handling of one record: a record whose fields
+    have shapes the parser did not expect (a number where text was, a string where an object
+    was) is skipped with one warning instead of failing the whole file."""
+    try:
+        yield
+    except (AttributeError, TypeError, ValueError, KeyError, IndexError) as exc:
+        ctx.warn(f"unexpected record, line skipped ({type(exc).__name__}: {exc})", lineno)
 
 
 def read_json_file(ctx: ParseContext) -> object:

@@ -24,6 +24,7 @@ from memtui.core.importers.base import (
     image_placeholder,
     iter_jsonl,
     json_text,
+    line_guard,
     parse_ts,
 )
 
@@ -53,54 +54,55 @@ class ClaudeCodeParser(Parser):
         fallback_key = ctx.state.get("session") or ctx.path.stem
         meta_title = _subagent_description(ctx.path)
         for lineno, obj in iter_jsonl(ctx):
-            if not isinstance(obj, dict):
-                ctx.warn("not a JSON object, line skipped", lineno)
-                continue
-            kind = obj.get("type")
-            if kind == "summary":
-                if obj.get("leafUuid") and obj.get("summary"):
-                    yield LeafTitle(str(obj["leafUuid"]), str(obj["summary"]))
-                continue
-            if kind == "ai-title":
-                if obj.get("sessionId") and obj.get("aiTitle"):
-                    yield SessionInfo(key=str(obj["sessionId"]), tool=self.tool, title=str(obj["aiTitle"]))
-                continue
-            if kind not in ("user", "assistant", "system"):
-                continue  # snapshots, queue operations, progress, attachments, ... are not conversation
-            session_id = str(obj.get("sessionId") or fallback_key)
-            key = session_id
-            parent = None
-            agent = obj.get("agentId")
-            if obj.get("isSidechain") and agent:
-                key, parent = f"{session_id}/agent-{agent}", session_id
-            message = obj.get("message") if isinstance(obj.get("message"), dict) else {}
-            ts = parse_ts(obj.get("timestamp"))
-            model = message.get("model") if kind == "assistant" else None
-            if model == "<synthetic>":
-                model = None
-            signature = (obj.get("cwd"), obj.get("gitBranch"), model)
-            if announced.get(key) != signature and (key not in announced or any(signature)):
-                prev = announced.get(key)
-                merged = tuple(s or p for s, p in zip(signature, prev or (None, None, None)))
-                announced[key] = merged
-                # Announce again only what changes the session: a new cwd/branch/model value or an
-                # earlier start (user and assistant lines alternate signatures without news).
-                if prev is None or merged != prev or (ts and (key not in earliest or ts < earliest[key])):
-                    if ts and (key not in earliest or ts < earliest[key]):
-                        earliest[key] = ts
-                    yield SessionInfo(
-                        key=key,
-                        tool=self.tool,
-                        cwd=obj.get("cwd") or None,
-                        git_branch=obj.get("gitBranch") or None,
-                        model=model,
-                        started_at=ts,
-                        parent_key=parent,
-                        title=meta_title if parent else None,
-                    )
-            fallback_key = session_id
-            uuid = str(obj.get("uuid") or f"L{lineno}")
-            yield from self._blocks(kind, obj, message, key, uuid, ts, tool_names)
+            with line_guard(ctx, lineno):  # a record of an unexpected shape costs that line only
+                if not isinstance(obj, dict):
+                    ctx.warn("not a JSON object, line skipped", lineno)
+                    continue
+                kind = obj.get("type")
+                if kind == "summary":
+                    if obj.get("leafUuid") and obj.get("summary"):
+                        yield LeafTitle(str(obj["leafUuid"]), str(obj["summary"]))
+                    continue
+                if kind == "ai-title":
+                    if obj.get("sessionId") and obj.get("aiTitle"):
+                        yield SessionInfo(key=str(obj["sessionId"]), tool=self.tool, title=str(obj["aiTitle"]))
+                    continue
+                if kind not in ("user", "assistant", "system"):
+                    continue  # snapshots, queue operations, progress, attachments, ... are not conversation
+                session_id = str(obj.get("sessionId") or fallback_key)
+                key = session_id
+                parent = None
+                agent = obj.get("agentId")
+                if obj.get("isSidechain") and agent:
+                    key, parent = f"{session_id}/agent-{agent}", session_id
+                message = obj.get("message") if isinstance(obj.get("message"), dict) else {}
+                ts = parse_ts(obj.get("timestamp"))
+                model = _text(message.get("model")) if kind == "assistant" else None
+                if model == "<synthetic>":
+                    model = None
+                signature = (obj.get("cwd"), obj.get("gitBranch"), model)
+                if announced.get(key) != signature and (key not in announced or any(signature)):
+                    prev = announced.get(key)
+                    merged = tuple(s or p for s, p in zip(signature, prev or (None, None, None)))
+                    announced[key] = merged
+                    # Announce again only what changes the session: a new cwd/branch/model value or an
+                    # earlier start (user and assistant lines alternate signatures without news).
+                    if prev is None or merged != prev or (ts and (key not in earliest or ts < earliest[key])):
+                        if ts and (key not in earliest or ts < earliest[key]):
+                            earliest[key] = ts
+                        yield SessionInfo(
+                            key=key,
+                            tool=self.tool,
+                            cwd=_text(obj.get("cwd")),
+                            git_branch=_text(obj.get("gitBranch")),
+                            model=model,
+                            started_at=ts,
+                            parent_key=parent,
+                            title=meta_title if parent else None,
+                        )
+                fallback_key = session_id
+                uuid = str(obj.get("uuid") or f"L{lineno}")
+                yield from self._blocks(kind, obj, message, key, uuid, ts, tool_names)
         ctx.state["session"] = fallback_key
         if tool_names:
             ctx.state["tool_names"] = dict(list(tool_names.items())[-_KEEP_TOOL_NAMES:])
@@ -220,3 +222,8 @@ def _subagent_description(path: Path) -> str | None:
     if isinstance(data, dict) and isinstance(data.get("description"), str):
         return data["description"]
     return None
+
+
+def _text(value) -> str | None:
+    """A non-empty string field, or None (a record may carry a number or a list instead)."""
+    return value if isinstance(value, str) and value else None

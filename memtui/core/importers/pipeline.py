@@ -32,7 +32,7 @@ from memtui.core.importers.base import (
     SessionInfo,
 )
 from memtui.core.importers.prefetch import Prefetcher, worker_count
-from memtui.core.redact import clean
+from memtui.core.redact import clean, clean_head, clean_tail
 
 # Stored text is cut to these lengths (head and tail kept); the original length is recorded.
 MAX_TOOL_TEXT = 8_000
@@ -62,6 +62,7 @@ class ImportReport:
     bytes_read: int = 0
     warnings: list[str] = field(default_factory=list)
     bad_paths: list[str] = field(default_factory=list)  # missing, unreadable or unknown format
+    errors: list[str] = field(default_factory=list)  # files that failed for another reason (a bug)
     touched_sessions: set[int] = field(default_factory=set)
     new_sessions: set[int] = field(default_factory=set)
 
@@ -81,7 +82,9 @@ class ImportReport:
 def _shorten(text: str, limit: int) -> str:
     head = limit * 3 // 4
     tail = limit - head
-    return f"{text[:head]}\n…[{len(text) - limit:,} characters cut]…\n{text[-tail:]}"
+    # Both ends are cleaned before the cut (looking a little past it), so a secret that
+    # straddles a cut cannot leave a fragment behind that is too short to be recognised.
+    return f"{clean_head(text, head)}\n…[{len(text) - limit:,} characters cut]…\n{clean_tail(text, tail)}"
 
 
 def _shorten_json(text: str, limit: int) -> str:
@@ -326,6 +329,8 @@ class Importer:
     # --- one file -------------------------------------------------------------------------
 
     def import_file(self, path: Path, *, explicit: bool) -> None:
+        """Import one file. Whatever goes wrong is one warning naming the file; the run goes on.
+        Only a file named on the command line makes the run's exit code 2 (bad_paths)."""
         report = self.report
         report.files_seen += 1
         try:
@@ -333,7 +338,8 @@ class Importer:
             st = path.stat()
         except OSError as exc:
             self.warn(f"{path}: cannot read ({exc.strerror})")
-            report.bad_paths.append(str(path))
+            if explicit:
+                report.bad_paths.append(str(path))
             report.files_failed += 1
             return
         key = str(path)
@@ -348,19 +354,22 @@ class Importer:
             head = read_head(path)
         except OSError as exc:
             self.warn(f"{path}: cannot read ({exc.strerror})")
-            report.bad_paths.append(str(path))
+            if explicit:
+                report.bad_paths.append(str(path))
             report.files_failed += 1
             return
-        fmt = self.format or detect_format(path, head)
-        if fmt is None:
-            if explicit:
-                self.warn(f"{path}: unknown transcript format (use --format to force one)")
-                report.bad_paths.append(str(path))
-                report.files_failed += 1
-            return
-        if self.on_file:
-            self.on_file(path, fmt)
         try:
+            binary = b"\x00" in head[:8192]
+            fmt = None if binary else self.format or detect_format(path, head)
+            if fmt is None:
+                if explicit:
+                    what = "binary file, not a transcript" if binary else "unknown transcript format (use --format to force one)"
+                    self.warn(f"{path}: {what}")
+                    report.bad_paths.append(str(path))
+                    report.files_failed += 1
+                return
+            if self.on_file:
+                self.on_file(path, fmt)
             self._import(path, st, fmt)
         except ParseError as exc:
             self.warn(f"{path}: {exc}")
@@ -370,6 +379,14 @@ class Importer:
         except OSError as exc:
             self.warn(f"{path}: cannot read ({exc.strerror or exc})")
             report.files_failed += 1
+            if explicit:
+                report.bad_paths.append(str(path))
+        except Exception as exc:  # a bug in a parser or the store: this file only (its transaction rolled back)
+            lines = str(exc).strip().splitlines() or [""]
+            detail = lines[-1] if len(lines) > 1 else f"{type(exc).__name__}: {lines[0]}"
+            self.warn(f"{path}: import failed, file skipped ({detail})")
+            report.files_failed += 1
+            report.errors.append(str(path))
 
     def _record_empty(self, key: str, st: os.stat_result) -> None:
         with self.db.atomic():
@@ -448,7 +465,8 @@ class Importer:
                 )
             return pid
         root = find_git_root(cwd) or cwd.rstrip("/\\") or cwd
-        remote = git_remote or (_git_remote(root) if root != cwd or Path(root, ".git").exists() else None)
+        remote = clean(git_remote) if git_remote else None
+        remote = remote or (_git_remote(root) if root != cwd or Path(root, ".git").exists() else None)
         name = root.replace("\\", "/").rstrip("/").rsplit("/", 1)[-1] or root
         self.db.execute_sql(
             "INSERT INTO project (root, name, git_remote, created_at) VALUES (?, ?, ?, ?)"
