@@ -95,25 +95,21 @@ def cmd_import(args) -> int:
     if shown > MAX_SHOWN_WARNINGS:
         _stderr(f"memtui: warning: ... and {shown - MAX_SHOWN_WARNINGS} more warnings")
     summary = report.as_dict() | {"seconds": round(elapsed, 3)}
-    if args.extractor is None:  # TRANSITIONAL until extract/heuristic.py lands
-        import importlib.util
-
-        args.extractor = "heuristic" if importlib.util.find_spec("memtui.core.extract.heuristic") else "none"
     if args.extractor != "none" and report.touched_sessions:
         proposed = _propose(db, args, sorted(report.touched_sessions))
         summary["proposals"] = proposed
     if args.json:
         _print_json(summary)
     else:
-        if "proposals" in summary:
-            p = summary["proposals"]
-            print(f"proposed {p['created']} memory(ies) from {p['sessions']} session(s) ({args.extractor});"
-                  f" {p['reinforced']} reinforced existing ones")
         print(
             f"imported {report.files_imported} file(s) ({report.bytes_read / 1e6:.1f} MB) in {elapsed:.2f}s:"
             f" {report.sessions_new} new session(s), {report.messages_new} new message(s);"
             f" {report.files_unchanged} unchanged, {report.files_failed} failed, {len(report.warnings)} warning(s)"
         )
+        if "proposals" in summary:
+            p = summary["proposals"]
+            print(f"proposed {p['created']} memory(ies) from {p['sessions']} session(s) ({args.extractor});"
+                  f" {p['reinforced']} reinforced existing ones")
     if report.bad_paths and not args.auto:
         return EXIT_USAGE
     if report.errors:  # files that failed for a reason other than the input (reported above)
@@ -418,7 +414,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--auto", action="store_true", help="scan every supported tool's default locations")
     p.add_argument("--format", choices=FORMATS, help="force a format instead of detecting it")
     p.add_argument("--json", action="store_true", help="print the import report as JSON")
-    p.add_argument("--extractor", choices=EXTRACTORS, default=None, help="propose memories with this extractor (default: heuristic)")
+    p.add_argument("--extractor", choices=EXTRACTORS, default="heuristic", help="propose memories with this extractor (default: heuristic)")
     _anthropic_flags(p)
     p.set_defaults(func=cmd_import)
 
