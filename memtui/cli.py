@@ -388,6 +388,36 @@ def cmd_app(args) -> int:
     return app.return_code or EXIT_OK
 
 
+def cmd_demo(args) -> int:
+    """The app on the sample sessions shipped in the package, in a temporary database unless --db."""
+    import tempfile
+
+    from memtui.core import propose
+    from memtui.demo import load_demo
+
+    db_arg = args.demo_db or args.db
+    tmp = None if db_arg else tempfile.TemporaryDirectory(prefix="memtui-demo-")
+    try:
+        args.db = db_arg or str(Path(tmp.name) / "demo.db")
+        db = _open_db(args)
+        report = load_demo(db, on_warning=lambda t: _stderr(f"memtui: warning: {t}"))
+        new = sorted(report.new_sessions)
+        if new:
+            propose.propose_sessions(db, new, propose.get_extractor("heuristic"), "heuristic")
+        db.close()
+        if args.no_ui:
+            print(f"demo database {args.db}: {report.sessions_new} new session(s), {report.messages_new} message(s)")
+            return EXIT_OK
+        from memtui.ui.app import create_app
+
+        app = create_app(args.db)
+        app.run()
+        return app.return_code or EXIT_OK
+    finally:
+        if tmp is not None:
+            tmp.cleanup()
+
+
 # --- the parser ----------------------------------------------------------------------------
 
 
@@ -479,6 +509,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--format", default="json", choices=("json",))
     p.add_argument("-o", "--output", metavar="FILE")
     p.set_defaults(func=cmd_export)
+
+    p = sub.add_parser("demo", help="open the app on sample sessions (a temporary database unless --db)")
+    p.add_argument("--db", dest="demo_db", metavar="PATH", help="keep the demo in this database")
+    p.add_argument("--no-ui", action="store_true", help="only build the demo database")
+    p.set_defaults(func=cmd_demo)
 
     p = sub.add_parser("load", help="load a JSON export")
     p.add_argument("file", metavar="FILE.json")

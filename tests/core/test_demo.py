@@ -227,3 +227,20 @@ def test_heuristic_proposals_find_the_planted_signals(db):
     kinds = Counter(kind for (kind,) in rows(db, "SELECT kind FROM memory"))
     assert kinds["bug_fix"] >= 3 and kinds["todo"] >= 3
     assert rows(db, "SELECT COUNT(*) FROM memory WHERE text LIKE '%sk-ant-api03%'") == [(0,)]
+
+
+def test_demo_command_builds_a_reviewable_database(tmp_path, capsys):
+    from memtui.cli import main
+
+    db = tmp_path / "demo.db"
+    assert main(["demo", "--no-ui", "--db", str(db)]) == 0
+    assert "5 new session(s)" in capsys.readouterr().out
+    assert main(["--db", str(db), "memories", "--status", "proposed", "--json"]) == 0
+    import json
+
+    proposals = json.loads(capsys.readouterr().out)
+    assert len(proposals) >= 10
+    assert all(p["evidence"] for p in proposals)
+    assert main(["demo", "--no-ui", "--db", str(db)]) == 0  # again: nothing new, nothing duplicated
+    assert main(["--db", str(db), "memories", "--status", "proposed", "--json"]) == 0
+    assert len(json.loads(capsys.readouterr().out.split("\n", 1)[1])) == len(proposals)
