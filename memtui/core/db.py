@@ -24,11 +24,11 @@ FTS_SQL = [
     # External-content FTS5 index over message text: the text is stored once, in `message`.
     "CREATE VIRTUAL TABLE IF NOT EXISTS message_fts USING fts5("
     "text, content='message', content_rowid='id', tokenize='unicode61 remove_diacritics 2')",
-    # Messages inserted but not yet in message_fts. A writer indexes them with index_pending()
-    # before it commits (the import does so once per file), so the table is empty between
-    # transactions. Indexing a file's messages in one statement instead of one trigger call per
-    # row matters: FTS5 writes a new index segment at every statement savepoint, so a per-row
-    # trigger writes (and then merges) one segment per message.
+    # Messages inserted but not yet in message_fts. Writers index them with index_pending(): the
+    # import does so every few files (pipeline.FTS_BATCH_*) and at the end of its run, and
+    # open_database() indexes whatever a run cut short left. Indexing many messages in one
+    # statement instead of one trigger call per row matters: FTS5 writes a new index segment at
+    # every statement savepoint, so a per-row trigger writes (and then merges) one per message.
     "CREATE TABLE IF NOT EXISTS message_fts_pending (id INTEGER PRIMARY KEY)",
 ]
 FTS_TRIGGERS = {

@@ -40,6 +40,11 @@ MAX_TEXT = 64_000
 BATCH = 2_000  # rows per executemany ...
 BATCH_CHARS = 4_000_000  # ... or fewer when their text adds up to this (bounds memory)
 LOOKAHEAD_FILES = 256  # files walked ahead of the one being imported (to hand to the worker)
+# New messages join the full-text index in batches: in the transaction of the file that brings the
+# text waiting to be indexed to FTS_BATCH_CHARS characters or the files to FTS_BATCH_FILES, and at
+# the end of the run. (One FTS5 statement per file writes and merges an index segment per file.)
+FTS_BATCH_CHARS = 8_000_000
+FTS_BATCH_FILES = 64
 HASH_BYTES = 4096
 
 SKIP_DIRS = {".git", "node_modules", "__pycache__", ".venv", "venv", ".tox", ".mypy_cache", "site-packages"}
@@ -178,6 +183,7 @@ class Importer:
         self._prefetch: Prefetcher | None = None
         self._deferred: list[str] | None = None  # warnings held back while walking ahead
         self._real_dirs: dict[Path, Path] = {}  # folder -> folder.resolve()
+        self._unindexed = [0, 0]  # characters, files committed since the full-text index caught up
 
     # --- walking --------------------------------------------------------------------------
 
@@ -211,7 +217,20 @@ class Importer:
             if self._prefetch:
                 self._prefetch.close()
                 self._prefetch = None
+            self._index_rest()
         return self.report
+
+    def _index_rest(self) -> None:
+        """Index the messages of the last files of the run (a run cut short leaves them to the
+        next open_database or import, which index whatever is pending)."""
+        if not self._unindexed[1]:
+            return
+        try:
+            with self.db.atomic():
+                index_pending(self.db.connection())
+            self._unindexed = [0, 0]
+        except Exception:  # (a run failing on its own error): the rows stay pending, indexed later
+            pass
 
     def _ahead(self, files: Iterable[Path]) -> Iterable[Path]:
         """`files`, walked ahead of the caller so that the worker can parse the next files
@@ -425,7 +444,11 @@ class Importer:
             writer = _Writer(self, fmt, parser.tool, fresh=start == 0)
             writer.consume(self._prefetch.events(job, ctx) if job else prepare_items(parser.parse(ctx)))
             writer.finish()
-            index_pending(writer.conn)  # the file's new messages join the full-text index
+            self._unindexed[0] += writer.chars_written
+            self._unindexed[1] += 1
+            if self._unindexed[0] >= FTS_BATCH_CHARS or self._unindexed[1] >= FTS_BATCH_FILES:
+                index_pending(writer.conn)  # this file's messages and those of the files before it
+                self._unindexed = [0, 0]
             end = ctx.end or st.st_size
             head_hash = _hash(_read_range(path, 0, min(end, HASH_BYTES)))
             tail_start = max(0, end - HASH_BYTES)
@@ -540,6 +563,7 @@ class _Writer:
         self.last_ts: dict[int, float] = {}
         self.batch: list[tuple] = []
         self.batch_chars = 0
+        self.chars_written = 0
         self.titles: list[LeafTitle] = []
 
     def consume(self, items) -> None:
@@ -613,6 +637,7 @@ class _Writer:
             (sid, pos, role, kind, tool_name, text, timestamp, external_id, group_id, is_error, original_col)
         )
         self.batch_chars += len(text)
+        self.chars_written += len(text)
         if len(self.batch) >= BATCH or self.batch_chars >= BATCH_CHARS:
             self.flush()
 
