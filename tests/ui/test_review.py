@@ -285,7 +285,7 @@ async def test_question_mark_opens_help_with_every_key(review_data, make_app):
         await pilot.press("question_mark")
         await pilot.pause()
         assert isinstance(app.screen, HelpScreen)
-        text = str(app.screen.query_one("#help-text").content)
+        text = app.screen.query_one("#help-text").plain
         for needle in ("Approve the selected proposal", "Reject", "Undo", "Redo", "Next session", "approve_all",
                        "Jump to the selected proposal's evidence", "Quit memtui", "palette"):
             assert needle in text, needle
@@ -437,7 +437,7 @@ async def test_tool_calls_fold_and_expand_from_the_keyboard(review_data, make_ap
         opened = view.plain_lines()
         assert "▾ error" in opened[result_row]
         assert "✓ test case 1 passed" in opened[result_row + 1]
-        assert any("… 70 more lines (enter to expand)" in line for line in opened)
+        assert any("… 70 more lines, " in line and "(enter to expand)" in line for line in opened)
         await pilot.press("enter")  # open -> full
         await pilot.pause()
         assert any("FAIL src/cart.test.ts" in line for line in view.plain_lines())

@@ -23,10 +23,10 @@ def proposal_prompt(memory: MemoryRecord) -> Content:
         (mark, mark_style),
         " ",
         (memory.kind.replace("_", " "), "bold" if not reviewed else ""),
-        (" · ", "$text-muted"),
-        (memory.tier, "$text-secondary"),
-        (" · ", "$text-muted"),
-        (f"{memory.confidence:.2f}", "$text-muted"),
+        " · ",
+        (memory.tier, "italic"),
+        " · ",
+        f"{memory.confidence:.2f}",
     ]
     if memory.pinned:
         parts += ["  ", ("★ pinned", "$text-warning")]
@@ -34,7 +34,7 @@ def proposal_prompt(memory: MemoryRecord) -> Content:
         parts += ["  ", (memory.status, mark_style)]
     if memory.supersedes_id:
         parts += ["  ", (f"may supersede #{memory.supersedes_id}", "$text-warning")]
-    parts += ["\n", (inert(memory.text), "$text-muted" if reviewed else "")]
+    parts += ["\n", (inert(memory.text), "dim" if reviewed else "")]
     return Content.assemble(*parts)
 
 
@@ -55,7 +55,7 @@ class ProposalList(OptionList):
         self.memories = pending + reviewed
         options: list[Option | None] = [Option(proposal_prompt(m), id=str(m.id)) for m in pending]
         if reviewed:
-            options.append(Option(Content.styled(f"── {REVIEWED_HEADER} ──", "$text-muted"), id="-reviewed", disabled=True))
+            options.append(Option(Content.styled(f"── {REVIEWED_HEADER} ──", "dim"), id="-reviewed", disabled=True))
             options += [Option(proposal_prompt(m), id=str(m.id)) for m in reviewed]
         self.set_options(options)
 

@@ -25,13 +25,13 @@ def session_prompt(session: SessionRecord) -> Content:
         badge = (f"{session.pending:>3} ", "$text-accent bold")
         title_style = "bold"
     else:
-        badge = ("  · ", "$text-muted")
+        badge = ("  · ", "dim")
         title_style = ""
     return Content.assemble(
         badge,
         (title[:300], title_style),
         "\n    ",
-        (f"{when(session.started_at)} · {one_line(project)} · {session.tool}", "$text-muted"),
+        (f"{when(session.started_at)} · {one_line(project)} · {session.tool}", "dim"),
     )
 
 

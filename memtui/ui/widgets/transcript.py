@@ -107,7 +107,7 @@ class TranscriptView(ScrollView, can_focus=True):
     }
 
     BINDINGS = [
-        Binding("enter,space", "toggle", "Expand", id="transcript.toggle", tooltip="Expand or fold the message at the cursor"),
+        Binding("enter,space", "toggle", "expand", id="transcript.toggle", tooltip="Expand or fold the message at the cursor"),
         Binding("up,k", "cursor_up", "Up", show=False),
         Binding("down,j", "cursor_down", "Down", show=False),
         Binding("pageup", "page_up_cursor", "Page up", show=False),
@@ -254,17 +254,28 @@ class TranscriptView(ScrollView, can_focus=True):
         return self._state.get(index, default)
 
     def _set_state(self, index: int, state: int) -> None:
-        anchor_row = round(self.scroll_y)
-        anchor = self.index_at(anchor_row)
-        offset = anchor_row - self._starts[anchor] if anchor is not None else 0
+        """Show block `index` in another state; the top row and the cursor stay on what they showed."""
+
+        def anchor(row: int) -> tuple[int, int] | None:
+            block = self.index_at(row)
+            return None if block is None else (block, row - self._starts[block])
+
+        top, cursor = anchor(round(self.scroll_y)), anchor(self.cursor_row)
         self._state[index] = state
         if self._width:
             self._heights[index] = self._block_height(index)
             self._starts = list(accumulate(self._heights, initial=0))
             self.virtual_size = Size(self._width, self._starts[-1])
             self._strip_cache.clear()
-        if anchor is not None:
-            self.scroll_to(y=self._starts[anchor] + offset, animate=False, immediate=True)
+
+        def row_of(place: tuple[int, int]) -> int:
+            block, offset = place
+            return self._starts[block] + min(offset, max(0, self._heights[block] - 1))
+
+        if cursor is not None:
+            self.set_reactive(TranscriptView.cursor_row, row_of(cursor))
+        if top is not None:
+            self.scroll_to(y=row_of(top), animate=False, immediate=True)
         self.refresh()
 
     def _has_separator(self, index: int) -> bool:
@@ -372,7 +383,10 @@ class TranscriptView(ScrollView, can_focus=True):
             shown_lines = sum(1 for end in ends if end <= head)
             hidden = text.count("\n") + 1 - shown_lines
             rows = rows[:head]
-            notice = f"… {hidden:,} more line{'s' if hidden != 1 else ''} (enter to expand)"
+            hidden_chars = max(0, len(text) - sum(map(len, rows)) - shown_lines)
+            notice = (
+                f"… {hidden:,} more line{'s' if hidden != 1 else ''}, {hidden_chars:,} characters (enter to expand)"
+            )
         result = (rows, notice)
         self._body_cache[key] = result
         return result
