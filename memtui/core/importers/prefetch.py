@@ -292,6 +292,9 @@ class Prefetcher:
         if self.proc is None:
             return
         self.stopping.set()
+        busy = any(j.sent and not j.done for j in [*self.jobs, *filter(None, [self.current])])
+        if busy:  # the run stopped early (an error, Ctrl-C): results nobody will read
+            self.proc.kill()
         try:
             self.proc.stdin.close()
         except OSError:
