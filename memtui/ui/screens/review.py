@@ -48,7 +48,7 @@ class ReviewScreen(Screen):
     """Review the proposals of each session against its raw log."""
 
     AUTO_FOCUS = "#proposals"
-    HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (100, "-wide")]
+    HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (110, "-wide")]  # -narrow: slimmer sessions, no palette key
 
     BINDINGS = [
         Binding("question_mark", "app.help", "help", id="help", tooltip="Show every key and its binding id"),
