@@ -14,12 +14,16 @@ Each measurement runs in a child process of its own, so building the tree does n
 the import's peak memory:
   * json_only: read every line of the same files and orjson.loads it (the floor for the import);
   * import: memtui.core.importers.pipeline.Importer into a fresh database file, as `memtui import`
-    does (open_database + import_paths + close); peak_rss_mb is that child's ru_maxrss;
+    does (open_database + import_paths + close); mb_per_s = input bytes / wall seconds;
+    peak_rss_mb = that child's ru_maxrss + its parsing worker's (importers/prefetch.py);
+    CPU seconds of both and the time the import waited for a CPU held by other processes
+    (Linux schedstat) are reported too, since a busy machine inflates wall time;
   * noop re-import: a new Importer over the same, unchanged tree (at least 1,000 files).
 
 Human-readable lines come first; the last line is one JSON object. Targets (2-core machine):
 mb_per_s >= 50, peak_rss_mb < 300, noop_reimport_s < 1 (for >= 1,000 files).
-This file is not collected by pytest (tests/perf is in norecursedirs).
+--big-file-mb N adds one long session file of N MB (memory on huge files).
+This file is not collected by pytest (tests/perf is in norecursedirs). Linux/macOS (resource).
 """
 
 from __future__ import annotations
