@@ -198,3 +198,12 @@ def test_cli_review_commands(db_path, capsys, session):
     (db_path.parent / "bad.json").write_text("{not json")
     assert main([*db_arg, "load", str(db_path.parent / "bad.json")]) == 2
     assert "not valid JSON" in capsys.readouterr().err
+
+
+def test_framing_words_do_not_make_a_contradiction():
+    from memtui.core.extract.dedupe import contradicts
+
+    assert not contradicts("User requirement: Use pnpm, never npm.",
+                           "User requirement: keep it internal, I prefer a small CLI surface.")
+    assert contradicts("The API server listens on port 8080", "The API server listens on port 9090")
+    assert contradicts("Use pnpm for installs in trailmap", "Never use pnpm for installs in trailmap")

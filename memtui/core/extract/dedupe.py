@@ -17,7 +17,10 @@ _WORD = re.compile(r"[a-z0-9_./+#-]+")
 _NEGATION = re.compile(r"\b(?:not|never|no|don't|do not|dont|avoid|stop|without|instead of|rather than)\b")
 _STOP = frozenset(
     "a an the to of in on for and or is are be was were it this that with as at by from use uses using"
-    " should must always never not no don't do does".split()
+    " should must always never not no don't do does i we you it's"
+    # the extractors' own framing words say nothing about the subject
+    " user requirement requirements correction note session sessions unfinished ended when still"
+    " failing how work working prefer prefers preference project instead rather".split()
 )
 
 
@@ -61,8 +64,9 @@ def contradicts(a: str, b: str) -> bool:
     wa, wb = _content_words(a), _content_words(b)
     if not wa or not wb:
         return False
-    overlap = len(wa & wb) / min(len(wa), len(wb))
-    if overlap < 0.5:
+    shared = wa & wb
+    overlap = len(shared) / min(len(wa), len(wb))
+    if len(shared) < 2 or overlap < 0.5:
         return False
     neg_a = bool(_NEGATION.search(a.lower()))
     neg_b = bool(_NEGATION.search(b.lower()))
