@@ -32,7 +32,9 @@ from textual.strip import Strip
 from memtui.core.records import MessageRecord
 from memtui.ui.text import inert, needs_inert, one_line, truncate, width_of, wrap
 
-LABEL_WIDTH = 11  # label column, including one space after the label
+LABEL_WIDTH = 11  # label column, including one space after the label ...
+WIDE_LABEL_WIDTH = 14  # ... and where there is room: tool names such as apply_patch fit
+WIDE_FROM = 72  # view width from which the wide label column is used
 MARK = "▌"
 TOOL_KINDS = ("tool_use", "tool_result")
 
@@ -284,6 +286,10 @@ class TranscriptView(ScrollView, can_focus=True):
         message = self._messages[index]
         return message.role == "user" and message.kind == "text"
 
+    @property
+    def _label_width(self) -> int:
+        return WIDE_LABEL_WIDTH if self._width >= WIDE_FROM else LABEL_WIDTH
+
     def _layout_width(self) -> int:
         return self.scrollable_content_region.width
 
@@ -334,7 +340,7 @@ class TranscriptView(ScrollView, can_focus=True):
         cached = self._body_cache.get((index, state, self._width))
         if cached is not None:
             return len(cached[0]), cached[1] is not None
-        width = max(1, self._width - 1 - LABEL_WIDTH)
+        width = max(1, self._width - 1 - self._label_width)
         text, limit, fold_kind = self._source(index, state)
         pieces = text.split("\n") if limit is None else text.split("\n", limit + 1)
         considered = pieces if limit is None else pieces[: limit + 1]
@@ -357,7 +363,7 @@ class TranscriptView(ScrollView, can_focus=True):
         cached = self._body_cache.get(key)
         if cached is not None:
             return cached
-        width = max(1, self._width - 1 - LABEL_WIDTH)
+        width = max(1, self._width - 1 - self._label_width)
         text, limit, fold_kind = self._source(index, state)
         text = inert(text)
         pieces = text.split("\n") if limit is None else text.split("\n", limit + 1)
@@ -454,16 +460,17 @@ class TranscriptView(ScrollView, can_focus=True):
             bg = bg + self._style("transcript--cursor")
         label, label_style, body, body_style = self._row_parts(index, message, offset)
         mark_style = bg + self._style("transcript--mark") if evidence else bg
-        label = truncate(label, LABEL_WIDTH - 1)
-        label = label + " " * (LABEL_WIDTH - width_of(label))
-        body_width = width - 1 - LABEL_WIDTH
+        label_width = self._label_width
+        label = truncate(label, label_width - 1)
+        label = label + " " * (label_width - width_of(label))
+        body_width = width - 1 - label_width
         body = truncate(body, body_width)
         segments = [
             Segment(MARK if evidence else " ", mark_style),
             Segment(label, bg + self._style(label_style) if label_style else bg),
             Segment(body, bg + self._style(body_style) if body_style else bg),
         ]
-        used = 1 + LABEL_WIDTH + width_of(body)
+        used = 1 + label_width + width_of(body)
         if used < width:
             segments.append(Segment(" " * (width - used), bg))
         return Strip(segments, width)
