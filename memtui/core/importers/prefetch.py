@@ -33,11 +33,12 @@ from typing import Iterator, NamedTuple
 
 from memtui.core.importers.base import ParseContext, ParseError
 
-AHEAD_JOBS = 16  # files handed to the worker before the importer reaches them
+AHEAD_JOBS = 48  # files handed to the worker before the importer reaches them
 AHEAD_BYTES = 8 * 1024  # job descriptions waiting in the worker's stdin (pipes hold 16-64 KiB)
 START_AFTER = 4_000_000  # bytes to parse before starting a worker is worth its start-up
 WAIT_FOR_START = 2_000_000  # a file this large waits for the worker to start rather than being parsed here
-QUEUE_FRAMES = 16  # frames read from the worker and not yet used (each <= ~FRAME_CHARS)
+QUEUE_FRAMES = 64  # frames read from the worker and not yet used (each <= ~FRAME_CHARS) ...
+QUEUE_BYTES = 32 * 2**20  # ... and their size (the worker may run this far ahead, no further)
 FRAME_CHARS = 500_000  # characters of message text per frame
 FRAME_ITEMS = 2_000
 
@@ -106,6 +107,8 @@ class Prefetcher:
         self.offered_bytes = 0
         self.proc: subprocess.Popen | None = None
         self.frames: queue.Queue | None = None
+        self.room = threading.Condition()  # the reader waits on it while QUEUE_BYTES are queued
+        self.queued_bytes = 0
         self.reader: threading.Thread | None = None
         self.stopping = threading.Event()
         self.ready = False
@@ -219,8 +222,16 @@ class Prefetcher:
                     if type(event) is Control and event.kind in ("end", "fail"):
                         job.done = True
 
+    def _get(self, block: bool = True) -> bytes | None:
+        frame = self.frames.get(block=block)
+        if frame:
+            with self.room:
+                self.queued_bytes -= len(frame)
+                self.room.notify()
+        return frame
+
     def _next_frame(self) -> bytes:
-        frame = self.frames.get()
+        frame = self._get()
         if frame is None:  # the worker is gone: the rest of the run parses in-process
             self._give_up()
             raise WorkerError("the import worker stopped unexpectedly")
@@ -261,6 +272,11 @@ class Prefetcher:
                 frame = _read_frame(out)
             except (OSError, ValueError):
                 frame = None
+            size = len(frame) if frame else 0
+            with self.room:
+                while self.queued_bytes and self.queued_bytes + size > QUEUE_BYTES and not self.stopping.is_set():
+                    self.room.wait(0.2)
+                self.queued_bytes += size
             while not self.stopping.is_set():
                 try:
                     self.frames.put(frame, timeout=0.2)
@@ -279,7 +295,7 @@ class Prefetcher:
         if self.broken or self.proc is None:
             return False
         try:
-            frame = self.frames.get(block=wait)
+            frame = self._get(block=wait)
         except queue.Empty:
             return False
         if frame == _READY:
