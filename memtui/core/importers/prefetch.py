@@ -247,16 +247,19 @@ class Prefetcher:
     # --- the process ------------------------------------------------------------------------
 
     def _start(self) -> None:
+        # The worker must run this very code: its package folder goes first on sys.path (before
+        # the current directory, which may hold another checkout of memtui).
         package_root = str(Path(__file__).resolve().parents[3])
-        env = dict(os.environ)
-        env["PYTHONPATH"] = os.pathsep.join(filter(None, [package_root, env.get("PYTHONPATH")]))
+        code = (
+            f"import sys; sys.path.insert(0, {package_root!r}); "
+            "from memtui.core.importers.prefetch import worker_main; worker_main()"
+        )
         try:
             self.proc = subprocess.Popen(
-                [sys.executable, "-c", "from memtui.core.importers.prefetch import worker_main; worker_main()"],
+                [sys.executable, "-c", code],
                 stdin=subprocess.PIPE,
                 stdout=subprocess.PIPE,
                 stderr=subprocess.DEVNULL,
-                env=env,
             )
         except OSError:
             self.broken = True
