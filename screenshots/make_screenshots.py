@@ -1,0 +1,125 @@
+"""Screenshots of the real app on the demo sessions, for the README.
+
+    .venv/bin/python screenshots/make_screenshots.py [--out screenshots] [--no-png]
+
+Builds the demo database with `memtui demo --no-ui` (in a temporary folder, with a temporary HOME
+so no real config is read), runs the app headlessly (App.run_test) at 120x36 and 80x24, drives it
+with key presses like a person, and writes one SVG per state. PNGs are made from the SVGs with
+`rsvg-convert` (librsvg2-bin) when it is installed. Dates are shown in UTC, so the output is the same
+on every machine.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+
+
+async def settle(pilot, rounds: int = 60) -> None:
+    """Wait until no worker runs and the messages they posted have been handled."""
+    from textual.worker import WorkerState
+
+    app = pilot.app
+    quiet = 0
+    for _ in range(rounds):
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        review = app.review
+        busy = any(w.state in (WorkerState.PENDING, WorkerState.RUNNING) for w in app.workers) or review._busy or review._actions
+        quiet = 0 if busy else quiet + 1
+        if quiet >= 2:
+            await pilot.pause()
+            return
+    raise RuntimeError("the app did not settle")
+
+
+async def still(pilot) -> None:
+    for area in pilot.app.screen.query("TextArea"):
+        area.cursor_blink = False
+    await pilot.pause()
+
+
+def keys(*presses: str):
+    async def drive(pilot) -> None:
+        for key in presses:
+            await pilot.press(key)
+            await settle(pilot)
+
+    return drive
+
+
+async def expand_tool_result(pilot) -> None:
+    """Put the transcript's cursor on a failed command's output and open it (enter)."""
+    view = pilot.app.review.transcript
+    view.focus()
+    view.cursor_row = next(y for y, line in enumerate(view.plain_lines()) if "▸ error" in line)
+    await pilot.press("enter")
+    await settle(pilot)
+
+
+# (file name, size, what to do after the data is shown)
+SHOTS = [
+    ("review", (120, 36), keys("down", "enter", "escape")),  # a proposal selected, its evidence highlighted
+    ("tool-result-expanded", (120, 36), expand_tool_result),
+    ("edit", (120, 36), keys("down", "e")),
+    ("help", (120, 36), keys("question_mark")),
+    ("review-80x24", (80, 24), keys("down")),
+]
+
+
+async def shoot(db: Path, out: Path, name: str, size: tuple[int, int], drive) -> Path:
+    from memtui.ui.app import create_app
+
+    app = create_app(db, poll_interval=None)
+    async with app.run_test(size=size) as pilot:
+        await settle(pilot)
+        await drive(pilot)
+        await still(pilot)
+        app.save_screenshot(f"{name}.svg", str(out))
+    return out / f"{name}.svg"
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--out", type=Path, default=HERE)
+    parser.add_argument("--no-png", action="store_true")
+    args = parser.parse_args(argv)
+    args.out.mkdir(parents=True, exist_ok=True)
+
+    with tempfile.TemporaryDirectory(prefix="memtui-shots-") as tmp:
+        home = Path(tmp) / "home"
+        home.mkdir()
+        os.environ.update(
+            HOME=str(home), XDG_CONFIG_HOME=str(home / ".config"), XDG_DATA_HOME=str(home / ".local/share"), TZ="UTC"
+        )
+        os.environ.pop("MEMTUI_DB", None)
+        time.tzset()
+        db = Path(tmp) / "demo.db"
+        subprocess.run([sys.executable, "-m", "memtui", "demo", "--no-ui", "--db", str(db)], check=True)
+
+        svgs = [asyncio.run(shoot(db, args.out, name, size, drive)) for name, size, drive in SHOTS]
+
+    converter = shutil.which("rsvg-convert")
+    for svg in svgs:
+        line = f"wrote {svg}"
+        if not args.no_png and converter:
+            png = svg.with_suffix(".png")
+            subprocess.run([converter, "--zoom", "1.0", "-o", str(png), str(svg)], check=True)
+            line += f" and {png.name}"
+        print(line)
+    if not args.no_png and not converter:
+        print("no PNGs: rsvg-convert is not installed (apt-get install librsvg2-bin)", file=sys.stderr)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
