@@ -276,6 +276,29 @@ def child_import(root: Path, db_path: Path) -> dict:
     }
 
 
+def child_import_extract(root: Path, db_path: Path) -> dict:
+    """What `memtui import` does by default: import, then the heuristic extractor on every session."""
+    from memtui.core import propose
+    from memtui.core.db import open_database
+    from memtui.core.importers.pipeline import Importer
+
+    started = time.perf_counter()
+    db = open_database(db_path)
+    report = Importer(db).import_paths([str(root)])
+    imported = time.perf_counter()
+    summary = propose.propose_sessions(db, sorted(report.touched_sessions), propose.get_extractor("heuristic"), "heuristic")
+    db.close()
+    done = time.perf_counter()
+    return {
+        "seconds": done - started,
+        "import_s": imported - started,
+        "extract_s": done - imported,
+        "proposals": summary.created,
+        "peak_rss_mb": _rss_mb(),
+        "worker_peak_rss_mb": resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024,
+    }
+
+
 def child_counts(db_path: Path) -> dict:
     import sqlite3
 
@@ -316,6 +339,8 @@ def main(argv: list[str] | None = None) -> int:
             result = child_json_only(Path(rest[0]))
         elif kind == "import":
             result = child_import(Path(rest[0]), Path(rest[1]))
+        elif kind == "import_extract":
+            result = child_import_extract(Path(rest[0]), Path(rest[1]))
         elif kind == "counts":
             result = child_counts(Path(rest[0]))
         else:
@@ -387,8 +412,21 @@ def main(argv: list[str] | None = None) -> int:
         if nrep["files_imported"]:
             print("WARNING: the re-import of an unchanged tree imported files again")
 
+        ext_db = db_path.with_name("extract-" + db_path.name)
+        for p in ext_db.parent.glob(ext_db.name + "*"):
+            p.unlink()
+        ext = run_child("import_extract", str(tree), str(ext_db))
+        print(
+            f"import + heuristic extraction: {mb:.1f} MB in {ext['seconds']:.2f}s"
+            f" (import {ext['import_s']:.2f}s, extraction {ext['extract_s']:.2f}s, {ext['proposals']} proposals)"
+            f" = {mb / ext['seconds']:.1f} MB/s, peak RSS {ext['peak_rss_mb']:.0f} MB"
+        )
+
         result = {
             "input_mb": round(mb, 1),
+            "mb_per_s_with_extraction": round(mb / ext["seconds"], 1),
+            "extract_s": round(ext["extract_s"], 2),
+            "peak_rss_with_extraction_mb": round(ext["peak_rss_mb"] + ext["worker_peak_rss_mb"], 1),
             "files": built["files"],
             "mb_per_s": round(mb / imp["seconds"], 1),
             "import_s": round(imp["seconds"], 2),
