@@ -8,12 +8,19 @@ import re
 from .textutil import clip, one_line
 from .transcript import Action
 
+# Definitions at line starts: 'def f', 'export async function f', 'const f = (...) =>', 'x.f = function',
+# 'f(...) {'. Matched against "\n" + text so that every match starts with a literal newline (the
+# regex engine then jumps from newline to newline instead of trying every position); the leading
+# whitespace and the names are possessive (what follows them can never be whitespace / a name
+# character, so giving some back could not help). Same matches and groups as the plain
+# `^\s*(?:...)|^\s*...|^[ \t]{0,12}...` (re.M) form over the text itself.
 _DEF = re.compile(
-    r"^\s*(?:export\s+)?(?:default\s+)?(?:async\s+)?(?:def|class|function\*?|fn|func|interface|type|struct|enum|trait|impl)\s+"
+    r"\n(?:\s*+(?:"
+    r"(?:export\s+)?(?:default\s+)?(?:async\s+)?(?:def|class|function\*?|fn|func|interface|type|struct|enum|trait|impl)\s+"
     r"(?:\([^)]*\)\s*)?([A-Za-z_$][\w$]*)"
-    r"|^\s*(?:export\s+)?(?:const|let|var)\s+([A-Za-z_$][\w$]*)\s*=\s*(?:async\s*)?(?:function\b|\([^)]*\)\s*=>|[A-Za-z_$][\w$]*\s*=>)"
-    r"|^\s*(?:window\.)?([A-Za-z_$][\w$.]*)\s*=\s*(?:async\s+)?function\b"
-    r"|^[ \t]{0,12}(?:(?:public|private|protected|static|async)[ \t]+)*([A-Za-z_$][\w$]*)[ \t]*\([^)\n]*\)[ \t]*\{[ \t]*$",
+    r"|(?:export\s+)?(?:const|let|var)\s+([A-Za-z_$][\w$]*+)\s*=\s*(?:async\s*)?(?:function\b|\([^)]*\)\s*=>|[A-Za-z_$][\w$]*\s*=>)"
+    r"|(?:window\.)?([A-Za-z_$][\w$.]*+)\s*=\s*(?:async\s+)?function\b)"
+    r"|[ \t]{0,12}+(?:(?:public|private|protected|static|async)[ \t]+)*([A-Za-z_$][\w$]*+)[ \t]*\([^)\n]*\)[ \t]*\{[ \t]*$)",
     re.M,
 )
 _CONST = re.compile(r"^\s*(?:export\s+)?(?:const|let|var|final|static)?\s*([A-Z][A-Z0-9_]{2,})\s*[:=]", re.M)
@@ -68,7 +75,7 @@ def is_doc(path: str) -> bool:
 
 def defs_in(text: str, limit: int = 6) -> list[str]:
     out: list[str] = []
-    for m in _DEF.finditer(text[:6000]):
+    for m in _DEF.finditer("\n" + text[:6000]):
         name = next((g for g in m.groups() if g), None)
         if not name or name.lower() in _KEYWORDS or name in ("if", "for", "while", "switch", "catch", "function"):
             continue
@@ -118,6 +125,39 @@ def removed_identifiers(old: str, new: str, limit: int = 4) -> list[str]:
     return added_identifiers(new, old, limit)
 
 
+def _common_prefix(a: str, b: str, most: int) -> int:
+    """Length of the common prefix of a and b, at most `most` (slice comparisons, bisected)."""
+    if most <= 0 or a[0] != b[0]:
+        return 0
+    if a[:most] == b[:most]:
+        return most
+    lo, hi = 1, most  # a[:lo] == b[:lo], a[:hi] != b[:hi]
+    while hi - lo > 1:
+        mid = (lo + hi) // 2
+        if a[:mid] == b[:mid]:
+            lo = mid
+        else:
+            hi = mid
+    return lo
+
+
+def _common_suffix(a: str, b: str, most: int) -> int:
+    """Length of the common suffix of a and b, at most `most`."""
+    if most <= 0 or a[-1] != b[-1]:
+        return 0
+    la, lb = len(a), len(b)
+    if a[la - most:] == b[lb - most:]:
+        return most
+    lo, hi = 1, most
+    while hi - lo > 1:
+        mid = (lo + hi) // 2
+        if a[la - mid:] == b[lb - mid:]:
+            lo = mid
+        else:
+            hi = mid
+    return lo
+
+
 def small_change(old: str, new: str, limit: int = 70) -> str:
     """'`old` → `new`' for a small edit (whole sides when short, else the changed middle)."""
     o, n = one_line(old), one_line(new)
@@ -126,12 +166,8 @@ def small_change(old: str, new: str, limit: int = 70) -> str:
     if len(o) <= limit and len(n) <= limit:
         return f"`{o}` → `{n}`" if o else f"added `{n}`"
     # strip the common prefix/suffix, widened to token boundaries
-    i = 0
-    while i < min(len(o), len(n)) and o[i] == n[i]:
-        i += 1
-    j = 0
-    while j < min(len(o), len(n)) - i and o[-1 - j] == n[-1 - j]:
-        j += 1
+    i = _common_prefix(o, n, min(len(o), len(n)))
+    j = _common_suffix(o, n, min(len(o), len(n)) - i)
     while i > 0 and (o[i - 1].isalnum() or o[i - 1] in "_#$.-"):
         i -= 1
     while j > 0 and (o[len(o) - j].isalnum() or o[len(o) - j] in "_$"):

@@ -67,6 +67,35 @@ _DIRECTIVE = re.compile(
     r"|不要|不用|一定要|必須|必须|永遠|永远|總是|总是|只用|避免|应该|應該|确保|確保|允许|允許|不能|不应|不應|務必|务必|禁止|統一|统一|記住|记住|以後|以后",
     re.I,
 )
+
+
+class _AsciiGate:
+    """A case-insensitive regex behind cheap substring tests, for ASCII text only (lower() and re.I
+    agree there); other text goes straight to the regex. Every match contains one of `anchors`."""
+
+    __slots__ = ("rx", "anchors")
+
+    def __init__(self, rx: re.Pattern, anchors: tuple[str, ...]):
+        self.rx = rx
+        self.anchors = anchors
+
+    def search(self, text: str):
+        if text.isascii():
+            low = text.lower()
+            for a in self.anchors:
+                if a in low:
+                    return self.rx.search(text)
+            return None
+        return self.rx.search(text)
+
+
+_DIRECTIVE = _AsciiGate(_DIRECTIVE, (
+    "always", "never", "don", "do not", "must", "only use", "avoid", "without ", "keep ", "no external", "no build",
+    "no compilation", "no dependencies", "no framework", "no librar", "prefer", "instead of", "rather than", "make sure",
+    "ensure", "platform", "dependency", "compilation", "pure ", "vanilla", "should", "i want", "d like ", "i like",
+    "i hate", "compatible", "at least", "no more than", "remember", "from now on", "going forward", "in the future",
+    "for future reference", "note that", "fyi",
+))
 _STRONG_DIRECTIVE = re.compile(
     r"\b(?:always|never|don'?t|do not|must(?:n'?t)?|only use|avoid|no external|without|keep it|prefer|"
     r"dependency[- ]free|compilation[- ]free|cross[- ]platform|pure|vanilla|do NOT|I (?:don'?t|do not) want|remember|"
@@ -677,6 +706,8 @@ def _subject_files(text: str) -> str:
     return human_list(names, 3)
 
 
+# every match holds NAME followed by [:=]: texts without one are skipped by this cheap scan
+_CONST_VALUE_HINT = re.compile(r"[A-Z][A-Z0-9_]{2,}\s*[:=]")
 _CONST_VALUE = re.compile(r"^\s*(?:export\s+)?(?:const|let|var|final|static)?\s*([A-Z][A-Z0-9_]{2,})\s*[:=]\s*([^;\n,{}\[\]()]{1,24}?|\[[^\]\n]{1,24}\]|\([^)\n]{1,24}\))\s*[;,]?\s*(?:(?://|#).*)?$", re.M)
 _RM = re.compile(r"^\s*(?:git rm|rm|del|Remove-Item)(?:\s+-\w+)*\s+(.+)$")
 
@@ -698,7 +729,10 @@ def _turn_facts(t: Turn, root: str | None) -> tuple[list[str], list[str], list[A
     consts: list[str] = []
     for a in edits[:12]:
         for _, new in a.edits:
-            for m in _CONST_VALUE.finditer(new[:6000]):
+            head = new[:6000]
+            if _CONST_VALUE_HINT.search(head) is None:
+                continue
+            for m in _CONST_VALUE.finditer(head):
                 c = f"{m.group(1)} = {m.group(2).strip()}"
                 if m.group(2).strip() and c not in consts and len(consts) < 4:
                     consts.append(c)

@@ -48,6 +48,9 @@ def normalize(text: str) -> str:
     return text
 
 
+_LOWER: list = [None, ""]  # (last text a Gate tested, its lower())
+
+
 class Gate:
     """A case-insensitive regex behind cheap substring tests.
 
@@ -63,7 +66,13 @@ class Gate:
         self.anchors = tuple(anchors)
 
     def _open(self, text: str) -> bool:
-        low = text.lower()
+        # several gates usually test the same line in a row: its lower-case form is kept
+        if text is _LOWER[0]:
+            low = _LOWER[1]
+        else:
+            low = text.lower()
+            _LOWER[0] = text
+            _LOWER[1] = low
         for a in self.anchors:
             if a in low:
                 return True
