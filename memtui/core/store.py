@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from dataclasses import fields
 from typing import Iterable
 
 from peewee import SqliteDatabase
@@ -103,7 +104,37 @@ def session_messages(
     if limit is not None:
         sql += " LIMIT ? OFFSET ?"
         args += [limit, offset]
-    return [MessageRecord(*r[:10], bool(r[10]), r[11]) for r in db.execute_sql(sql, args).fetchall()]
+    # A session can have thousands of messages (the TUI reads a whole one on each switch): fill
+    # the frozen dataclass's slots directly, about twice as fast as calling its __init__.
+    new = object.__new__
+    s_id, s_sid, s_pos, s_role, s_kind, s_tool, s_text, s_ts, s_ext, s_group, s_err, s_orig = _MESSAGE_SETTERS
+    out = []
+    append = out.append
+    for r in db.execute_sql(sql, args).fetchall():
+        m = new(MessageRecord)
+        s_id(m, r[0])
+        s_sid(m, r[1])
+        s_pos(m, r[2])
+        s_role(m, r[3])
+        s_kind(m, r[4])
+        s_tool(m, r[5])
+        s_text(m, r[6])
+        s_ts(m, r[7])
+        s_ext(m, r[8])
+        s_group(m, r[9])
+        s_err(m, bool(r[10]))
+        s_orig(m, r[11])
+        append(m)
+    return out
+
+
+_MESSAGE_FIELDS = (
+    "id", "session_id", "position", "role", "kind", "tool_name", "text", "timestamp", "external_id", "group_id",
+    "is_error", "original_len",
+)
+assert tuple(f.name for f in fields(MessageRecord)) == _MESSAGE_FIELDS and "__slots__" in vars(MessageRecord)
+assert not hasattr(MessageRecord, "__post_init__")
+_MESSAGE_SETTERS = tuple(vars(MessageRecord)[name].__set__ for name in _MESSAGE_FIELDS)
 
 
 def data_version(db: SqliteDatabase) -> tuple[int, ...]:

@@ -48,6 +48,17 @@ COLLAPSED, OPEN, FULL = 0, 1, 2
 _SUMMARY_KEYS = ("command", "file_path", "path", "pattern", "url", "query", "description", "prompt", "notebook_path")
 
 
+def _ascii_rows(line: str, width: int) -> int:
+    """len(wrap(line, width)) for an ASCII line without a newline, counted without making the rows."""
+    rows, start, end = 1, 0, len(line)
+    rfind = line.rfind
+    while end - start > width:
+        cut = rfind(" ", start, start + width + 1)
+        start = start + width if cut <= start else cut + 1
+        rows += 1
+    return rows
+
+
 def tool_summary(text: str) -> str:
     """One line saying what a tool call did: its command, file or query, else its input."""
     try:
@@ -307,12 +318,43 @@ class TranscriptView(ScrollView, can_focus=True):
             self._body_cache.clear()
         self._width = width
         self._strip_cache.clear()
-        self._heights = [self._block_height(i) for i in range(len(self._messages))]
+        self._heights = self._all_heights()
         self._starts = list(accumulate(self._heights, initial=0))
         self.virtual_size = Size(width, self._starts[-1])
         if self._pending_scroll is not None:
             index, self._pending_scroll = self._pending_scroll, None
             self.call_after_refresh(self.scroll_to_block, index)
+
+    def _all_heights(self) -> list[int]:
+        """`_block_height` of every block, in one loop (a session can have tens of thousands).
+
+        Folded tool rows, and texts on one line of printable ASCII (most of them), are counted
+        here; anything else goes through `_block_height`, which this must agree with.
+        """
+        width = max(1, self._width - 1 - self._label_width)
+        state_of = self._state.get
+        block_height = self._block_height
+        heights: list[int] = []
+        append = heights.append
+        for index, message in enumerate(self._messages):
+            kind = message.kind
+            if kind in TOOL_KINDS:
+                append(1 if state_of(index, COLLAPSED) == COLLAPSED else block_height(index))
+                continue
+            text = message.text
+            # Printable ASCII without a newline: no inert() change, one logical line.
+            if state_of(index, OPEN) != OPEN or "\n" in text or not text.isascii() or not text.isprintable():
+                append(block_height(index))
+                continue
+            text = text.rstrip()
+            rows = 1 if len(text) <= width else _ascii_rows(text, width)
+            fold_kind = kind if kind in FOLD_AT else "text"
+            folded = rows > FOLD_AT[fold_kind]
+            if folded:
+                rows = FOLD_HEAD[fold_kind]
+            sep = 1 if index and message.role == "user" and kind == "text" else 0
+            append(sep + max(1, rows) + folded + (message.original_len is not None))
+        return heights
 
     def _block_height(self, index: int) -> int:
         message = self._messages[index]
@@ -351,7 +393,7 @@ class TranscriptView(ScrollView, can_focus=True):
         if head.isascii():
             total = len(considered)
             if max(lengths) > width:
-                total += sum(len(wrap(considered[i], width)) - 1 for i, n in enumerate(lengths) if n > width)
+                total += sum(_ascii_rows(considered[i], width) - 1 for i, n in enumerate(lengths) if n > width)
         else:
             total = sum(1 if n <= width // 2 else len(wrap(line, width)) for line, n in zip(considered, lengths))
         folded = limit is not None and (total > limit or len(pieces) > len(considered))
