@@ -248,11 +248,18 @@ def human_list(items: list[str], limit: int = 5) -> str:
     return ", ".join(items[:-1]) + " and " + items[-1]
 
 
+_SPACE_PUNCT = re.compile(r"\s+([,.;:])(?=\s|$)")
+_DOUBLE_PUNCT = re.compile(r"([.;:])\1+")
+
+
 def finish(text: str) -> str:
     """Final form of a memory: one line, no doubled punctuation, under MAX_MEMORY characters."""
     text = one_line(text)
-    text = re.sub(r"\s+([,.;:])(?=\s|$)", r"\1", text)
-    text = re.sub(r"([.;:])\1+", r"\1", text)
+    # after one_line the only whitespace is single spaces: the substitutions need ' ,' / '..' etc.
+    if " ," in text or " ." in text or " ;" in text or " :" in text:
+        text = _SPACE_PUNCT.sub(r"\1", text)
+    if ".." in text or ";;" in text or "::" in text:
+        text = _DOUBLE_PUNCT.sub(r"\1", text)
     text = clip(text, MAX_MEMORY)
     if text and text[-1] not in ".!?…)\"'`":
         text += "."

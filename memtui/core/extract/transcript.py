@@ -14,6 +14,8 @@ import re
 from dataclasses import dataclass, field
 from functools import cached_property
 
+import orjson
+
 from memtui.core.records import MessageRecord
 
 from .textutil import normalize, one_line, strip_wrappers
@@ -212,13 +214,23 @@ def _family(name: str) -> str:
     return "other"
 
 
+_LONG_DIGITS = re.compile(r"\d{19}")
+
+
 def _loads(text: str) -> dict:
     t = text.strip()
     if t.startswith("{"):
+        # orjson is much faster; it reads integers of 20+ digits as floats (json keeps them exact), so
+        # a text with a long digit run goes to json, as does whatever orjson refuses (NaN, lone surrogates)
         try:
-            v = json.loads(t)
+            if _LONG_DIGITS.search(t):
+                raise ValueError
+            v = orjson.loads(t)
         except ValueError:
-            return {"raw": text}
+            try:
+                v = json.loads(t)
+            except ValueError:
+                return {"raw": text}
         return v if isinstance(v, dict) else {"value": v}
     return {"raw": text}
 
@@ -341,6 +353,13 @@ _FAIL_HINTS = ("traceback", " failed", "failed ", "fail:", "\nfail", "npm err", 
                "error[", "error ts", "error: ", "exception: ", "panic:", "build failed", "make: ***", "\ne  ")
 
 
+def _has_any(text: str, hints) -> bool:
+    for h in hints:
+        if h in text:
+            return True
+    return False
+
+
 def _has_exit(text: str) -> bool:
     low = text.lower()
     return "exit code" in low or "exit_code" in low or "exited with" in low or "exit status" in low
@@ -355,14 +374,14 @@ def _classify_result(action: Action) -> None:
     text = res.text or ""
     head = text[:1500]
     low = head.lower()
-    if any(h in low for h in _REJECT_HINTS) and _REJECTED.search(head):
+    if _has_any(low, _REJECT_HINTS) and _REJECTED.search(head):
         action.status = "rejected"
         m = _REJECT_REASON.search(head)
         if m:
             action.reason = one_line(m.group(1)[:400])[:300]
         return
     low600 = low[:600]
-    if any(h in low600 for h in _MISUSE_HINTS) and _TOOL_MISUSE.search(head[:600]):
+    if _has_any(low600, _MISUSE_HINTS) and _TOOL_MISUSE.search(head[:600]):
         action.status = "misuse"
         return
     code = None
@@ -377,7 +396,7 @@ def _classify_result(action: Action) -> None:
     if action.family == "shell" and not failed and code is None:
         tail = text[-3000:]
         tl = tail.lower()
-        if any(h in tl for h in _FAIL_HINTS) and _FAIL_TEXT.search(tail):
+        if _has_any(tl, _FAIL_HINTS) and _FAIL_TEXT.search(tail):
             failed = True
     action.status = "fail" if failed else "ok"
     if failed:
