@@ -66,6 +66,8 @@ def extract_budget(session: SessionRecord | None, messages: list[MessageRecord],
 
 
 def _tokens(text: str) -> set[str]:
+    if text.isascii():  # lower-casing ASCII keeps every character's class: lower once, then split
+        return {t for t in _TOKEN.findall(text.lower()) if len(t) > 2}
     return {t.lower() for t in _TOKEN.findall(text) if len(t) > 2 or "\u4e00" <= t <= "\u9fff"}
 
 
