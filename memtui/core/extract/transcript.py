@@ -214,18 +214,29 @@ def _family(name: str) -> str:
     return "other"
 
 
-_LONG_DIGITS = re.compile(r"\d{19}")
+def _has_float(v) -> bool:
+    if type(v) is dict:
+        for x in v.values():
+            if type(x) is float or ((type(x) is dict or type(x) is list) and _has_float(x)):
+                return True
+        return False
+    if type(v) is list:
+        for x in v:
+            if type(x) is float or ((type(x) is dict or type(x) is list) and _has_float(x)):
+                return True
+        return False
+    return type(v) is float
 
 
 def _loads(text: str) -> dict:
     t = text.strip()
     if t.startswith("{"):
-        # orjson is much faster; it reads integers of 20+ digits as floats (json keeps them exact), so
-        # a text with a long digit run goes to json, as does whatever orjson refuses (NaN, lone surrogates)
+        # orjson is much faster; it reads integers beyond 64 bits as floats (json keeps them exact), so
+        # a value holding any float is read again by json, as is whatever orjson refuses (NaN, lone surrogates)
         try:
-            if _LONG_DIGITS.search(t):
-                raise ValueError
             v = orjson.loads(t)
+            if _has_float(v):
+                raise ValueError
         except ValueError:
             try:
                 v = json.loads(t)
