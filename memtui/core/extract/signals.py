@@ -121,6 +121,11 @@ _BUG_REPORT = re.compile(
     r"|壞|坏|錯誤|错误|報錯|报错|失敗|失败|修復|修复|不能用|不工作",
     re.I,
 )
+_BUG_REPORT = _AsciiGate(_BUG_REPORT, (
+    "bug", "broken", "doesn", "does not work", "not working", "isn", "fail", "crash", "error", "exception",
+    "not displaying", "not showing", "not loading", "not rendering", "not updating", "not saving", "not visible",
+    "wrong", "incorrect", "issue", "regression", "fix", "glitch", "stuck", "hang", "freez", "blank", "missing", "mismatch",
+))
 _BUG_FOUND = Gate(
     r"\b(?:bug|mismatch|the (?:issue|problem|cause) (?:is|was)|root cause|is (?:wrong|incorrect|flawed|broken|missing)|"
     r"was (?:wrong|incorrect|flawed|broken|missing)|caused by|because (?:the|it|of)|isn'?t (?:working|defined|set)|"
