@@ -505,8 +505,54 @@ def _quotes(db: SqliteDatabase, prop: Proposal) -> list[tuple[int, str]]:
     return out
 
 
+class CandidateCache:
+    """The memories proposals are compared with, kept across the sessions of one run.
+
+    Reading and normalising every memory of a project again for each of its sessions made
+    storing proposals quadratic; this keeps them per project (and the developer tier, shared by
+    all projects) and adds what each session creates. Use one per run, from one process.
+    """
+
+    def __init__(self) -> None:
+        self._groups: dict[object, tuple[dict[int, str], dict[int, tuple]]] = {}
+
+    def _load(self, db: SqliteDatabase, key: object, sql: str, args: tuple) -> tuple[dict, dict]:
+        if key not in self._groups:
+            rows = db.execute_sql(
+                "SELECT id, text, kind, tier, status, project_id FROM memory WHERE forgotten_at IS NULL AND " + sql, args
+            ).fetchall()
+            self._groups[key] = ({r[0]: normalise(r[1]) for r in rows}, {r[0]: r for r in rows})
+        return self._groups[key]
+
+    def candidates(self, db: SqliteDatabase, project_id: int | None, session_id: int) -> tuple[dict, dict]:
+        dev_choices, dev_info = self._load(db, "developer", "tier = 'developer'", ())
+        if project_id is None:
+            own = db.execute_sql(
+                "SELECT id, text, kind, tier, status, project_id FROM memory WHERE forgotten_at IS NULL"
+                " AND tier != 'developer' AND project_id IS NULL AND session_id = ?",
+                (session_id,),
+            ).fetchall()
+            proj_choices, proj_info = {r[0]: normalise(r[1]) for r in own}, {r[0]: r for r in own}
+        else:
+            proj_choices, proj_info = self._load(
+                db, project_id, "tier != 'developer' AND project_id = ?", (project_id,)
+            )
+        return {**dev_choices, **proj_choices}, {**dev_info, **proj_info}
+
+    def add(self, memory_id: int, text: str, kind: str, tier: str, project_id: int | None) -> None:
+        key = "developer" if tier == "developer" else project_id
+        if key in self._groups:
+            choices, info = self._groups[key]
+            choices[memory_id] = normalise(text)
+            info[memory_id] = (memory_id, text, kind, tier, "proposed", project_id)
+
+
 def propose_session(
-    db: SqliteDatabase, session_id: int, proposals: Sequence[Proposal], extractor: str
+    db: SqliteDatabase,
+    session_id: int,
+    proposals: Sequence[Proposal],
+    extractor: str,
+    cache: CandidateCache | None = None,
 ) -> ProposeResult:
     """Store an extractor's proposals for one session, deduplicated against what is known.
 
@@ -523,13 +569,10 @@ def propose_session(
     reinforced: list[int] = []
     superseding: list[tuple[int, int]] = []
     with db.atomic():
-        existing = db.execute_sql(
-            "SELECT id, text, kind, tier, status FROM memory WHERE forgotten_at IS NULL"
-            " AND (tier = 'developer' OR project_id IS ? OR (project_id IS NULL AND session_id = ?))",
-            (project_id, session_id),
-        ).fetchall()
-        choices = {r[0]: normalise(r[1]) for r in existing}
-        info = {r[0]: r for r in existing}
+        choices, info = (cache or CandidateCache()).candidates(db, project_id, session_id)
+        by_words: dict[str, int] = {}
+        for mid, words in choices.items():
+            by_words.setdefault(words, mid)
         journal = Journal(db, "propose")
         for prop in _merge_within_session(proposals):
             _check(prop.tier, prop.kind)
@@ -539,7 +582,10 @@ def propose_session(
             norm = normalise(text)
             match = None
             related = []
-            for _, score, mid in process.extract(norm, choices, scorer=fuzz.token_set_ratio, limit=5, score_cutoff=RELATED_SCORE):
+            exact = by_words.get(norm)
+            if exact is not None and info[exact][2] == prop.kind:
+                match = exact  # the same words: no need to compare with everything else
+            for _, score, mid in () if match is not None else process.extract(norm, choices, scorer=fuzz.token_set_ratio, limit=5, score_cutoff=RELATED_SCORE):
                 if match is None and is_duplicate(text, info[mid][1]):
                     match = mid
                 elif contradicts(text, info[mid][1]) and info[mid][4] != "rejected":
@@ -578,7 +624,10 @@ def propose_session(
             if related:
                 superseding.append((memory_id, related[0]))
             choices[memory_id] = norm
-            info[memory_id] = (memory_id, text, prop.kind, prop.tier, "proposed")
+            by_words.setdefault(norm, memory_id)
+            info[memory_id] = (memory_id, text, prop.kind, prop.tier, "proposed", state["project_id"])
+            if cache is not None:
+                cache.add(memory_id, text, prop.kind, prop.tier, state["project_id"])
         db.execute_sql("UPDATE session SET extracted_at = ? WHERE id = ?", (now, session_id))
         journal.commit()
     return ProposeResult(tuple(created), tuple(reinforced), tuple(superseding))

@@ -48,6 +48,7 @@ def propose_sessions(
     on_session: Callable[[SessionRecord, memories.ProposeResult], None] | None = None,
 ) -> ProposeSummary:
     summary = ProposeSummary()
+    cache = memories.CandidateCache()
     for sid in session_ids:
         session = store.get_session(db, sid)
         if session is None:
@@ -56,7 +57,7 @@ def propose_sessions(
         if not messages:
             continue
         proposals = extractor(session, messages)
-        result = memories.propose_session(db, sid, proposals, extractor_name)
+        result = memories.propose_session(db, sid, proposals, extractor_name, cache)
         summary.sessions += 1
         summary.created += len(result.created)
         summary.reinforced += len(result.reinforced)

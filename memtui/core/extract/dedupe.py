@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import hashlib
 import re
+from functools import lru_cache
 
 from rapidfuzz import fuzz
 
@@ -24,7 +25,10 @@ _STOP = frozenset(
 )
 
 
+@lru_cache(maxsize=65_536)
 def normalise(text: str) -> str:
+    """Lower-cased words only; cached, because every proposal is compared with every memory of
+    its project, session after session."""
     return " ".join(_WORD.findall(text.lower()))
 
 
