@@ -35,6 +35,11 @@ def session_prompt(session: SessionRecord) -> Content:
     )
 
 
+def _shown(session: SessionRecord) -> tuple:
+    """What session_prompt shows of a session."""
+    return (session.pending, session.title, session.project_root, session.cwd, session.started_at, session.tool)
+
+
 class SessionList(OptionList):
     """Sessions as options whose id is the session id (as a string)."""
 
@@ -101,8 +106,9 @@ class SessionList(OptionList):
         index = self.index_of(session.id)
         if index is None:
             return
-        self.sessions[index] = session
-        self.replace_option_prompt_at_index(index, session_prompt(session))
+        old, self.sessions[index] = self.sessions[index], session
+        if _shown(old) != _shown(session):  # replacing a prompt re-measures and re-renders every option
+            self.replace_option_prompt_at_index(index, session_prompt(session))
 
     def watch_highlighted(self, highlighted: int | None) -> None:
         super().watch_highlighted(highlighted)
