@@ -77,6 +77,7 @@ from dataclasses import dataclass, replace
 from typing import Any, Callable, Iterable, Sequence
 
 from memtui.core.extract import Proposal
+from memtui.core.models import KINDS, TIERS
 from memtui.core.records import MessageRecord, SessionRecord
 
 DEFAULT_MODEL = "claude-haiku-4-5"  # Haiku 4.5: listed as the current Haiku in the official model overview; --model picks any other
@@ -86,18 +87,6 @@ DEFAULT_MAX_RETRIES = 4
 DEFAULT_TIMEOUT = 180.0
 TOOL_NAME = "record_memories"
 
-KINDS = (
-    "decision",
-    "preference",
-    "convention",
-    "constraint",
-    "failed_approach",
-    "bug_fix",
-    "relationship",
-    "fact",
-    "todo",
-)
-TIERS = ("developer", "project", "session")
 MAX_TEXT = 400
 MAX_QUOTE = 200
 CHARS_PER_TOKEN = 3.5  # the fallback estimate; newer tokenizers count somewhat more tokens per character
