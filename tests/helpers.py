@@ -51,3 +51,17 @@ def replay_claude_corpus(corpus: Path, dest: Path, copies: int) -> list[Path]:
                     wh.write(orjson.dumps(obj) + b"\n")
             written.append(out)
     return written
+
+
+def message_snapshot(db):
+    """Every stored message with its session, in order: compare two imports with it."""
+    return rows(
+        db,
+        "SELECT s.external_id, m.external_id, m.role, m.kind, m.tool_name, m.text, m.is_error"
+        " FROM message m JOIN session s ON s.id = m.session_id ORDER BY s.external_id, m.position",
+    )
+
+
+def role_kind_counts(db):
+    """{(role, kind): number of messages}."""
+    return dict(((r, k), n) for r, k, n in rows(db, "SELECT role, kind, COUNT(*) FROM message GROUP BY role, kind"))

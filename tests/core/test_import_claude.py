@@ -7,7 +7,7 @@ import shutil
 import pytest
 
 from memtui.core.importers import detect_format
-from tests.helpers import import_paths, rows, write_jsonl
+from tests.helpers import import_paths, rows, write_jsonl, message_snapshot as _snapshot
 
 CC = "claude-code"
 
@@ -16,14 +16,6 @@ def _file(corpus, fragment):
     matches = sorted((corpus / CC).rglob(f"*{fragment}*.jsonl"))
     assert matches, fragment
     return matches[0]
-
-
-def _snapshot(db):
-    return rows(
-        db,
-        "SELECT s.external_id, m.external_id, m.role, m.kind, m.tool_name, m.text, m.is_error"
-        " FROM message m JOIN session s ON s.id = m.session_id ORDER BY s.external_id, m.position",
-    )
 
 
 def test_whole_corpus_folder_imports_without_warnings(db, corpus):

@@ -13,7 +13,7 @@ from memtui.core.importers import detect_format
 from memtui.core.importers.claude import ClaudeCodeParser
 from memtui.core.importers.codex import CodexParser
 from tests.conftest import FIXTURES
-from tests.helpers import import_paths, rows, write_jsonl
+from tests.helpers import import_paths, rows, write_jsonl, message_snapshot as _snapshot, role_kind_counts as _counts
 
 CODEX = "codex"
 BARE = FIXTURES / "codex" / "rollout-2025-08-20T15-20-47-5a3f3c2e-8a1b-4c7e-9d2f-0e1b2c3d4e5f.jsonl"
@@ -26,18 +26,6 @@ def _file(corpus, fragment):
     matches = sorted((corpus / CODEX).glob(f"*{fragment}*.jsonl"))
     assert len(matches) == 1, fragment
     return matches[0]
-
-
-def _snapshot(db):
-    return rows(
-        db,
-        "SELECT s.external_id, m.external_id, m.role, m.kind, m.tool_name, m.text, m.is_error"
-        " FROM message m JOIN session s ON s.id = m.session_id ORDER BY s.external_id, m.position",
-    )
-
-
-def _counts(db):
-    return dict(((r, k), n) for r, k, n in rows(db, "SELECT role, kind, COUNT(*) FROM message GROUP BY role, kind"))
 
 
 def _session(db):

@@ -15,7 +15,7 @@ from memtui.core.importers.claude import ClaudeCodeParser
 from memtui.core.importers.codex import CodexParser
 from memtui.core.importers.gemini import GeminiParser
 from tests.conftest import FIXTURES
-from tests.helpers import import_paths, rows, write_jsonl
+from tests.helpers import import_paths, rows, write_jsonl, message_snapshot as _snapshot, role_kind_counts as _counts
 
 GEMINI = "gemini-cli"
 HOME = FIXTURES / "gemini" / "home" / ".gemini"
@@ -35,18 +35,6 @@ def _file(corpus, fragment):
 
 def _head(path: Path) -> bytes:
     return path.read_bytes()[: 64 * 1024]
-
-
-def _snapshot(db):
-    return rows(
-        db,
-        "SELECT s.external_id, m.external_id, m.role, m.kind, m.tool_name, m.text, m.is_error"
-        " FROM message m JOIN session s ON s.id = m.session_id ORDER BY s.external_id, m.position",
-    )
-
-
-def _counts(db):
-    return dict(((r, k), n) for r, k, n in rows(db, "SELECT role, kind, COUNT(*) FROM message GROUP BY role, kind"))
 
 
 def _session(db, ext=None):
