@@ -339,24 +339,6 @@ def cmd_undo(args) -> int:
     return EXIT_OK
 
 
-def cmd_export(args) -> int:
-    from memtui.core import memories
-
-    db = _open_db(args)
-    if args.format != "json":
-        raise CliError(f"export format {args.format!r} is not available yet", EXIT_USAGE)
-    text = json.dumps(memories.export_store(db), ensure_ascii=False, indent=2, sort_keys=True) + "\n"
-    if args.output:
-        try:
-            Path(args.output).write_text(text, encoding="utf-8")
-        except OSError as exc:
-            raise CliError(f"cannot write {args.output}: {exc.strerror}", EXIT_USAGE) from None
-        _stderr(f"memtui: wrote {args.output}")
-    else:
-        sys.stdout.write(text)
-    return EXIT_OK
-
-
 def cmd_load(args) -> int:
     from memtui.core import memories
 
@@ -505,11 +487,6 @@ def build_parser() -> argparse.ArgumentParser:
         p = sub.add_parser(name, help=text)
         p.set_defaults(func=cmd_undo)
 
-    p = sub.add_parser("export", help="export memories")
-    p.add_argument("--format", default="json", choices=("json",))
-    p.add_argument("-o", "--output", metavar="FILE")
-    p.set_defaults(func=cmd_export)
-
     p = sub.add_parser("demo", help="open the app on sample sessions (a temporary database unless --db)")
     p.add_argument("--db", dest="demo_db", metavar="PATH", help="keep the demo in this database")
     p.add_argument("--no-ui", action="store_true", help="only build the demo database")
@@ -522,6 +499,11 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("stats", help="counts and sizes")
     p.add_argument("--json", action="store_true", help="print JSON only")
     p.set_defaults(func=cmd_stats)
+
+    from memtui import cli_curate, cli_export
+
+    cli_curate.register(sub)  # search, forget, restore, purge
+    cli_export.register(sub)  # export, hooks
     return parser
 
 

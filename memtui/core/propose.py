@@ -7,7 +7,8 @@ from typing import Callable, Iterable
 
 from peewee import SqliteDatabase
 
-from memtui.core import memories, store
+from memtui.core import proposals as stored_proposals
+from memtui.core import store
 from memtui.core.extract import EXTRACTORS, Proposal
 from memtui.core.records import MessageRecord, SessionRecord
 
@@ -45,10 +46,10 @@ def propose_sessions(
     session_ids: Iterable[int],
     extractor: Extractor,
     extractor_name: str,
-    on_session: Callable[[SessionRecord, memories.ProposeResult], None] | None = None,
+    on_session: Callable[[SessionRecord, stored_proposals.ProposeResult], None] | None = None,
 ) -> ProposeSummary:
     summary = ProposeSummary()
-    cache = memories.CandidateCache()
+    cache = stored_proposals.CandidateCache()
     for sid in session_ids:
         session = store.get_session(db, sid)
         if session is None:
@@ -57,7 +58,7 @@ def propose_sessions(
         if not messages:
             continue
         proposals = extractor(session, messages)
-        result = memories.propose_session(db, sid, proposals, extractor_name, cache)
+        result = stored_proposals.propose_session(db, sid, proposals, extractor_name, cache)
         summary.sessions += 1
         summary.created += len(result.created)
         summary.reinforced += len(result.reinforced)
@@ -76,7 +77,7 @@ def store_results(
         if isinstance(result, Exception):
             summary.failed.append(f"session {sid}: {result}")
             continue
-        stored = memories.propose_session(db, sid, result, extractor_name)
+        stored = stored_proposals.propose_session(db, sid, result, extractor_name)
         summary.sessions += 1
         summary.created += len(stored.created)
         summary.reinforced += len(stored.reinforced)
@@ -139,7 +140,7 @@ def run_anthropic(
                 raise
             summary.failed.append(f"session {session.id}: {exc}")
             continue
-        stored = memories.propose_session(db, session.id, proposals, name)
+        stored = stored_proposals.propose_session(db, session.id, proposals, name)
         summary.sessions += 1
         summary.created += len(stored.created)
         summary.reinforced += len(stored.reinforced)

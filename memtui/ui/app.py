@@ -19,9 +19,10 @@ from memtui.ui.commands import MemtuiCommands
 from memtui.ui.config import Config, load_config, save_config
 from memtui.ui.messages import DatabaseFailed, DatabaseReady
 from memtui.ui.screens.help import HelpScreen
+from memtui.ui.screens.registry import OTHER_SCREENS, screen_class
 from memtui.ui.screens.review import ReviewScreen
 
-STYLE_FILES = ("memtui.tcss", "review.tcss", "transcript.tcss", "dialogs.tcss")
+STYLE_FILES = ("memtui.tcss", "review.tcss", "transcript.tcss", "dialogs.tcss", "curate.tcss", "export.tcss")
 POLL_SECONDS = 2.0
 
 
@@ -49,6 +50,15 @@ class MemtuiApp(App[None]):
     BINDINGS = [
         Binding("q", "quit", "quit", id="quit", tooltip="Quit memtui"),
         Binding("question_mark", "help", "help", id="help", tooltip="Show every key and its binding id"),
+        Binding("1", "show_screen('review')", "review", id="show_review", show=False, tooltip="Show the Review screen"),
+        Binding("2", "show_screen('memories')", "memories", id="show_memories", show=False,
+                tooltip="Show the Memories screen: browse, search, select, bulk actions"),
+        Binding("3", "show_screen('forget')", "forget", id="show_forget", show=False,
+                tooltip="Show the Forget stale screen: rules, preview, move to the trash"),
+        Binding("4", "show_screen('trash')", "trash", id="show_trash", show=False,
+                tooltip="Show the Trash screen: restore or purge forgotten memories"),
+        Binding("5", "show_screen('export')", "export", id="show_export", show=False,
+                tooltip="Show the Export screen: format, scope, budget, preview, write or copy"),
     ]
 
     def __init__(
@@ -124,8 +134,27 @@ class MemtuiApp(App[None]):
     async def action_show_review(self) -> None:
         await self._back_to_review()
 
+    async def action_show_screen(self, name: str) -> None:
+        """Show Review, or one of OTHER_SCREENS above it (replacing any other one there)."""
+        if name == "review":
+            await self._back_to_review()
+            return
+        if name not in OTHER_SCREENS:
+            self.notify(f"no screen called {name!r}", severity="error", markup=False)
+            return
+        if self.is_screen_installed(name) and self.screen is self.get_screen(name):
+            return
+        if not self.is_screen_installed(name):
+            cls = screen_class(name)
+            if cls is None:
+                self.notify(f"the {OTHER_SCREENS[name][2]} screen is not available yet", severity="warning", markup=False)
+                return
+            self.install_screen(cls(), name)
+        await self._back_to_review()
+        await self.push_screen(name)
+
     async def _back_to_review(self) -> None:
-        while self.screen is not self.review and isinstance(self.screen, ModalScreen):
+        while self.screen is not self.review and len(self.screen_stack) > 1:
             await self.pop_screen()
 
     async def run_review_action(self, action: str) -> None:

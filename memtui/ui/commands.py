@@ -7,6 +7,15 @@ from typing import TYPE_CHECKING, Callable, Iterator
 
 from textual.command import DiscoveryHit, Hit, Hits, Provider
 
+from memtui.ui.screens.registry import OTHER_SCREENS
+
+SCREEN_HELP = {
+    "memories": "Every memory: filters, fuzzy search, multi-select and bulk actions",
+    "forget": "Rules for stale memories, a live preview, then move them to the trash",
+    "trash": "Forgotten memories: restore or purge",
+    "export": "Format, scope and token budget, with a live preview; write or copy",
+}
+
 if TYPE_CHECKING:
     from memtui.ui.app import MemtuiApp
 
@@ -35,7 +44,9 @@ class MemtuiCommands(Provider):
 
     def _commands(self) -> Iterator[tuple[str, str, Callable]]:
         app: MemtuiApp = self.app  # type: ignore[assignment]
-        yield "Show Review screen", "Sessions, transcript and proposals", app.action_show_review
+        yield "Show Review screen", "Sessions, transcript and proposals (1)", app.action_show_review
+        for key, (name, (_, _, title)) in enumerate(OTHER_SCREENS.items(), start=2):
+            yield f"Show {title} screen", SCREEN_HELP[name] + f" ({key})", partial(app.action_show_screen, name)
         yield "Show Help screen", "Every key and its binding id (?)", app.action_help
         yield "Change theme", "Pick a theme; the choice is saved", app.action_change_theme
         for name, help_text, action in REVIEW_COMMANDS:

@@ -9,6 +9,7 @@ import pytest
 
 from memtui.cli import main
 from memtui.core import memories as mem
+from memtui.core import proposals
 from memtui.core.extract import Proposal
 from tests.helpers import import_paths, rows, write_jsonl
 
@@ -47,7 +48,7 @@ def test_project_memory_is_tied_to_the_full_path(db, tmp_path):
 
 def test_actions_change_the_db_and_undo_redo_walk_the_journal(db, session):
     sid, mids = session
-    res = mem.propose_session(db, sid, [P("Use pnpm, never npm", ids=[mids[0]]), P("API listens on 8080", "fact", ids=[mids[2]])], "heuristic")
+    res = proposals.propose_session(db, sid, [P("Use pnpm, never npm", ids=[mids[0]]), P("API listens on 8080", "fact", ids=[mids[2]])], "heuristic")
     a, b = res.created
     mem.approve(db, [a])
     mem.pin(db, [a])
@@ -80,7 +81,7 @@ def test_actions_change_the_db_and_undo_redo_walk_the_journal(db, session):
 
 def test_forget_restore_purge_and_undo_of_purge(db, session):
     sid, mids = session
-    (a,) = mem.propose_session(db, sid, [P("Use pnpm, never npm", ids=[mids[0]])], "heuristic").created
+    (a,) = proposals.propose_session(db, sid, [P("Use pnpm, never npm", ids=[mids[0]])], "heuristic").created
     mem.forget(db, [a])
     assert mem.list_memories(db) == [] and [m.id for m in mem.list_memories(db, forgotten=True)] == [a]
     assert mem.forget(db, [a]) == []  # already in the trash: no change, no event
@@ -105,9 +106,9 @@ def test_unknown_ids_and_bad_values_are_refused(db):
 
 def test_duplicates_reinforce_instead_of_adding(db, session):
     sid, mids = session
-    first = mem.propose_session(db, sid, [P("Use pnpm, never npm, in this repository", ids=[mids[0]])], "heuristic")
+    first = proposals.propose_session(db, sid, [P("Use pnpm, never npm, in this repository", ids=[mids[0]])], "heuristic")
     before = mem.get_memory(db, first.created[0])
-    again = mem.propose_session(db, sid, [P("Use pnpm, never npm, in this repository.", ids=[mids[1]])], "heuristic")
+    again = proposals.propose_session(db, sid, [P("Use pnpm, never npm, in this repository.", ids=[mids[1]])], "heuristic")
     assert again.created == () and again.reinforced == first.created
     after = mem.get_memory(db, first.created[0])
     assert after.last_seen_at >= before.last_seen_at
@@ -117,7 +118,7 @@ def test_duplicates_reinforce_instead_of_adding(db, session):
 
 def test_near_duplicates_within_a_session_merge(db, session):
     sid, mids = session
-    res = mem.propose_session(db, sid, [
+    res = proposals.propose_session(db, sid, [
         P("Use pnpm instead of npm for every install", ids=[mids[0]]),
         P("Use pnpm instead of npm for every install.", ids=[mids[1]]),
         P("The API server listens on port 8080", "fact", ids=[mids[2]]),
@@ -130,14 +131,14 @@ def test_near_duplicates_within_a_session_merge(db, session):
 def test_contradiction_is_marked_as_possible_supersede(db, session):
     sid, mids = session
     old = mem.add(db, "The API server listens on port 8080", project="/work/shop")
-    res = mem.propose_session(db, sid, [P("The API server listens on port 9090", "fact", ids=[mids[2]])], "heuristic")
+    res = proposals.propose_session(db, sid, [P("The API server listens on port 9090", "fact", ids=[mids[2]])], "heuristic")
     assert res.superseding == ((res.created[0], old),)
     assert mem.get_memory(db, res.created[0]).supersedes_id == old
 
 
 def test_evidence_quotes_come_from_the_raw_log(db, session):
     sid, mids = session
-    (a,) = mem.propose_session(db, sid, [P("pnpm only", ids=[mids[0]])], "heuristic").created
+    (a,) = proposals.propose_session(db, sid, [P("pnpm only", ids=[mids[0]])], "heuristic").created
     ev = mem.get_memory(db, a).evidence
     assert ev[0].quote == "Use pnpm, never npm, in this repo."
     assert ev[0].session_id == sid and ev[0].position == 0
@@ -147,7 +148,7 @@ def test_json_export_and_load_round_trip(db, session, tmp_path):
     from memtui.core.db import open_database
 
     sid, mids = session
-    a, b = mem.propose_session(db, sid, [P("Use pnpm, never npm", ids=[mids[0]]),
+    a, b = proposals.propose_session(db, sid, [P("Use pnpm, never npm", ids=[mids[0]]),
                                          P("Port 8080 for the API", "fact", ids=[mids[2]])], "heuristic").created
     mem.approve(db, [a]); mem.pin(db, [a]); mem.reject(db, [b])
     dev = mem.add(db, "Prefers tabs", tier="developer", kind="preference")

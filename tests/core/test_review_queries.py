@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from memtui.core import memories as mem
+from memtui.core import proposals
 from memtui.core import store
 from memtui.core.extract import Proposal
 from tests.helpers import import_paths, rows, write_jsonl
@@ -21,7 +22,7 @@ def test_unreviewed_first_counts_and_version(db, tmp_path):
     ids = {ext: i for i, ext in rows(db, "SELECT id, external_id FROM session")}
     assert [s.external_id for s in store.list_sessions(db)] == ["new", "mid", "old"]
     v0 = store.data_version(db)
-    created = mem.propose_session(db, ids["old"], [Proposal("Use pnpm in the shop repo", "convention", "project", 0.8)], "test").created
+    created = proposals.propose_session(db, ids["old"], [Proposal("Use pnpm in the shop repo", "convention", "project", 0.8)], "test").created
     v1 = store.data_version(db)
     assert v1 != v0
     assert [s.external_id for s in store.list_sessions(db, unreviewed_first=True)] == ["old", "new", "mid"]

@@ -6,7 +6,7 @@
 Builds a database of 1,000 sessions and 200,000 messages with direct SQL inserts (executemany
 through memtui.core.db.open_database; the text of each message is 40 to 4,000 characters, as in
 real logs, tool results the longest), and proposals for 50 sessions through
-memtui.core.memories.propose_session. The newest session has 200 messages; the next one, which
+memtui.core.proposals.propose_session. The newest session has 200 messages; the next one, which
 `n` moves to, has 5,000. Then, in a child process of its own (so building the data does not
 count in its memory), the real app (memtui.ui.app.create_app, App.run_test at 120x36) measures:
 
@@ -69,7 +69,7 @@ def _texts(rng: random.Random, n: int, lo: int, hi: int, lines: bool = False) ->
 def build(path: Path, sessions: int, messages: int, big: int, seed: int = 7) -> dict:
     from memtui.core.db import open_database
     from memtui.core.extract import Proposal
-    from memtui.core.memories import propose_session
+    from memtui.core.proposals import propose_session
 
     rng = random.Random(seed)
     started = time.perf_counter()

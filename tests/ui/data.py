@@ -6,7 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from memtui.core import memories as mem
+from memtui.core import proposals
 from memtui.core.db import open_database
 from memtui.core.extract import Proposal
 from tests.helpers import import_paths, rows, write_jsonl
@@ -96,12 +96,12 @@ def build_review_db(tmp: Path) -> ReviewData:
         texts = {r[0]: r[1] for r in rows(db, "SELECT id, text FROM message WHERE session_id = ?", data.sessions["shop"])}
         port = next(i for i in shop if texts[i].startswith("The API server listens"))
         cents = next(i for i in shop if texts[i].startswith("The cart test fails"))
-        data.memories["shop"] = list(mem.propose_session(db, data.sessions["shop"], [
+        data.memories["shop"] = list(proposals.propose_session(db, data.sessions["shop"], [
             Proposal("Use pnpm, never npm, in this repository. " + MARKUP, "preference", "project", 0.9, (shop[0],)),
             Proposal("Store money as integer cents, never floats.", "convention", "project", 0.8, (cents,)),
             Proposal("The API server listens on port 8080.", "fact", "project", 0.6, (port,)),
         ], "test").created)
-        data.memories["api"] = list(mem.propose_session(db, data.sessions["api"], [
+        data.memories["api"] = list(proposals.propose_session(db, data.sessions["api"], [
             Proposal("Deploy through the staging cluster first.", "constraint", "project", 0.7, (data.messages["api"][0],)),
         ], "test").created)
     finally:

@@ -2,7 +2,7 @@
 
 An extractor is a callable `extract(session, messages) -> list[Proposal]` where `session` is a
 SessionRecord and `messages` the session's MessageRecords in order. It never touches the
-database; `memtui.core.memories.propose_session` stores what it returns (with dedupe).
+database; `memtui.core.proposals.propose_session` stores what it returns (with dedupe).
 """
 
 from __future__ import annotations

@@ -38,10 +38,19 @@ def binding_sections() -> list[tuple[str, list[Binding]]]:
             Binding("home,end", "", "First or last row"),
         ]),
         ("Edit dialog", shown(EditScreen) + [Binding("tab", "", "Next field: text, tier, kind, buttons")]),
+        *[(title, shown(cls)) for title, cls in other_screens()],
         ("Everywhere", everywhere + [
             Binding("ctrl+p", "command_palette", "", tooltip="Command palette: every action and screen, and the theme"),
         ]),
     ]
+
+
+def other_screens() -> list[tuple[str, type]]:
+    """(title, class) of each screen besides Review that is built."""
+    from memtui.ui.screens.registry import OTHER_SCREENS, screen_class
+
+    found = [(title, screen_class(name)) for name, (_, _, title) in OTHER_SCREENS.items()]
+    return [(title, cls) for title, cls in found if cls is not None]
 
 
 class KeyTable(Widget):

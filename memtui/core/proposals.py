@@ -1,0 +1,187 @@
+"""Storing an extractor's proposals: dedupe against known memories, evidence quotes, the journal.
+
+A proposal that says what an existing memory of the same project (or the developer tier) already
+says reinforces it; one that contradicts a memory is stored as a possible supersede of it.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from typing import Sequence
+
+from peewee import SqliteDatabase
+from rapidfuzz import fuzz, process
+
+from memtui.core.extract import Proposal
+from memtui.core.extract.dedupe import RELATED_SCORE, contradicts, fingerprint, is_duplicate, normalise
+from memtui.core.memories import MAX_TEXT, QUOTE_LEN, Journal, MemoryError_, _check
+from memtui.core.redact import clean
+
+
+@dataclass(frozen=True)
+class ProposeResult:
+    created: tuple[int, ...]
+    reinforced: tuple[int, ...]
+    superseding: tuple[tuple[int, int], ...]  # (new proposal, the memory it may supersede)
+
+
+def _merge_within_session(proposals: Sequence[Proposal]) -> list[Proposal]:
+    """Near-duplicates inside one session become one proposal with the union of evidence."""
+    merged: list[Proposal] = []
+    for prop in proposals:
+        for i, kept in enumerate(merged):
+            if kept.kind == prop.kind and is_duplicate(kept.text, prop.text):
+                ids = list(kept.message_ids)
+                quotes = list(kept.quotes)
+                for mid, quote in zip(prop.message_ids, prop.quotes or [""] * len(prop.message_ids)):
+                    if mid not in ids:
+                        ids.append(mid)
+                        quotes.append(quote)
+                best = kept if len(kept.text) >= len(prop.text) else prop
+                merged[i] = Proposal(
+                    best.text, kept.kind, kept.tier, max(kept.confidence, prop.confidence), tuple(ids), tuple(quotes)
+                )
+                break
+        else:
+            merged.append(prop)
+    return merged
+
+
+def _quotes(db: SqliteDatabase, prop: Proposal) -> list[tuple[int, str]]:
+    out = []
+    quotes = list(prop.quotes) + [""] * (len(prop.message_ids) - len(prop.quotes))
+    for mid, quote in zip(prop.message_ids, quotes):
+        if not quote:
+            row = db.execute_sql("SELECT text FROM message WHERE id = ?", (mid,)).fetchone()
+            quote = " ".join((row[0] if row else "").split())
+        out.append((int(mid), clean(quote)[:QUOTE_LEN]))
+    return out
+
+
+class CandidateCache:
+    """The memories proposals are compared with, kept across the sessions of one run.
+
+    Reading and normalising every memory of a project again for each of its sessions made
+    storing proposals quadratic; this keeps them per project (and the developer tier, shared by
+    all projects) and adds what each session creates. Use one per run, from one process.
+    """
+
+    def __init__(self) -> None:
+        self._groups: dict[object, tuple[dict[int, str], dict[int, tuple]]] = {}
+
+    def _load(self, db: SqliteDatabase, key: object, sql: str, args: tuple) -> tuple[dict, dict]:
+        if key not in self._groups:
+            rows = db.execute_sql(
+                "SELECT id, text, kind, tier, status, project_id FROM memory WHERE forgotten_at IS NULL AND " + sql, args
+            ).fetchall()
+            self._groups[key] = ({r[0]: normalise(r[1]) for r in rows}, {r[0]: r for r in rows})
+        return self._groups[key]
+
+    def candidates(self, db: SqliteDatabase, project_id: int | None, session_id: int) -> tuple[dict, dict]:
+        dev_choices, dev_info = self._load(db, "developer", "tier = 'developer'", ())
+        if project_id is None:
+            own = db.execute_sql(
+                "SELECT id, text, kind, tier, status, project_id FROM memory WHERE forgotten_at IS NULL"
+                " AND tier != 'developer' AND project_id IS NULL AND session_id = ?",
+                (session_id,),
+            ).fetchall()
+            proj_choices, proj_info = {r[0]: normalise(r[1]) for r in own}, {r[0]: r for r in own}
+        else:
+            proj_choices, proj_info = self._load(
+                db, project_id, "tier != 'developer' AND project_id = ?", (project_id,)
+            )
+        return {**dev_choices, **proj_choices}, {**dev_info, **proj_info}
+
+    def add(self, memory_id: int, text: str, kind: str, tier: str, project_id: int | None) -> None:
+        key = "developer" if tier == "developer" else project_id
+        if key in self._groups:
+            choices, info = self._groups[key]
+            choices[memory_id] = normalise(text)
+            info[memory_id] = (memory_id, text, kind, tier, "proposed", project_id)
+
+
+def propose_session(
+    db: SqliteDatabase,
+    session_id: int,
+    proposals: Sequence[Proposal],
+    extractor: str,
+    cache: CandidateCache | None = None,
+) -> ProposeResult:
+    """Store an extractor's proposals for one session, deduplicated against what is known.
+
+    A proposal that says what an existing memory of the same project (or the developer tier)
+    already says reinforces it (last_seen_at moves, evidence grows) instead of adding a second
+    entry; one that contradicts an existing memory is stored with `supersedes` pointing at it.
+    """
+    row = db.execute_sql("SELECT project_id FROM session WHERE id = ?", (session_id,)).fetchone()
+    if row is None:
+        raise MemoryError_(f"no session with id {session_id}")
+    project_id = row[0]
+    now = time.time()
+    created: list[int] = []
+    reinforced: list[int] = []
+    superseding: list[tuple[int, int]] = []
+    with db.atomic():
+        choices, info = (cache or CandidateCache()).candidates(db, project_id, session_id)
+        by_words: dict[str, int] = {}
+        for mid, words in choices.items():
+            by_words.setdefault(words, mid)
+        journal = Journal(db, "propose")
+        for prop in _merge_within_session(proposals):
+            _check(prop.tier, prop.kind)
+            text = clean(prop.text).strip()[:MAX_TEXT]
+            if not text:
+                continue
+            norm = normalise(text)
+            match = None
+            related = []
+            exact = by_words.get(norm)
+            if exact is not None and info[exact][2] == prop.kind:
+                match = exact  # the same words: no need to compare with everything else
+            for _, score, mid in () if match is not None else process.extract(norm, choices, scorer=fuzz.token_set_ratio, limit=5, score_cutoff=RELATED_SCORE):
+                if match is None and is_duplicate(text, info[mid][1]):
+                    match = mid
+                elif contradicts(text, info[mid][1]) and info[mid][4] != "rejected":
+                    related.append(mid)
+            evidence = _quotes(db, prop)
+            if match is not None:
+                before = {"last_seen_at": db.execute_sql("SELECT last_seen_at FROM memory WHERE id = ?", (match,)).fetchone()[0]}
+                db.execute_sql("UPDATE memory SET last_seen_at = ? WHERE id = ?", (now, match))
+                added = 0
+                for mid, quote in evidence:
+                    cur = db.execute_sql(
+                        "INSERT OR IGNORE INTO evidence (memory_id, message_id, quote) VALUES (?, ?, ?)", (match, mid, quote)
+                    )
+                    added += cur.rowcount
+                journal.add(match, "reinforce", before, {"last_seen_at": now})
+                reinforced.append(match)
+                continue
+            state = {
+                "tier": prop.tier, "kind": prop.kind, "text": text, "status": "proposed", "pinned": 0,
+                "confidence": round(float(prop.confidence), 3),
+                "project_id": None if prop.tier == "developer" else project_id, "session_id": session_id,
+                "extractor": extractor, "fingerprint": fingerprint(text),
+                "supersedes_id": related[0] if related else None,
+                "created_at": now, "updated_at": now, "last_seen_at": now, "forgotten_at": None,
+            }
+            cols = list(state)
+            memory_id = db.execute_sql(
+                f"INSERT INTO memory ({', '.join(cols)}) VALUES ({', '.join('?' * len(cols))})", list(state.values())
+            ).lastrowid
+            for mid, quote in evidence:
+                db.execute_sql(
+                    "INSERT OR IGNORE INTO evidence (memory_id, message_id, quote) VALUES (?, ?, ?)", (memory_id, mid, quote)
+                )
+            journal.add(memory_id, "propose", None, state | {"evidence": [list(e) for e in evidence]})
+            created.append(memory_id)
+            if related:
+                superseding.append((memory_id, related[0]))
+            choices[memory_id] = norm
+            by_words.setdefault(norm, memory_id)
+            info[memory_id] = (memory_id, text, prop.kind, prop.tier, "proposed", state["project_id"])
+            if cache is not None:
+                cache.add(memory_id, text, prop.kind, prop.tier, state["project_id"])
+        db.execute_sql("UPDATE session SET extracted_at = ? WHERE id = ?", (now, session_id))
+        journal.commit()
+    return ProposeResult(tuple(created), tuple(reinforced), tuple(superseding))
