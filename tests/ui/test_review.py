@@ -775,3 +775,81 @@ def test_switching_to_a_5000_message_session_is_fast():
     assert timings["set"] < 0.15, timings
     assert timings["scroll"] < 0.05, timings
     assert timings["lines"] > 5000
+
+
+# --- show_message: the way other screens jump to a message ---------------------------------
+
+
+def _add_far_session(data, sessions: int = 450, messages: int = 400) -> tuple[int, list[int]]:
+    """Many sessions, then the oldest (last in the list, beyond the first page) with a long log."""
+    db = open_database(data.path)
+    try:
+        with db.atomic():
+            for i in range(sessions):
+                db.execute_sql(
+                    "INSERT INTO session (tool, external_id, title, started_at, message_count, raw_size, review_state)"
+                    " VALUES ('claude-code', ?, ?, ?, 0, 0, 'new')",
+                    (f"bulk-{i}", f"bulk session {i}", 1_700_000_000 + i),
+                )
+            far = db.execute_sql(
+                "INSERT INTO session (tool, external_id, title, started_at, message_count, raw_size, review_state)"
+                " VALUES ('claude-code', 'far-away', 'the far session', 1000000, ?, 0, 'new')",
+                (messages,),
+            ).lastrowid
+            for pos in range(messages):
+                role, kind = [("user", "text"), ("assistant", "text"), ("tool", "tool_result")][pos % 3]
+                text = f"far message {pos}" + ("\nmore output" * 30 if kind == "tool_result" else "")
+                db.execute_sql(
+                    "INSERT INTO message (session_id, position, role, kind, tool_name, text, timestamp, external_id,"
+                    " group_id, is_error, original_len) VALUES (?, ?, ?, ?, ?, ?, NULL, ?, NULL, 0, NULL)",
+                    (far, pos, role, kind, "Bash" if kind == "tool_result" else None, text, f"far-{pos}"),
+                )
+            ids = [r[0] for r in db.execute_sql("SELECT id FROM message WHERE session_id = ? ORDER BY position", (far,))]
+    finally:
+        db.close()
+    return far, ids
+
+
+async def test_show_message_selects_a_session_beyond_the_loaded_pages_and_a_message_far_down(review_data, make_app):
+    far, ids = _add_far_session(review_data)
+    app = make_app(review_data)
+    async with app.run_test(size=(120, 36)) as pilot:
+        review = await started(pilot)
+        assert review.sessions.index_of(far) is None and len(review.sessions.sessions) == 200
+        # As the Memories screen does it: from another screen, back to Review, then the jump.
+        from textual.screen import Screen
+
+        await app.push_screen(Screen())
+        await pilot.pause()
+        assert not isinstance(app.screen, ReviewScreen)
+        await app.action_show_screen("review")
+        await review.show_message(far, ids[352])  # a folded tool result, far down the log
+        assert isinstance(app.screen, ReviewScreen)
+        assert review.session.id == far and review.sessions.current.id == far
+        listed = [s.id for s in review.sessions.sessions]
+        assert listed[-1] == far and len(set(listed)) == len(listed) == 454  # the pages up to it, in order
+        view = review.transcript
+        assert app.focused is view
+        assert view.message_at(view.cursor_row).id == ids[352]
+        top = round(view.scroll_y)
+        assert top > 0 and top <= view.cursor_row < top + view.scrollable_content_region.height
+        await pilot.pause()
+        assert any("far message 352" in line for line in screen_lines(app))
+        # The rest of the list still pages in after it.
+        await settle(pilot)
+        assert review.session.id == far
+        # None: the top of another session (one on the first page).
+        api = review_data.sessions["api"]
+        await review.show_message(api)
+        assert review.session.id == api and review.sessions.current.id == api
+        assert [m.id for m in view.messages] == review_data.messages["api"]
+        assert view.cursor_row == 0 and view.scroll_y == 0 and app.focused is view
+        # The shown session again, another message: no reload needed.
+        await review.show_message(api, review_data.messages["api"][-1])
+        assert view.message_at(view.cursor_row).id == review_data.messages["api"][-1]
+        # A message of another session, or no such session: a warning, no crash.
+        await review.show_message(api, ids[0])
+        assert view.cursor_row == 0
+        await review.show_message(10**9, 1)
+        assert review.session.id == api
+        await settle(pilot)

@@ -8,6 +8,7 @@ were pressed, each written and journalled at once by the same core functions the
 
 from __future__ import annotations
 
+import asyncio
 import gc
 from collections import deque
 from typing import Callable
@@ -20,7 +21,7 @@ from textual.containers import Horizontal, Vertical
 from textual.content import Content
 from textual.screen import Screen
 from textual.widgets import Footer, Header, OptionList
-from textual.worker import get_current_worker
+from textual.worker import WorkerCancelled, WorkerFailed, get_current_worker
 
 from memtui.core import memories, store
 from memtui.core.models import TIERS
@@ -81,6 +82,9 @@ class ReviewScreen(Screen):
         self._focus_after_load: int | None = None
         self._bindings_state: tuple[bool, bool] | None = None
         self._gc_frozen = False
+        # show_message: the message to put the cursor on once its session is shown, and who waits.
+        self._jump_target: tuple[int, int | None] | None = None
+        self._jump_waiters: list[asyncio.Future[None]] = []
 
     # --- layout ----------------------------------------------------------------------------
 
@@ -249,12 +253,99 @@ class ReviewScreen(Screen):
             self.transcript.set_messages(message.messages)
         self._show_proposals(message.proposals, focus=self._focus_after_load or keep)
         self._focus_after_load = None
+        if message.messages is not None:
+            self._finish_jump(message.session.id)
         if not self._gc_frozen:
             # Once the first session is on screen, move what is alive (Textual, the widgets) out of
             # the collector's generations: a full collection, which the thousands of records a long
             # session brings in trigger, then scans only what came later (60 ms less on a switch).
             self._gc_frozen = True
             self.call_after_refresh(gc.freeze)
+
+    # --- showing one message (from other screens) -------------------------------------------
+
+    async def show_message(self, session_id: int, message_id: int | None = None) -> None:
+        """Select a session, show its transcript and put the cursor on one of its messages.
+
+        The session is looked up in a worker and added to the session list if it is not in the
+        pages loaded so far (the pages up to it are read, so the list keeps its order). Returns
+        once the transcript shows it, with the cursor on `message_id` (None: the top) scrolled
+        into view and the transcript focused. Await it from another screen or the app (the
+        Memories screen's jump from a search hit or a memory's evidence); awaited from inside
+        one of this screen's own handlers it would wait for itself.
+        """
+        if self.db is None:
+            return
+        sessions = self.sessions
+        if sessions.index_of(session_id) is None:
+            try:
+                found, more, session = await self._read_sessions_until(session_id, len(sessions.sessions)).wait()
+            except (WorkerCancelled, WorkerFailed) as exc:
+                self.notify(f"Could not read session {session_id}: {exc}", severity="error", markup=False)
+                return
+            if session is None:
+                self.notify(f"There is no session {session_id}.", severity="warning", timeout=3, markup=False)
+                return
+            if sessions.index_of(session_id) is None:  # (a reload may have brought it in meanwhile)
+                sessions.add_sessions(found, more if found else sessions.more)
+                if sessions.index_of(session_id) is None:
+                    sessions.add_sessions([session], sessions.more)
+        index = sessions.index_of(session_id)
+        if index is None:
+            return
+        for waiter in self._jump_waiters:  # an earlier jump is overtaken by this one
+            if not waiter.done():
+                waiter.set_result(None)
+        waiter = asyncio.get_running_loop().create_future()
+        self._jump_waiters = [waiter]
+        self._jump_target = (session_id, message_id)
+        if sessions.highlighted != index:
+            sessions.highlighted = index
+            sessions.scroll_to_highlight()
+        self._set_titles()
+        if self.session is not None and self.session.id == session_id and self._loading_session is None:
+            self._finish_jump(session_id)
+        else:
+            self.show_session(session_id)
+        await waiter
+
+    @work(thread=True, exclusive=True, group="find-session", exit_on_error=False)
+    def _read_sessions_until(
+        self, session_id: int, offset: int
+    ) -> tuple[list[SessionRecord], bool, SessionRecord | None]:
+        """(the list's pages from `offset` up to the one holding the session, more after them?, the session)."""
+        found: list[SessionRecord] = []
+        with self.app.connection() as db:
+            session = store.get_session(db, session_id)
+            if session is None:
+                return [], False, None
+            more = True
+            while more and not get_current_worker().is_cancelled:
+                page = store.list_sessions(db, unreviewed_first=True, limit=PAGE + 1, offset=offset + len(found))
+                more = len(page) > PAGE
+                found.extend(page[:PAGE])
+                if any(s.id == session_id for s in page[:PAGE]):
+                    break
+        return found, more, session
+
+    def _finish_jump(self, session_id: int) -> None:
+        """The session is shown: put the cursor where show_message asked, and wake who waits."""
+        target, self._jump_target = self._jump_target, None
+        if target is not None and target[0] == session_id:
+            view = self.transcript
+            message_id = target[1]
+            if message_id is None or not view.jump_to(message_id):
+                if message_id is not None:
+                    self.notify(f"Message {message_id} is not in this session's log.", severity="warning",
+                                timeout=3, markup=False)
+                view.cursor_row = 0
+                view.scroll_to(y=0, animate=False, immediate=True)
+            view.focus()
+        # (another session shown instead: the highlight moved on since, so the jump is given up)
+        waiters, self._jump_waiters = self._jump_waiters, []
+        for waiter in waiters:
+            if not waiter.done():
+                waiter.set_result(None)
 
     def _show_proposals(self, proposals: tuple[MemoryRecord, ...], focus: int | None = None, pending_index: int | None = None) -> None:
         plist = self.proposals

@@ -1,0 +1,119 @@
+"""Fuzzy search over memories (typos, word order, highlights) and FTS5 search over raw transcripts."""
+
+from __future__ import annotations
+
+import pytest
+
+from memtui.core import memories as mem
+from memtui.core import search
+from memtui.core.curate import MemoryQuery
+from tests.helpers import import_paths, rows, write_jsonl
+
+TEXTS = [
+    "The auth module talks to Redis through a connection pool",
+    "Prefers functional components in React",
+    "Use pnpm, never npm, in this repository",
+    "Configuration lives in config/settings.toml",
+    "Database migrations run with alembic upgrade head",
+    "Tests run with pytest -q from the repository root",
+]
+
+
+@pytest.fixture
+def ids(db):
+    return [mem.add(db, t, project="/work/shop") for t in TEXTS]
+
+
+def texts(hits):
+    return [h.memory.text for h in hits]
+
+
+def marked(hit):
+    return [hit.memory.text[a:b] for a, b in hit.spans]
+
+
+def test_exact_words_typos_and_word_order(db, ids):
+    index = search.MemoryIndex(db)
+    assert len(index) == len(TEXTS)
+    assert texts(index.search("redis"))[0] == TEXTS[0]
+    assert texts(index.search("rdis conection"))[0] == TEXTS[0]  # two typos
+    assert texts(index.search("pool redis"))[0] == TEXTS[0]  # word order
+    assert texts(index.search("configuraton"))[0] == TEXTS[3]
+    assert texts(index.search("alembc migrat"))[0] == TEXTS[4]  # typo, and a word still being typed
+    assert index.search("") == [] and index.search("  ,; ") == []
+    assert index.search("zzzzqqq") == []
+
+
+def test_scores_are_best_first_and_spans_mark_the_matched_words(db, ids):
+    index = search.MemoryIndex(db)
+    hits = index.search("repository run", limit=10)
+    assert [h.score for h in hits] == sorted((h.score for h in hits), reverse=True)
+    assert all(0 <= h.score <= 100 for h in hits)
+    assert texts(hits)[0] == TEXTS[5]  # holds both words
+    assert marked(hits[0]) == ["run", "repository"]
+    typo = index.search("rdis")[0]
+    assert marked(typo) == ["Redis"]  # a typo marks the whole word it matched
+    prefix = index.search("conf")[0]
+    assert marked(prefix) == ["Conf", "conf"]
+
+
+def test_limit_and_ids_for_select_all(db, ids):
+    index = search.MemoryIndex(db)
+    assert len(index.search("r", limit=2)) == 2
+    assert set(index.ids("repository")) == {ids[2], ids[5]}
+    assert index.ids("") == []
+
+
+def test_index_over_the_trash_and_changes_since_it_was_built(db, ids):
+    mem.forget(db, [ids[0]])
+    live = search.MemoryIndex(db)
+    trash = search.MemoryIndex(db, MemoryQuery(forgotten=True))
+    assert len(trash) == 1 and texts(trash.search("redis")) == [TEXTS[0]]
+    assert live.search("redis") == []
+    mem.forget(db, [ids[3]])  # forgotten after the live index was built: no longer shown
+    assert live.search("configuration") == []
+    assert texts(search.search_memories(db, "pnpm", limit=5)) == [TEXTS[2]]
+
+
+def test_filtered_index(db, ids):
+    other = mem.add(db, "Redis is only a cache here", project="/work/api")
+    index = search.MemoryIndex(db, MemoryQuery(project="/work/api"))
+    assert [h.memory.id for h in index.search("redis")] == [other]
+
+
+@pytest.fixture
+def transcript(db, tmp_path):
+    base = {"sessionId": "s1", "cwd": "/work/shop", "parentUuid": None, "timestamp": "2025-03-01T10:00:00.000Z"}
+    write_jsonl(tmp_path / "s1.jsonl", [
+        base | {"type": "user", "uuid": "u1", "message": {"role": "user", "content": "Why does the foo-bar build fail?"}},
+        base | {"type": "assistant", "uuid": "a1", "message": {"id": "m1", "role": "assistant",
+                "content": [{"type": "text", "text": "The webpack config misses the alias.\nFixing it now."}]}},
+        base | {"type": "user", "uuid": "u2", "message": {"role": "user",
+                "content": "x " * 200 + "and then the webpack AND rollup question " + "y " * 200}},
+    ])
+    import_paths(db, tmp_path / "s1.jsonl")
+    return rows(db, "SELECT id FROM session")[0][0]
+
+
+def test_raw_search_finds_the_message_and_its_position(db, transcript):
+    hits = search.search_raw(db, "webpack alias")
+    assert len(hits) == 1
+    hit = hits[0]
+    assert (hit.session_id, hit.position, hit.role, hit.project, hit.tool) == (
+        transcript, 1, "assistant", "/work/shop", "claude-code")
+    assert "\n" not in hit.snippet
+    assert [hit.snippet[a:b] for a, b in hit.spans] == ["webpack", "alias"]
+    long = search.search_raw(db, "rollup")[0]
+    assert len(long.snippet) <= 162 and "rollup" in long.snippet
+    assert [long.snippet[a:b] for a, b in long.spans] == ["rollup"]
+    assert {h.position for h in search.search_raw(db, "webp")} == {1, 2}  # the last word is a prefix
+
+
+@pytest.mark.parametrize("text", ['foo-bar', '"', 'AND', '*', 'NEAR(', 'a OR', '"unterminated', "col:umn", "^x", ""])
+def test_raw_search_never_raises_on_odd_input(db, transcript, text):
+    result = search.search_raw(db, text)
+    assert isinstance(result, list)
+    if text == "foo-bar":
+        assert [h.position for h in result] == [0]
+    if text == "AND":
+        assert [h.position for h in result] == [2]  # the word, not the operator
