@@ -138,6 +138,14 @@ def _trash_ids(db, args) -> list[int]:
     return _ids(args.ids)
 
 
+def _report(args, verb: str, ids: list[int]) -> int:
+    if args.json:
+        _print_json({verb: len(ids), "ids": ids})
+    else:
+        print(f"{verb} {len(ids)} memory(ies)")
+    return EXIT_OK
+
+
 def cmd_restore(args) -> int:
     from memtui.core import memories
 
@@ -146,11 +154,7 @@ def cmd_restore(args) -> int:
         restored = memories.restore(db, _trash_ids(db, args))
     except memories.MemoryError_ as exc:
         raise CliError(str(exc), EXIT_USAGE) from None
-    if args.json:
-        _print_json({"restored": len(restored), "ids": restored})
-    else:
-        print(f"restored {len(restored)} memory(ies)")
-    return EXIT_OK
+    return _report(args, "restored", restored)
 
 
 def cmd_purge(args) -> int:
@@ -172,20 +176,11 @@ def cmd_purge(args) -> int:
     if live:
         raise CliError(f"memory {live[0]} is not in the trash: forget it first", EXIT_USAGE)
     if not ids:
-        if args.json:
-            _print_json({"purged": 0, "ids": []})
-        else:
-            print("the trash is empty")
-        return EXIT_OK
+        return _report(args, "purged", [])
     if not _ask(args, f"Delete {len(ids)} memory(ies) for good?", f"not purging {len(ids)} memory(ies)"):
         _stderr("memtui: nothing purged")
         return EXIT_OK
-    purged = memories.purge(db, ids)
-    if args.json:
-        _print_json({"purged": len(purged), "ids": purged})
-    else:
-        print(f"purged {len(purged)} memory(ies)")
-    return EXIT_OK
+    return _report(args, "purged", memories.purge(db, ids))
 
 
 def register(sub) -> None:

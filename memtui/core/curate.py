@@ -80,13 +80,18 @@ def _where(query: MemoryQuery, now: float | None = None) -> tuple[str, list]:
     if query.pinned is not None:
         where.append("m.pinned = ?")
         args.append(1 if query.pinned else 0)
-    if query.older_than_days is not None:
-        where.append("m.created_at < ?")
-        args.append(now - query.older_than_days * DAY)
-    if query.unseen_for_days is not None:
-        where.append("m.last_seen_at < ?")
-        args.append(now - query.unseen_for_days * DAY)
-    return " AND ".join(where), args
+    ages, ages_args = _age_conditions(query.older_than_days, query.unseen_for_days, now)
+    return " AND ".join(where + ages), args + ages_args
+
+
+def _age_conditions(older_than_days, unseen_for_days, now: float) -> tuple[list[str], list]:
+    """Created more than / last seen more than N days before `now`."""
+    conditions, args = [], []
+    for column, days in (("m.created_at", older_than_days), ("m.last_seen_at", unseen_for_days)):
+        if days is not None:
+            conditions.append(f"{column} < ?")
+            args.append(now - days * DAY)
+    return conditions, args
 
 
 def _needs_project(query_project: str | None) -> str:
@@ -163,13 +168,8 @@ def _rules_where(rules: ForgetRules, now: float | None = None) -> tuple[str, lis
     where.insert(0, "m.forgotten_at IS NULL")
     if not rules.include_pinned:
         where.append("m.pinned = 0")
-    reasons: list[str] = []
-    if rules.older_than_days is not None:
-        reasons.append("m.created_at < ?")
-        args.append(now - rules.older_than_days * DAY)
-    if rules.unseen_for_days is not None:
-        reasons.append("m.last_seen_at < ?")
-        args.append(now - rules.unseen_for_days * DAY)
+    reasons, reasons_args = _age_conditions(rules.older_than_days, rules.unseen_for_days, now)
+    args += reasons_args
     if rules.session_older_than_days is not None:
         reasons.append("(m.tier = 'session' AND m.created_at < ?)")
         args.append(now - rules.session_older_than_days * DAY)
