@@ -1,0 +1,555 @@
+"""Export: the curated context, rendered per format within a token budget.
+
+What is exported: approved memories only (never proposed, rejected or forgotten ones). The
+default scope is the developer tier, the chosen project's project tier, and that project's
+pinned session memories; `ExportOptions.tiers` picks tiers explicitly instead (then the session
+tier means every approved session memory of the project, pinned or not).
+
+Rank: pinned first, then tier (developer, project, session), then kind (constraint, preference,
+convention, decision, failed_approach, bug_fix, relationship, fact, todo), then recency
+(last_seen_at, newest first), then id. The budget keeps a prefix of that rank: the first entry
+that does not fit and every entry ranked below it are left out (`ExportResult.left_out`).
+
+Documents (claude-md, agents-md, cursor-rules, markdown) group the kept entries under headings in
+a fixed order (`SECTIONS`), in rank order within each heading. The output depends on the store
+only: no "now", so the same store gives byte-identical output.
+
+Tokens: `count_tokens` estimates ceil(characters / 4), the usual rule of thumb for English text
+and code with Claude's and OpenAI's tokenizers (it undercounts text in scripts such as CJK). The
+budget is enforced on that estimate of the whole rendered text (headings, markers and frontmatter
+included), so `count_tokens(result.text) <= budget` whenever the fixed header fits.
+
+Secrets: every text was redacted when it was stored; the rendered text is scrubbed once more
+(`redact.clean`) as a last line of defence, entry by entry if the whole-text pass finds anything.
+
+This module stays light (no rapidfuzz, importers or textual): the SessionStart hook imports it.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable, Iterable, Iterator
+
+import orjson
+from operator import itemgetter
+
+from memtui.core.records import MemoryRecord
+from memtui.core.redact import clean
+
+FORMATS = ("claude-md", "agents-md", "cursor-rules", "markdown", "json")
+TIER_ORDER = ("developer", "project", "session")
+KIND_ORDER = (
+    "constraint", "preference", "convention", "decision", "failed_approach", "bug_fix", "relationship", "fact", "todo",
+)
+SECTIONS = (
+    "Preferences", "Architecture and decisions", "Conventions", "Constraints", "Known pitfalls", "Recent work",
+)
+_SECTION_OF_KIND = {
+    "preference": "Preferences",
+    "decision": "Architecture and decisions",
+    "relationship": "Architecture and decisions",
+    "fact": "Architecture and decisions",
+    "convention": "Conventions",
+    "constraint": "Constraints",
+    "failed_approach": "Known pitfalls",
+    "bug_fix": "Known pitfalls",
+    "todo": "Recent work",
+}
+EXPORT_VERSION = 1  # the "memtui" key of the JSON export (same schema as memories.export_store)
+BEGIN = "<!-- memtui:begin -->"
+END = "<!-- memtui:end -->"
+_BEGIN_PREFIX = "<!-- memtui:begin"
+_END_PREFIX = "<!-- memtui:end"
+CHARS_PER_TOKEN = 4
+
+
+class ExportError(Exception):
+    """An export that cannot be written or rendered as asked: one-line message."""
+
+
+@dataclass(frozen=True)
+class ExportOptions:
+    format: str = "claude-md"
+    project: str | None = None  # a project root or a path inside it; None = developer tier only
+    tiers: tuple[str, ...] = ()  # empty = the default scope (developer + project + pinned session)
+    budget: int | None = None  # tokens; None = no limit
+
+
+@dataclass(frozen=True)
+class ExportEntry:
+    memory: MemoryRecord
+    section: str  # the heading it goes under
+    tokens: int
+    included: bool  # False = fell outside the budget
+
+
+@dataclass(frozen=True)
+class ExportResult:
+    text: str  # the rendered document
+    tokens: int  # estimated tokens of text
+    entries: tuple[ExportEntry, ...]  # every candidate, in rank order, included or not
+    left_out: int  # how many fell outside the budget
+    project_root: str | None = None  # the project the export was made for (None: developer tier only)
+    notes: tuple[str, ...] = ()  # things to tell the person (unknown project, ...), one line each
+
+    @property
+    def included(self) -> int:
+        return len(self.entries) - self.left_out
+
+
+def count_tokens(text: str) -> int:
+    """Estimated tokens: ceil(len(text) / 4). Used by the CLI, the hook and the Export screen."""
+    return (len(text) + CHARS_PER_TOKEN - 1) // CHARS_PER_TOKEN
+
+
+# --- selecting -----------------------------------------------------------------------------
+
+# The first six columns are all that ranking and the documents need; the rest make MemoryRecords.
+_SLIM = "m.id, m.tier, m.kind, m.text, m.pinned, m.last_seen_at"
+_REST = (
+    ", m.status, m.confidence, m.project_id, p.root, m.session_id, s.external_id, m.extractor, m.created_at,"
+    " m.updated_at, m.forgotten_at, m.supersedes_id"
+)
+_FROM = " FROM memory m LEFT JOIN project p ON p.id = m.project_id LEFT JOIN session s ON s.id = m.session_id"
+# Three more columns, last in every row, make the rank a plain tuple compare (sorting with an
+# itemgetter key in Python is about three times as fast as SQLite's ORDER BY over the same rows).
+_RANK_COLS = (
+    ", (1 - m.pinned) * 10000"
+    " + 100 * CASE m.tier " + " ".join(f"WHEN '{t}' THEN {i}" for i, t in enumerate(TIER_ORDER)) + " ELSE 99 END"
+    " + CASE m.kind " + " ".join(f"WHEN '{k}' THEN {i}" for i, k in enumerate(KIND_ORDER)) + " ELSE 99 END,"
+    " -m.last_seen_at, -m.id"
+)
+_rank_key = itemgetter(-3, -2, -1)
+TEXT_CHUNK = 500  # memories whose text is read at a time when a budget is likely to stop early
+
+
+def _record(r: tuple) -> MemoryRecord:
+    return MemoryRecord(r[0], r[1], r[2], r[3], r[6], bool(r[4]), r[7], r[8], r[9], r[10], r[11], r[12], r[13],
+                        r[14], r[5], r[15], r[16])
+
+
+def resolve_project(db, project: str) -> tuple[int, str] | None:
+    """(id, root) of the stored project whose root is `project` or contains it (the deepest one);
+    else of the one project whose name is exactly `project`; else None."""
+    candidates = []
+    for path in (os.path.abspath(os.path.expanduser(project)), os.path.realpath(os.path.expanduser(project))):
+        path = path.rstrip("/") or "/"
+        if path not in candidates:
+            candidates.append(path)
+    for path in candidates:
+        row = db.execute_sql(
+            "SELECT id, root FROM project WHERE root = ? OR substr(?, 1, length(root) + 1) = root || '/'"
+            " ORDER BY length(root) DESC, id LIMIT 1",
+            (path, path),
+        ).fetchone()
+        if row:
+            return row[0], row[1]
+    rows = db.execute_sql("SELECT id, root FROM project WHERE name = ? ORDER BY id LIMIT 2", (project,)).fetchall()
+    return (rows[0][0], rows[0][1]) if len(rows) == 1 else None
+
+
+def _scope(tiers: tuple[str, ...], project_id: int | None) -> tuple[str, list]:
+    parts: list[str] = []
+    args: list = []
+    chosen = tiers or TIER_ORDER
+    if "developer" in chosen:
+        parts.append("m.tier = 'developer'")
+    if project_id is not None:
+        if "project" in chosen:
+            parts.append("(m.tier = 'project' AND m.project_id = ?)")
+            args.append(project_id)
+        if "session" in chosen:
+            parts.append("(m.tier = 'session' AND m.project_id = ?" + ("" if tiers else " AND m.pinned = 1") + ")")
+            args.append(project_id)
+    return ("(" + " OR ".join(parts) + ")" if parts else "0"), args
+
+
+def select_rows(
+    db, options: ExportOptions, full: bool = True, text: bool = True
+) -> tuple[list[tuple], str | None, list[str]]:
+    """The candidate rows in rank order (id, tier, kind, text, pinned, last_seen_at, and with
+    `full` the rest of a MemoryRecord's columns, then three rank columns), the project root, and
+    notes. Without `text` (and not `full`) the text is None: see `_with_text`."""
+    bad = [t for t in options.tiers if t not in TIER_ORDER]
+    if bad:
+        raise ExportError(f"unknown tier {bad[0]!r} (choose from {', '.join(TIER_ORDER)})")
+    notes: list[str] = []
+    project_id = root = None
+    if options.project:
+        found = resolve_project(db, options.project)
+        if found:
+            project_id, root = found
+        else:
+            notes.append(f"no project known at {options.project}: exporting the developer tier only")
+    where, args = _scope(tuple(options.tiers), project_id)
+    if full:
+        sql = f"SELECT {_SLIM}{_REST}{_RANK_COLS}{_FROM}"
+    else:
+        sql = f"SELECT {_SLIM if text else _SLIM.replace('m.text', 'NULL')}{_RANK_COLS} FROM memory m"
+    sql += f" WHERE m.status = 'approved' AND m.forgotten_at IS NULL AND {where}"
+    rows = db.execute_sql(sql, args).fetchall()
+    rows.sort(key=_rank_key)
+    return rows, root, notes
+
+
+def _with_text(db, rows: list[tuple]) -> Iterator[tuple]:
+    """`rows` (selected without their text) with their text, read a chunk at a time."""
+    for start in range(0, len(rows), TEXT_CHUNK):
+        chunk = rows[start : start + TEXT_CHUNK]
+        texts = dict(
+            db.execute_sql(
+                f"SELECT id, text FROM memory WHERE id IN ({','.join('?' * len(chunk))})", [r[0] for r in chunk]
+            ).fetchall()
+        )
+        for r in chunk:
+            yield (r[0], r[1], r[2], texts.get(r[0], ""), *r[4:])
+
+
+def select(db, options: ExportOptions) -> tuple[list[MemoryRecord], str | None, list[str]]:
+    """The candidate memories in rank order, the project root, and notes."""
+    rows, root, notes = select_rows(db, options)
+    return [_record(r) for r in rows], root, notes
+
+
+def section_for(tier: str, kind: str) -> str:
+    """The heading a memory goes under: session memories are recent work; else by kind."""
+    if tier == "session":
+        return "Recent work"
+    return _SECTION_OF_KIND.get(kind, "Architecture and decisions")
+
+
+_SECTION_MAP = {(t, k): section_for(t, k) for t in TIER_ORDER for k in KIND_ORDER}
+
+
+def section_of(memory: MemoryRecord) -> str:
+    return section_for(memory.tier, memory.kind)
+
+
+# --- rendering -----------------------------------------------------------------------------
+# Rows are (id, tier, kind, text, pinned, last_seen_at, ...): see select_rows.
+
+
+def _one_text(text: str) -> str:
+    """A memory's text as the body of a list item: continuation lines indented, and nothing
+    that could pass for memtui's markers."""
+    text = text.strip()
+    if "<!--" in text and "memtui:" in text:
+        text = text.replace("memtui:", "memtui\u200b:")
+    if "\n" in text:
+        text = "\n  ".join(line.rstrip() for line in text.split("\n"))
+    return text
+
+
+def _item(row: tuple, text: str) -> str:
+    return "- " + _one_text(text)
+
+
+def _item_markdown(row: tuple, text: str) -> str:
+    pin = "pinned, " if row[4] else ""
+    return f"- {_one_text(text)} _({pin}{row[1]}, {row[2].replace('_', ' ')}, #{row[0]})_"
+
+
+_ITEMS: dict[str, Callable[[tuple, str], str]] = {
+    "claude-md": _item,
+    "agents-md": _item,
+    "cursor-rules": _item,
+    "markdown": _item_markdown,
+}
+
+
+def _project_name(root: str | None) -> str:
+    if not root:
+        return ""
+    name = os.path.basename(root.rstrip("/")) or root
+    return re.sub(r"[^\w .+-]", "", name).strip() or "this project"
+
+
+def _intro(root: str | None) -> str:
+    where = f"what holds in {_project_name(root)}" if root else "no project-specific entries"
+    return f"Curated by hand with memtui: approved memories only, pinned first ({where}).\n"
+
+
+def _header(fmt: str, root: str | None) -> str:
+    name = _project_name(root)
+    if fmt == "claude-md":
+        return "# Curated context (memtui)\n\n" + _intro(root)
+    if fmt == "agents-md":
+        return "# Context for coding agents (memtui)\n\n" + _intro(root)
+    if fmt == "cursor-rules":
+        about = f" for {name}" if name else ""
+        return (
+            "---\n"
+            f"description: Curated context from memtui{about} - preferences, decisions, conventions,"
+            " constraints and known pitfalls\n"
+            "globs:\n"
+            "alwaysApply: true\n"
+            "---\n"
+            f"{BEGIN}\n"
+            "# Curated context (memtui)\n\n" + _intro(root)
+        )
+    return "# memtui export\n\n" + (f"Project: {name}\n" if name else "Developer tier only.\n")
+
+
+def _footer(fmt: str) -> str:
+    return f"{END}\n" if fmt == "cursor-rules" else ""
+
+
+class _Layout:
+    """What a renderer produced: the text, which rows were kept, and each kept row's tokens."""
+
+    def __init__(self, text: str, kept: int, tokens: list[int], sections: list[str]) -> None:
+        self.text, self.kept, self.tokens, self.sections = text, kept, tokens, sections
+
+
+def _render_document(fmt: str, rows: Iterable[tuple], root: str | None, limit: int | None, scrub: bool,
+                     all_tokens: bool) -> _Layout:
+    plain = _ITEMS[fmt] is _item
+    item = _ITEMS[fmt]
+    header, footer = _header(fmt, root), _footer(fmt)
+    used = len(header) + len(footer)
+    sections: dict[str, list[str]] = {name: [] for name in SECTIONS}
+    kept_tokens: list[int] = []
+    kept_sections: list[str] = []
+    section_map = _SECTION_MAP
+    for row in rows:
+        text = clean(row[3]) if scrub else row[3]
+        if plain and "\n" not in text and "<!--" not in text:
+            piece = "- " + text  # the common case, inline: a large export is mostly this loop
+        else:
+            piece = item(row, text)
+        section = section_map.get((row[1], row[2])) or section_for(row[1], row[2])
+        items = sections[section]
+        cost = len(piece) + 1  # "piece\n"
+        if not items:
+            cost += len(section) + 6  # "\n## Section\n\n"
+        if limit is not None and used + cost > limit:
+            break
+        used += cost
+        items.append(piece)
+        if all_tokens:
+            kept_tokens.append(count_tokens(piece))
+        kept_sections.append(section)
+    out = [header]
+    for name in SECTIONS:
+        items = sections[name]
+        if items:
+            out.append(f"\n## {name}\n\n")
+            out.append("\n".join(items))
+            out.append("\n")
+    out.append(footer)
+    kept = len(kept_sections)
+    if all_tokens:
+        for row in rows[kept:]:  # a list whenever entries are wanted
+            kept_tokens.append(count_tokens(item(row, clean(row[3]) if scrub else row[3])))
+            kept_sections.append(section_for(row[1], row[2]))
+    return _Layout("".join(out), kept, kept_tokens, kept_sections)
+
+
+def _evidence(db, rows: list[tuple]) -> tuple[dict[int, list[tuple]], dict[int, tuple]]:
+    """Evidence (message id, message external id, quote) per memory, and (tool, external id) per session."""
+    evidence: dict[int, list[tuple]] = {}
+    ids = [r[0] for r in rows]
+    for start in range(0, len(ids), 900):
+        chunk = ids[start : start + 900]
+        for mid, msg_id, ext, quote in db.execute_sql(
+            "SELECT e.memory_id, e.message_id, msg.external_id, e.quote FROM evidence e"
+            f" LEFT JOIN message msg ON msg.id = e.message_id WHERE e.memory_id IN ({','.join('?' * len(chunk))})"
+            " ORDER BY e.id",
+            chunk,
+        ):
+            evidence.setdefault(mid, []).append((msg_id, ext, quote))
+    session_ids = sorted({r[10] for r in rows if r[10] is not None})
+    sessions: dict[int, tuple] = {}
+    for start in range(0, len(session_ids), 900):
+        chunk = session_ids[start : start + 900]
+        for sid, tool, ext in db.execute_sql(
+            f"SELECT id, tool, external_id FROM session WHERE id IN ({','.join('?' * len(chunk))})", chunk
+        ):
+            sessions[sid] = (tool, ext)
+    return evidence, sessions
+
+
+def _json_object(r: tuple, evidence: list[tuple], session: tuple, scrub: bool) -> dict:
+    """One memory (a full row) in the schema of memories.export_store."""
+    tool, ext = session
+    return {
+        "confidence": r[7], "created_at": r[13],
+        "evidence": [
+            {"message": m_ext, "message_id": m_id, "quote": clean(q) if scrub else q} for m_id, m_ext, q in evidence
+        ],
+        "extractor": r[12], "forgotten_at": r[15], "id": r[0], "kind": r[2], "last_seen_at": r[5],
+        "pinned": bool(r[4]), "project": r[9], "session": ext, "status": r[6], "supersedes": r[16],
+        "text": clean(r[3]) if scrub else r[3], "tier": r[1], "tool": tool, "updated_at": r[14],
+    }
+
+
+_JSON_HEAD = '{\n  "memories": ['
+_JSON_TAIL = '\n  ],\n  "memtui": %d\n}\n' % EXPORT_VERSION
+_JSON_EMPTY = '{\n  "memories": [],\n  "memtui": %d\n}\n' % EXPORT_VERSION
+
+
+def _render_json(db, rows: list[tuple], limit: int | None, scrub: bool, all_tokens: bool) -> _Layout:
+    """The selected memories in memories.export_store's schema (`memtui load` reads it back);
+    laid out like json.dumps(indent=2, sort_keys=True)."""
+    evidence, sessions = _evidence(db, rows)
+    opt = orjson.OPT_INDENT_2 | orjson.OPT_SORT_KEYS
+    pieces: list[str] = []
+    tokens: list[int] = []
+    used = len(_JSON_HEAD) + len(_JSON_TAIL)
+    for r in rows:
+        obj = _json_object(r, evidence.get(r[0], []), sessions.get(r[10], (None, None)), scrub)
+        piece = "\n    " + orjson.dumps(obj, option=opt).decode().replace("\n", "\n    ")
+        cost = len(piece) + (1 if pieces else 0)  # the comma between items
+        if limit is not None and (used + cost > limit or len(tokens) > len(pieces)):
+            if not all_tokens:
+                break
+            tokens.append(count_tokens(piece))  # left out: counted for the entries only
+            continue
+        used += cost
+        pieces.append(piece)
+        tokens.append(count_tokens(piece))
+    text = (_JSON_HEAD + ",".join(pieces) + _JSON_TAIL) if pieces else _JSON_EMPTY
+    return _Layout(text, len(pieces), tokens, ["memories"] * len(tokens))
+
+
+def render(db, options: ExportOptions, *, with_entries: bool = True) -> ExportResult:
+    """Render the curated context for `options` (see the module docstring).
+
+    `with_entries=False` (the command line and the hook) leaves `entries` empty: building a
+    MemoryRecord per candidate is most of the time of a large export. `left_out` is set either way."""
+    if options.format not in FORMATS:
+        raise ExportError(f"unknown export format {options.format!r} (choose from {', '.join(FORMATS)})")
+    if options.budget is not None and options.budget < 0:
+        raise ExportError("the token budget cannot be negative")
+    full = with_entries or options.format == "json"
+    limit = None if options.budget is None else options.budget * CHARS_PER_TOKEN
+    lazy = limit is not None and not full  # a budget: read texts in rank order only until it is full
+    rows, root, notes = select_rows(db, options, full=full, text=not lazy)
+
+    def run(scrub: bool) -> _Layout:
+        if options.format == "json":
+            return _render_json(db, rows, limit, scrub, with_entries)
+        return _render_document(options.format, _with_text(db, rows) if lazy else rows,
+                                clean(root) if scrub and root else root, limit, scrub, with_entries)
+
+    layout = run(False)
+    safe = clean(layout.text)
+    if safe != layout.text:  # a secret got past the import's redaction: scrub each entry and lay out again
+        layout = run(True)
+        safe = clean(layout.text)
+    entries: tuple[ExportEntry, ...] = ()
+    if with_entries:
+        kept, tokens, sections = layout.kept, layout.tokens, layout.sections
+        entries = tuple(
+            ExportEntry(_record(row), sections[i], tokens[i], i < kept) for i, row in enumerate(rows)
+        )
+    return ExportResult(safe, count_tokens(safe), entries, len(rows) - layout.kept, root, tuple(notes))
+
+
+# --- writing -------------------------------------------------------------------------------
+
+
+def block(text: str) -> str:
+    """`text` between memtui's markers, as it goes into a hand-written file."""
+    return f"{BEGIN}\n{text.rstrip(chr(10))}\n{END}\n"
+
+
+def _marker_lines(content: str) -> tuple[list[int], list[int], list[str]]:
+    lines = content.splitlines(keepends=True)
+    begins = [i for i, line in enumerate(lines) if line.lstrip().startswith(_BEGIN_PREFIX)]
+    ends = [i for i, line in enumerate(lines) if line.lstrip().startswith(_END_PREFIX)]
+    return begins, ends, lines
+
+
+def _atomic_write(path: Path, text: str) -> None:
+    mode = None
+    try:
+        mode = path.stat().st_mode & 0o7777
+    except FileNotFoundError:
+        pass
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8", newline="") as fh:
+            fh.write(text)
+        if mode is not None:
+            os.chmod(tmp, mode)
+        os.replace(tmp, path)
+    except BaseException:
+        try:
+            os.unlink(tmp)
+        except OSError:
+            pass
+        raise
+
+
+def merge(existing: str | None, result_text: str, fmt: str, name: str = "the file") -> tuple[str, str]:
+    """The new content of a file that holds `existing` (None: no file), and what was done.
+
+    claude-md / agents-md / markdown: memtui's block goes between the markers; a file without
+    markers keeps all its text and gets the block appended. cursor-rules (.mdc) and json: the
+    whole file is memtui's when it carries memtui's mark (the markers / the "memtui" key);
+    any other existing file is refused."""
+    if fmt == "cursor-rules":
+        if existing is None:
+            return result_text, "created"
+        begins, ends, _ = _marker_lines(existing)
+        if begins and ends:
+            return result_text, "replaced file"
+        raise ExportError(f"{name} exists and was not written by memtui (no memtui markers); not overwriting it")
+    if fmt == "json":
+        if existing is None:
+            return result_text, "created"
+        try:
+            data = orjson.loads(existing)
+        except orjson.JSONDecodeError:
+            data = None
+        if isinstance(data, dict) and "memtui" in data and isinstance(data.get("memories"), list):
+            return result_text, "replaced file"
+        raise ExportError(f"{name} exists and is not a memtui JSON export; not overwriting it")
+    new_block = block(result_text)
+    if existing is None:
+        return new_block, "created"
+    begins, ends, lines = _marker_lines(existing)
+    if not begins and not ends:
+        sep = "" if not existing or existing.endswith("\n\n") else "\n" if existing.endswith("\n") else "\n\n"
+        return existing + sep + new_block, "inserted block"
+    if len(begins) != 1 or len(ends) != 1 or ends[0] < begins[0]:
+        raise ExportError(f"{name} has unmatched or repeated memtui markers; fix them by hand, then export again")
+    before = "".join(lines[: begins[0]])
+    after = "".join(lines[ends[0] + 1 :])
+    return before + new_block + after, "replaced block"
+
+
+def write_export(path, result: ExportResult, options: ExportOptions) -> str:
+    """Write `result` to `path` without clobbering what memtui did not write (see `merge`).
+    Returns "created", "replaced block", "inserted block" or "replaced file"."""
+    path = Path(path).expanduser()
+    if path.is_dir():
+        raise ExportError(f"{path} is a directory")
+    existing: str | None = None
+    try:
+        existing = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        pass
+    except UnicodeDecodeError:
+        raise ExportError(f"{path} is not UTF-8 text; not touching it") from None
+    except OSError as exc:
+        raise ExportError(f"cannot read {path}: {exc.strerror}") from None
+    content, action = merge(existing, result.text, options.format, str(path))
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        if content != existing:
+            _atomic_write(path, content)
+    except OSError as exc:
+        raise ExportError(f"cannot write {path}: {exc.strerror}") from None
+    return action
+
+
+__all__ = [
+    "BEGIN", "END", "ExportEntry", "ExportError", "ExportOptions", "ExportResult", "FORMATS",
+    "SECTIONS", "block", "count_tokens", "merge", "render", "resolve_project", "section_of", "select", "write_export",
+]
