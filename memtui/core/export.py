@@ -95,10 +95,7 @@ class ExportResult:
     left_out: int  # how many fell outside the budget
     project_root: str | None = None  # the project the export was made for (None: developer tier only)
     notes: tuple[str, ...] = ()  # things to tell the person (unknown project, ...), one line each
-
-    @property
-    def included(self) -> int:
-        return len(self.entries) - self.left_out
+    included: int = 0  # how many entries are in the text
 
 
 def count_tokens(text: str) -> int:
@@ -238,7 +235,7 @@ def _one_text(text: str) -> str:
     that could pass for memtui's markers."""
     text = text.strip()
     if "<!--" in text and "memtui:" in text:
-        text = text.replace("memtui:", "memtui\u200b:")
+        text = text.replace("<!--", "&lt;!--")
     if "\n" in text:
         text = "\n  ".join(line.rstrip() for line in text.split("\n"))
     return text
@@ -447,7 +444,7 @@ def render(db, options: ExportOptions, *, with_entries: bool = True) -> ExportRe
         entries = tuple(
             ExportEntry(_record(row), sections[i], tokens[i], i < kept) for i, row in enumerate(rows)
         )
-    return ExportResult(safe, count_tokens(safe), entries, len(rows) - layout.kept, root, tuple(notes))
+    return ExportResult(safe, count_tokens(safe), entries, len(rows) - layout.kept, root, tuple(notes), layout.kept)
 
 
 # --- writing -------------------------------------------------------------------------------
