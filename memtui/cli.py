@@ -74,7 +74,8 @@ def cmd_import(args) -> int:
             _stderr(f"memtui: warning: {text}")
 
     try:
-        importer = Importer(db, format=args.format, on_warning=on_warning)
+        # with the heuristic extractor the import workers extract ahead (report.extracted)
+        importer = Importer(db, format=args.format, on_warning=on_warning, extractor=args.extractor)
     except UsageError as exc:
         raise CliError(str(exc), EXIT_USAGE) from None
     targets: list[str] = []
@@ -96,7 +97,7 @@ def cmd_import(args) -> int:
         _stderr(f"memtui: warning: ... and {shown - MAX_SHOWN_WARNINGS} more warnings")
     summary = report.as_dict() | {"seconds": round(elapsed, 3)}
     if args.extractor != "none" and report.touched_sessions:
-        proposed = _propose(db, args, sorted(report.touched_sessions))
+        proposed = _propose(db, args, sorted(report.touched_sessions), ready=report.extracted)
         summary["proposals"] = proposed
     if args.json:
         _print_json(summary)
@@ -156,8 +157,9 @@ def cmd_stats(args) -> int:
     return EXIT_OK
 
 
-def _propose(db, args, session_ids: list[int]) -> dict:
-    """Run the chosen extractor over sessions; returns the summary as a dict."""
+def _propose(db, args, session_ids: list[int], ready=None) -> dict:
+    """Run the chosen extractor over sessions; returns the summary as a dict. `ready`: proposals
+    the import workers made ahead (ImportReport.extracted), used where they are still valid."""
     from memtui.core import propose
 
     if args.extractor == "anthropic":
@@ -173,7 +175,7 @@ def _propose(db, args, session_ids: list[int]) -> dict:
             raise CliError(f"anthropic extractor: {exc}", EXIT_USAGE if exc.kind == "missing_key" else EXIT_ERROR) from None
     else:
         extractor = propose.get_extractor(args.extractor)
-        summary = propose.propose_sessions(db, session_ids, extractor, args.extractor)
+        summary = propose.propose_sessions(db, session_ids, extractor, args.extractor, ready=ready)
     for failure in summary.failed:
         _stderr(f"memtui: warning: {failure}")
     if summary.cancelled:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass
-from typing import Sequence
+from typing import Mapping, Sequence
 
 from peewee import SqliteDatabase
 from rapidfuzz import fuzz, process
@@ -48,15 +48,23 @@ def _merge_within_session(proposals: Sequence[Proposal]) -> list[Proposal]:
     return merged
 
 
-def _quotes(db: SqliteDatabase, prop: Proposal) -> list[tuple[int, str]]:
+def _quotes(db: SqliteDatabase, prop: Proposal, texts: Mapping[int, str] | None = None) -> list[tuple[int, str]]:
+    """(message id, quote) for a proposal's evidence: its own quote, else the message's text (from
+    `texts`, the session's messages by id when the caller has them, else from the database)."""
     out = []
     quotes = list(prop.quotes) + [""] * (len(prop.message_ids) - len(prop.quotes))
     for mid, quote in zip(prop.message_ids, quotes):
         if not quote:
-            row = db.execute_sql("SELECT text FROM message WHERE id = ?", (mid,)).fetchone()
-            quote = " ".join((row[0] if row else "").split())
+            text = texts.get(mid) if texts is not None else None
+            if text is None:
+                row = db.execute_sql("SELECT text FROM message WHERE id = ?", (mid,)).fetchone()
+                text = row[0] if row else ""
+            quote = " ".join(text.split())
         out.append((int(mid), clean(quote)[:QUOTE_LEN]))
     return out
+
+
+_EVIDENCE = "INSERT OR IGNORE INTO evidence (memory_id, message_id, quote) VALUES (?, ?, ?)"
 
 
 class CandidateCache:
@@ -107,12 +115,14 @@ def propose_session(
     proposals: Sequence[Proposal],
     extractor: str,
     cache: CandidateCache | None = None,
+    texts: Mapping[int, str] | None = None,
 ) -> ProposeResult:
     """Store an extractor's proposals for one session, deduplicated against what is known.
 
     A proposal that says what an existing memory of the same project (or the developer tier)
     already says reinforces it (last_seen_at moves, evidence grows) instead of adding a second
     entry; one that contradicts an existing memory is stored with `supersedes` pointing at it.
+    `texts` (message id -> text, optional) saves reading evidence messages back for their quotes.
     """
     row = db.execute_sql("SELECT project_id FROM session WHERE id = ?", (session_id,)).fetchone()
     if row is None:
@@ -123,6 +133,7 @@ def propose_session(
     reinforced: list[int] = []
     superseding: list[tuple[int, int]] = []
     with db.atomic():
+        conn = db.connection()
         choices, info = (cache or CandidateCache()).candidates(db, project_id, session_id)
         by_words: dict[str, int] = {}
         for mid, words in choices.items():
@@ -144,16 +155,12 @@ def propose_session(
                     match = mid
                 elif contradicts(text, info[mid][1]) and info[mid][4] != "rejected":
                     related.append(mid)
-            evidence = _quotes(db, prop)
+            evidence = _quotes(db, prop, texts)
             if match is not None:
                 before = {"last_seen_at": db.execute_sql("SELECT last_seen_at FROM memory WHERE id = ?", (match,)).fetchone()[0]}
                 db.execute_sql("UPDATE memory SET last_seen_at = ? WHERE id = ?", (now, match))
-                added = 0
-                for mid, quote in evidence:
-                    cur = db.execute_sql(
-                        "INSERT OR IGNORE INTO evidence (memory_id, message_id, quote) VALUES (?, ?, ?)", (match, mid, quote)
-                    )
-                    added += cur.rowcount
+                if evidence:
+                    conn.executemany(_EVIDENCE, [(match, mid, quote) for mid, quote in evidence])
                 journal.add(match, "reinforce", before, {"last_seen_at": now})
                 reinforced.append(match)
                 continue
@@ -169,10 +176,8 @@ def propose_session(
             memory_id = db.execute_sql(
                 f"INSERT INTO memory ({', '.join(cols)}) VALUES ({', '.join('?' * len(cols))})", list(state.values())
             ).lastrowid
-            for mid, quote in evidence:
-                db.execute_sql(
-                    "INSERT OR IGNORE INTO evidence (memory_id, message_id, quote) VALUES (?, ?, ?)", (memory_id, mid, quote)
-                )
+            if evidence:
+                conn.executemany(_EVIDENCE, [(memory_id, mid, quote) for mid, quote in evidence])
             journal.add(memory_id, "propose", None, state | {"evidence": [list(e) for e in evidence]})
             created.append(memory_id)
             if related:

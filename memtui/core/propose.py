@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Callable, Iterable
+from typing import Callable, Iterable, Mapping
 
 from peewee import SqliteDatabase
 
 from memtui.core import proposals as stored_proposals
 from memtui.core import store
-from memtui.core.extract import EXTRACTORS, Proposal
+from memtui.core.extract import EXTRACTORS, Proposal, ReadyProposals, heuristic_session_fields
 from memtui.core.records import MessageRecord, SessionRecord
 
 Extractor = Callable[[SessionRecord, list[MessageRecord]], list[Proposal]]
@@ -41,30 +41,50 @@ def get_extractor(name: str) -> Extractor | None:
     raise ValueError("the anthropic extractor is run through run_anthropic (it needs a cost check first)")
 
 
+COMMIT_EVERY = 64  # sessions stored per transaction (each session's proposals are still one journal batch)
+
+
 def propose_sessions(
     db: SqliteDatabase,
     session_ids: Iterable[int],
     extractor: Extractor,
     extractor_name: str,
     on_session: Callable[[SessionRecord, stored_proposals.ProposeResult], None] | None = None,
+    ready: Mapping[int, ReadyProposals] | None = None,
 ) -> ProposeSummary:
+    """Run `extractor` over sessions (in the order given) and store the proposals.
+
+    `ready`: proposals made ahead by the import workers (Importer(extractor=...), report.extracted)
+    for sessions whose messages were verified to be exactly those the worker saw; they are used
+    when they come from the same extractor and the session's fields are the ones the worker
+    assumed, and the session is extracted here otherwise. The result is the same either way.
+    """
     summary = ProposeSummary()
     cache = stored_proposals.CandidateCache()
-    for sid in session_ids:
-        session = store.get_session(db, sid)
-        if session is None:
-            continue
-        messages = store.session_messages(db, sid)
-        if not messages:
-            continue
-        proposals = extractor(session, messages)
-        result = stored_proposals.propose_session(db, sid, proposals, extractor_name, cache)
-        summary.sessions += 1
-        summary.created += len(result.created)
-        summary.reinforced += len(result.reinforced)
-        summary.superseding += len(result.superseding)
-        if on_session:
-            on_session(session, result)
+    ids = list(session_ids)
+    for start in range(0, len(ids), COMMIT_EVERY):
+        with db.atomic():  # one commit for several sessions (each propose_session is a savepoint)
+            for sid in ids[start : start + COMMIT_EVERY]:
+                session = store.get_session(db, sid)
+                if session is None:
+                    continue
+                pre = ready.get(sid) if ready else None
+                texts = None
+                if pre is not None and pre.extractor == extractor_name and pre.fields == heuristic_session_fields(session):
+                    proposals = list(pre.proposals)
+                else:
+                    messages = store.session_messages(db, sid)
+                    if not messages:
+                        continue
+                    proposals = extractor(session, messages)
+                    texts = {m.id: m.text for m in messages}
+                result = stored_proposals.propose_session(db, sid, proposals, extractor_name, cache, texts)
+                summary.sessions += 1
+                summary.created += len(result.created)
+                summary.reinforced += len(result.reinforced)
+                summary.superseding += len(result.superseding)
+                if on_session:
+                    on_session(session, result)
     return summary
 
 

@@ -20,3 +20,23 @@ class Proposal:
     confidence: float  # 0..1
     message_ids: tuple[int, ...] = field(default_factory=tuple)  # MessageRecord.id values it rests on
     quotes: tuple[str, ...] = field(default_factory=tuple)  # short quotes, parallel to message_ids
+
+
+# The only SessionRecord fields the heuristic extractor reads (transcript.read, signals._root): a
+# session whose proposals were made before it was stored (in an import worker, see
+# importers/prefetch.py) is extracted again in-process unless these are what the worker assumed.
+HEURISTIC_SESSION_FIELDS = ("tool", "cwd", "project_root")
+
+
+def heuristic_session_fields(session) -> tuple:
+    return tuple(getattr(session, name, None) for name in HEURISTIC_SESSION_FIELDS)
+
+
+@dataclass(frozen=True)
+class ReadyProposals:
+    """An extractor's proposals for one session, made ahead (by an import worker) from exactly the
+    messages the session holds now; `fields` are the session fields the extractor was given."""
+
+    extractor: str
+    fields: tuple
+    proposals: tuple[Proposal, ...]

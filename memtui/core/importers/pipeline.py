@@ -13,7 +13,7 @@ import os
 import re
 import time
 from collections import deque
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Callable, Iterable, Iterator
 
@@ -21,6 +21,7 @@ import orjson
 from peewee import SqliteDatabase
 
 from memtui.core.db import index_pending
+from memtui.core.extract import ReadyProposals
 from memtui.core.importers import FORMATS, detect_format, parser_class, read_head
 from memtui.core.importers.base import (
     Item,
@@ -31,7 +32,7 @@ from memtui.core.importers.base import (
     Rewind,
     SessionInfo,
 )
-from memtui.core.importers.prefetch import Prefetcher, worker_count
+from memtui.core.importers.prefetch import PrefetchGroup, worker_count
 from memtui.core.redact import clean, clean_head, clean_tail
 
 # Stored text is cut to these lengths (head and tail kept); the original length is recorded.
@@ -70,6 +71,8 @@ class ImportReport:
     errors: list[str] = field(default_factory=list)  # files that failed for another reason (a bug)
     touched_sessions: set[int] = field(default_factory=set)
     new_sessions: set[int] = field(default_factory=set)
+    # session id -> proposals the workers made ahead (Importer(extractor=...)); see Importer._settle_ahead
+    extracted: dict[int, ReadyProposals] = field(default_factory=dict)
 
     def as_dict(self) -> dict:
         return {
@@ -167,11 +170,16 @@ class Importer:
         on_warning: Callable[[str], None] | None = None,
         on_file: Callable[[Path, str], None] | None = None,
         workers: int | None = None,
+        extractor: str | None = None,
     ) -> None:
         """`workers`: processes that parse ahead while this one stores (0: parse in-process;
-        None: one on a machine with two or more cores, see prefetch.py). The result is the same."""
+        None: one on a machine with two or more cores, two when extracting, see prefetch.py).
+        `extractor`: the extractor the caller runs over the touched sessions after the import;
+        with "heuristic" the workers extract ahead and `report.extracted` holds what they proposed
+        (pass it to propose.propose_sessions). The result is the same."""
         if format is not None and format not in FORMATS:
             raise UsageError(f"unknown format {format!r} (choose from {', '.join(FORMATS)})")
+        self.extract_ahead = extractor if extractor in AHEAD_EXTRACTORS else None
         self.db = db
         self.format = format
         self.on_warning = on_warning
@@ -179,8 +187,10 @@ class Importer:
         self.report = ImportReport()
         self._project_ids: dict[str, int] = {}
         self._sources: dict[str, tuple[int, float]] | None = None
-        self.workers = worker_count() if workers is None else workers
-        self._prefetch: Prefetcher | None = None
+        self.workers = worker_count(self.extract_ahead is not None) if workers is None else workers
+        self._prefetch: PrefetchGroup | None = None
+        self._made_ahead: dict[int, tuple] = {}  # session id -> a worker's AheadSessions result for it
+        self._touches: dict[int, int] = {}  # session id -> files of this run that stored messages of it
         self._deferred: list[str] | None = None  # warnings held back while walking ahead
         self._real_dirs: dict[Path, Path] = {}  # folder -> folder.resolve()
         self._unindexed = [0, 0]  # characters, files committed since the full-text index caught up
@@ -196,7 +206,7 @@ class Importer:
             self.on_warning(text)
 
     def import_paths(self, paths: Iterable[str | os.PathLike]) -> ImportReport:
-        self._prefetch = Prefetcher() if self.workers > 0 else None
+        self._prefetch = PrefetchGroup(self.workers, self.extract_ahead) if self.workers > 0 else None
         try:
             for raw in paths:
                 path = Path(raw).expanduser()
@@ -213,6 +223,7 @@ class Importer:
                 except PermissionError:
                     self.warn(f"{path}: permission denied")
                     self.report.bad_paths.append(str(path))
+            self._settle_ahead()
         finally:
             if self._prefetch:
                 self._prefetch.close()
@@ -231,6 +242,27 @@ class Importer:
             self._unindexed = [0, 0]
         except Exception:  # (a run failing on its own error): the rows stay pending, indexed later
             pass
+
+    def _settle_ahead(self) -> None:
+        """Keep the workers' proposals for the sessions that hold, at the end of the run, exactly
+        the messages the worker extracted from: sessions new to the database that one file of this
+        run wrote, whose messages (ids in position order, external ids) are the worker's. Positions
+        become message ids. Every other session is extracted in-process by propose_sessions."""
+        for sid, (fields, count, digest, proposals) in self._made_ahead.items():
+            if self._touches.get(sid) != 1:
+                continue
+            rows = self.db.execute_sql(
+                "SELECT id, external_id FROM message WHERE session_id = ? ORDER BY position", (sid,)
+            ).fetchall()
+            if len(rows) != count or external_digest(r[1] for r in rows) != digest:
+                continue
+            ids = [r[0] for r in rows]
+            try:
+                ready = tuple(replace(p, message_ids=tuple(ids[i - 1] for i in p.message_ids)) for p in proposals)
+            except (IndexError, TypeError):
+                continue
+            self.report.extracted[sid] = ReadyProposals(self.extract_ahead, fields, ready)
+        self._made_ahead.clear()
 
     def _ahead(self, files: Iterable[Path]) -> Iterable[Path]:
         """`files`, walked ahead of the caller so that the worker can parse the next files
@@ -474,6 +506,13 @@ class Importer:
         self._known_sources()[key] = (size, st.st_mtime)
         self.report.files_imported += 1
         self.report.bytes_read += max(0, end - start)
+        for sid in writer.session_ids.values():
+            self._touches[sid] = self._touches.get(sid, 0) + 1
+        if job is not None and job.extracted and start == 0:
+            for skey, result in job.extracted.items():
+                sid = writer.session_ids.get(skey)
+                if sid is not None and writer.count_before.get(sid) == 0:
+                    self._made_ahead[sid] = result
 
     # --- projects -------------------------------------------------------------------------
 
@@ -542,6 +581,122 @@ def prepare_items(items: Iterable[Item]) -> Iterator:
     """A parser's items with each ParsedMessage replaced by its prepared tuple."""
     for item in items:
         yield _prepare_message(item) if type(item) is ParsedMessage else item
+
+
+AHEAD_EXTRACTORS = ("heuristic",)  # extractors the import workers can run ahead
+AHEAD_MAX_CHARS = 64_000_000  # a file with more message text than this is extracted in-process
+
+
+def external_digest(external_ids: Iterable[str | None]) -> str:
+    h = hashlib.blake2b(digest_size=16)
+    for e in external_ids:
+        h.update(b"\x00" if e is None else str(e).encode("utf-8", "surrogatepass") + b"\x01")
+    return h.hexdigest()
+
+
+class _AheadSession:
+    __slots__ = ("tool", "cwd", "rows", "external", "ok")
+
+    def __init__(self, tool: str) -> None:
+        self.tool = tool
+        self.cwd: str | None = None
+        self.rows: list[tuple] = []
+        self.external: set = set()
+        self.ok = True
+
+
+class AheadSessions:
+    """The sessions of one file read from its start, as _Writer will store them when the database
+    knows none of their messages yet, for extraction in the import worker (prefetch.py).
+
+    It mirrors the writer: a session's tool is the one it is first seen with, its cwd the last one
+    given, its project root the one Importer.project_id derives from that cwd; its messages are
+    the prepared rows in order, their positions 0, 1, ... A session whose rows the writer would
+    not store as they come (a rewind, an external id seen twice: upserts) is left out. The
+    extractor gets message ids 1, 2, ... (position + 1: the same order as the real ids, which
+    grow with the position within one file); the importer maps them to the real ids once stored
+    and checks the rest (Importer._settle_ahead, propose.propose_sessions).
+    """
+
+    def __init__(self, tool: str, extractor: str) -> None:
+        self.tool = tool
+        self.extractor = extractor
+        self.sessions: dict[str, _AheadSession] = {}
+        self.chars = 0
+
+    def _get(self, key: str, tool: str) -> _AheadSession:
+        s = self.sessions.get(key)
+        if s is None:
+            s = self.sessions[key] = _AheadSession(tool)
+        return s
+
+    def add(self, item) -> None:
+        if self.chars > AHEAD_MAX_CHARS:
+            return
+        if type(item) is tuple:
+            s = self.sessions.get(item[0]) or self._get(item[0], self.tool)
+            if not s.ok:
+                return
+            ext = item[6]
+            if ext is not None:
+                ext = str(ext)
+                if ext in s.external:
+                    s.ok = False
+                    s.rows = []
+                    return
+                s.external.add(ext)
+            s.rows.append(item)
+            self.chars += len(item[4])
+            if self.chars > AHEAD_MAX_CHARS:
+                self.sessions.clear()
+        elif isinstance(item, SessionInfo):
+            s = self.sessions.get(item.key) or self._get(item.key, item.tool or self.tool)
+            if item.cwd:
+                s.cwd = item.cwd
+        elif isinstance(item, Rewind):
+            s = self._get(item.session_key, self.tool)
+            s.ok = False
+            s.rows = []
+
+    def results(self) -> dict[str, tuple]:
+        """session key -> (session fields given to the extractor, message count, external_digest
+        of the messages, proposals with positions + 1 for message ids)."""
+        from memtui.core.extract import heuristic_session_fields
+        from memtui.core.extract.heuristic import extract
+        from memtui.core.records import MessageRecord, SessionRecord
+
+        out: dict[str, tuple] = {}
+        if self.extractor not in AHEAD_EXTRACTORS or self.chars > AHEAD_MAX_CHARS:
+            return out
+        for key, s in self.sessions.items():
+            if not s.ok or not s.rows:
+                continue
+            cwd = clean(s.cwd) if s.cwd else None
+            root = (find_git_root(cwd) or cwd.rstrip("/\\") or cwd) if cwd else None
+            session = SessionRecord(
+                id=0, tool=s.tool, external_id=clean(key), project_id=None, project_root=root, cwd=cwd, title=None,
+                started_at=None, ended_at=None, model=None, git_branch=None, message_count=len(s.rows), raw_size=0,
+                review_state="new", parent_id=None, source_path=None,
+            )
+            messages = [
+                MessageRecord(
+                    id=i + 1, session_id=0, position=i, role=r[1], kind=r[2], tool_name=r[3], text=r[4],
+                    timestamp=None if r[5] is None else float(r[5]), external_id=r[6], group_id=r[7],
+                    is_error=bool(r[8]), original_len=r[9],
+                )
+                for i, r in enumerate(s.rows)
+            ]
+            try:
+                proposals = extract(session, messages)
+            except Exception:  # the importer's own extraction meets (and reports) it
+                continue
+            out[key] = (
+                heuristic_session_fields(session),
+                len(s.rows),
+                external_digest(r[6] for r in s.rows),
+                tuple(proposals),
+            )
+        return out
 
 
 class _Writer:

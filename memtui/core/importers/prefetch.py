@@ -15,6 +15,14 @@ warnings are the same with or without the worker.
 
 Memory stays bounded: the worker writes at most a few frames ahead (a bounded queue in the
 importer, then the pipe), and it blocks when the importer falls behind.
+
+When the import is followed by the heuristic extractor (`memtui import`'s default), the workers
+also extract: once a file read from its start is parsed, the worker runs the extractor over each
+of its sessions as the importer is about to store it (`pipeline.AheadSessions`: positions stand
+for the message ids, which exist only once stored) and sends the proposals after the file's items.
+The importer keeps them only for sessions it verifies to hold exactly those messages at the end
+of the run (see Importer.extracted); every other session is extracted in-process as before. Then
+the work is split between two workers (PrefetchGroup), files going to the one with less ahead.
 """
 
 from __future__ import annotations
@@ -47,9 +55,11 @@ _READY = b"memtui-import-worker-ready"
 
 
 class Control(NamedTuple):
-    """Stream events that are not items: a warning, the end of a file, a failure."""
+    """Stream events that are not items: a warning, the end of a file, a failure, proposals."""
 
-    kind: str  # "warn" (a: text), "end" (a: ctx.end, b: ctx.state), "fail" (a: kind, b: detail)
+    # "warn" (a: text), "end" (a: ctx.end, b: ctx.state), "fail" (a: kind, b: detail),
+    # "extract" (a: AheadSessions.results(), just before "end")
+    kind: str
     a: object = None
     b: object = None
 
@@ -58,13 +68,17 @@ class WorkerError(RuntimeError):
     """The worker process stopped or failed in a way the importer cannot recover from."""
 
 
-def worker_count() -> int:
-    """Workers to use when the caller does not say: one on a machine with two or more cores.
-    MEMTUI_IMPORT_WORKERS=0 turns the worker off."""
+MAX_WORKERS = 2  # with extraction: two workers parse and extract while the importer stores
+
+
+def worker_count(extracting: bool = False) -> int:
+    """Workers to use when the caller does not say: one on a machine with two or more cores (two
+    when they also extract). MEMTUI_IMPORT_WORKERS=N caps it; 0 turns the workers off."""
+    most = min(MAX_WORKERS, os.cpu_count() or 1) if extracting else 1
     env = os.environ.get("MEMTUI_IMPORT_WORKERS")
     if env is not None and env.strip().isdigit():
-        return min(1, int(env))
-    return 1 if (os.cpu_count() or 1) >= 2 else 0
+        return min(max(most, 1), int(env))
+    return most if (os.cpu_count() or 1) >= 2 else 0
 
 
 def _write_frame(fh, payload: bytes) -> None:
@@ -93,15 +107,21 @@ class _Job:
     spec: tuple
     payload: bytes
     size: int  # bytes to parse
+    owner: "Prefetcher | None" = None
     sent: bool = False
     done: bool = False  # its last frame has been read
+    extracted: dict | None = None  # the worker's proposals for the file's sessions (Control "extract")
 
 
 class Prefetcher:
     """The importer's side of the worker: offer files in order, then take them in order."""
 
-    def __init__(self, start_after: int | None = None) -> None:
+    def __init__(self, start_after: int | None = None, extract: str | None = None, queue_bytes: int | None = None) -> None:
+        """`extract`: the extractor the worker runs over each file's sessions (only "heuristic"),
+        or None."""
         self.start_after = START_AFTER if start_after is None else start_after
+        self.extract = extract
+        self.queue_bytes_max = QUEUE_BYTES if queue_bytes is None else queue_bytes
         self.jobs: deque[_Job] = deque()  # offered, not yet taken, in file order
         self.current: _Job | None = None
         self.offered_bytes = 0
@@ -125,12 +145,16 @@ class Prefetcher:
         if self.broken:
             return
         fmt, start, state = spec[0], spec[1], spec[2]
-        payload = pickle.dumps((key, fmt, start, state), protocol=pickle.HIGHEST_PROTOCOL)
-        self.jobs.append(_Job(key, spec, payload, size))
+        payload = pickle.dumps((key, fmt, start, state, self.extract), protocol=pickle.HIGHEST_PROTOCOL)
+        self.jobs.append(_Job(key, spec, payload, size, owner=self))
         self.offered_bytes += size
         if self.proc is None and self.offered_bytes >= self.start_after:
             self._start()
         self._pump()
+
+    def pending_bytes(self) -> int:
+        """Bytes offered and not yet taken: the work this worker has ahead of it."""
+        return sum(job.size for job in self.jobs)
 
     def _in_flight(self) -> int:
         n = len(self.current.payload) if self.current and not self.current.done else 0
@@ -195,6 +219,9 @@ class Prefetcher:
                         ctx.warnings.append(event.a)
                         if ctx.on_warning:
                             ctx.on_warning(event.a)
+                        continue
+                    if event.kind == "extract":
+                        job.extracted = event.a
                         continue
                     job.done = True
                     if event.kind == "end":
@@ -277,7 +304,7 @@ class Prefetcher:
                 frame = None
             size = len(frame) if frame else 0
             with self.room:
-                while self.queued_bytes and self.queued_bytes + size > QUEUE_BYTES and not self.stopping.is_set():
+                while self.queued_bytes and self.queued_bytes + size > self.queue_bytes_max and not self.stopping.is_set():
                     self.room.wait(0.2)
                 self.queued_bytes += size
             while not self.stopping.is_set():
@@ -343,12 +370,51 @@ class Prefetcher:
         self.close()
 
 
+class PrefetchGroup:
+    """One or more Prefetchers (each with its own worker process) behind the Prefetcher interface
+    the importer uses. Each file goes to the member with the fewest bytes ahead of it; the importer
+    takes files in order, each from the member that has it."""
+
+    def __init__(self, workers: int = 1, extract: str | None = None, start_after: int | None = None) -> None:
+        n = max(1, workers)
+        self.members = [Prefetcher(start_after, extract, QUEUE_BYTES // n) for _ in range(n)]
+        self.where: dict[str, Prefetcher] = {}
+
+    def wants_more(self) -> bool:
+        return any(m.wants_more() for m in self.members)
+
+    def offer(self, key: str, spec: tuple, size: int) -> None:
+        open_ = [m for m in self.members if m.wants_more()]
+        if not open_:
+            return
+        member = min(open_, key=Prefetcher.pending_bytes)
+        self.where[key] = member
+        member.offer(key, spec, size)
+
+    def take(self, key: str, spec: tuple) -> _Job | None:
+        member = self.where.pop(key, None)
+        return member.take(key, spec) if member is not None else None
+
+    def events(self, job: _Job, ctx: ParseContext) -> Iterator:
+        return job.owner.events(job, ctx)
+
+    def close(self) -> None:
+        for m in self.members:
+            m.close()
+
+    def __enter__(self) -> "PrefetchGroup":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+
 def worker_main() -> None:
     """The worker process: read job descriptions from stdin, write prepared items to stdout."""
     import traceback
 
     from memtui.core.importers import parser_class
-    from memtui.core.importers.pipeline import prepare_items
+    from memtui.core.importers.pipeline import AheadSessions, prepare_items
 
     inp, out = sys.stdin.buffer, sys.stdout.buffer
     sys.stdout = sys.stderr  # nothing else may write into the frame stream
@@ -359,18 +425,31 @@ def worker_main() -> None:
         payload = _read_frame(inp)
         if payload is None:
             return
-        key, fmt, start, state = pickle.loads(payload)
+        key, fmt, start, state, extract = pickle.loads(payload)
         ctx = ParseContext(path=Path(key), start=start, state=state, on_warning=lambda text: buf.append(Control("warn", text)))
         chars = 0
         try:
-            for item in prepare_items(parser_class(fmt)().parse(ctx)):
+            parser = parser_class(fmt)()
+            # extraction ahead: only for a file read from its start (an appended part is extracted
+            # with the session's earlier messages, which only the database has)
+            ahead = AheadSessions(parser.tool, extract) if extract and start == 0 else None
+            for item in prepare_items(parser.parse(ctx)):
                 buf.append(item)
+                if ahead is not None:
+                    ahead.add(item)
                 if type(item) is tuple:
                     chars += len(item[4])
                 if chars >= FRAME_CHARS or len(buf) >= FRAME_ITEMS:
                     _write_frame(out, pickle.dumps(buf, protocol=protocol))
                     buf.clear()
                     chars = 0
+            if ahead is not None:
+                try:
+                    results = ahead.results()
+                except Exception:  # a bug in extracting: the importer extracts these sessions itself
+                    results = None
+                if results:
+                    buf.append(Control("extract", results))
             buf.append(Control("end", ctx.end, ctx.state))
         except ParseError as exc:
             buf.append(Control("fail", "parse", str(exc)))
