@@ -435,14 +435,17 @@ def render(db, options: ExportOptions, *, with_entries: bool = True) -> ExportRe
 
     layout = run(False)
     safe = clean(layout.text)
-    if safe != layout.text:  # a secret got past the import's redaction: scrub each entry and lay out again
+    scrubbed = safe != layout.text
+    if scrubbed:  # a secret got past the import's redaction: scrub each entry and lay out again
         layout = run(True)
         safe = clean(layout.text)
+        root = clean(root) if root else root
     entries: tuple[ExportEntry, ...] = ()
     if with_entries:
         kept, tokens, sections = layout.kept, layout.tokens, layout.sections
         entries = tuple(
-            ExportEntry(_record(row), sections[i], tokens[i], i < kept) for i, row in enumerate(rows)
+            ExportEntry(_record((*row[:3], clean(row[3]), *row[4:]) if scrubbed else row), sections[i], tokens[i], i < kept)
+            for i, row in enumerate(rows)
         )
     return ExportResult(safe, count_tokens(safe), entries, len(rows) - layout.kept, root, tuple(notes), layout.kept)
 
@@ -462,7 +465,8 @@ def _marker_lines(content: str) -> tuple[list[int], list[int], list[str]]:
     return begins, ends, lines
 
 
-def _atomic_write(path: Path, text: str) -> None:
+def atomic_write(path: Path, text: str) -> None:
+    """Replace `path` with `text` in one step (a temporary file renamed over it), keeping its mode."""
     mode = None
     try:
         mode = path.stat().st_mode & 0o7777
@@ -540,7 +544,7 @@ def write_export(path, result: ExportResult, options: ExportOptions) -> str:
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         if content != existing:
-            _atomic_write(path, content)
+            atomic_write(path, content)
     except OSError as exc:
         raise ExportError(f"cannot write {path}: {exc.strerror}") from None
     return action

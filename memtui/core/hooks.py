@@ -29,7 +29,6 @@ import re
 import shlex
 import shutil
 import sys
-import tempfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -176,20 +175,9 @@ def _write(path: Path, data: dict, existed: bool) -> str | None:
     """Write `data` (backing up the old file); returns the backup's path."""
     path.parent.mkdir(parents=True, exist_ok=True)
     backup = _backup(path) if existed else None
-    mode = path.stat().st_mode & 0o7777 if existed else None
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            fh.write(json.dumps(data, indent=2, ensure_ascii=False) + "\n")
-        if mode is not None:
-            os.chmod(tmp, mode)
-        os.replace(tmp, path)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except OSError:
-            pass
-        raise
+    from memtui.core.export import atomic_write
+
+    atomic_write(path, json.dumps(data, indent=2, ensure_ascii=False) + "\n")
     return backup
 
 
