@@ -96,14 +96,16 @@ def find_sessions(db: SqliteDatabase, refs: Iterable[str]) -> list[SessionRecord
 def session_messages(
     db: SqliteDatabase, session_id: int, *, offset: int = 0, limit: int | None = None
 ) -> list[MessageRecord]:
+    """A session's messages in order; `offset`/`limit` read a part (the TUI reads the first
+    messages of a long session, shows them, then reads the rest)."""
     sql = (
         "SELECT id, session_id, position, role, kind, tool_name, text, timestamp, external_id, group_id,"
         " is_error, original_len FROM message WHERE session_id = ? ORDER BY position"
     )
     args: list = [session_id]
-    if limit is not None:
+    if limit is not None or offset:
         sql += " LIMIT ? OFFSET ?"
-        args += [limit, offset]
+        args += [-1 if limit is None else limit, offset]  # (LIMIT -1: no limit)
     # A session can have thousands of messages (the TUI reads a whole one on each switch): fill
     # the frozen dataclass's slots directly, about twice as fast as calling its __init__.
     new = object.__new__

@@ -38,3 +38,19 @@ def test_unreviewed_first_counts_and_version(db, tmp_path):
     assert [s.external_id for s in store.list_sessions(db, unreviewed_first=True)] == ["new", "mid", "old"]
     assert store.review_counts(db).proposals_pending == 0
     assert [s.external_id for s in store.list_sessions(db, unreviewed_first=True, limit=1, offset=1)] == ["mid"]
+
+
+def test_session_messages_in_parts(db, tmp_path):
+    """The review screen reads a long session's first messages, then the rest from an offset."""
+    base = {"sessionId": "long", "cwd": "/work/shop", "parentUuid": None, "timestamp": "2025-03-01T10:00:00.000Z"}
+    import_paths(db, write_jsonl(tmp_path / "long.jsonl", [
+        base | {"type": "user", "uuid": f"u{i}", "message": {"role": "user", "content": f"message {i}"}} for i in range(12)
+    ]))
+    (sid,) = rows(db, "SELECT id FROM session")[0]
+    whole = store.session_messages(db, sid)
+    assert len(whole) == 12 and [m.position for m in whole] == sorted(m.position for m in whole)
+    head = store.session_messages(db, sid, limit=5)
+    rest = store.session_messages(db, sid, offset=5)
+    assert head + rest == whole
+    assert store.session_messages(db, sid, offset=5, limit=3) == whole[5:8]
+    assert store.session_messages(db, sid, offset=12) == []

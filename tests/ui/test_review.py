@@ -853,3 +853,54 @@ async def test_show_message_selects_a_session_beyond_the_loaded_pages_and_a_mess
         await review.show_message(10**9, 1)
         assert review.session.id == api
         await settle(pilot)
+
+
+async def test_a_long_session_is_shown_from_its_first_messages_and_the_rest_follows(review_data, make_app):
+    """A session longer than HEAD: read up to its first proposal's evidence and shown, then the rest
+    read and added; evidence further down and a jump to it work once it is there."""
+    from memtui.core.extract import Proposal
+    from memtui.core.proposals import propose_session
+    from memtui.ui.screens.review import HEAD
+
+    far, ids = _add_far_session(review_data, sessions=0, messages=1200)
+    db = open_database(review_data.path)
+    try:
+        propose_session(db, far, [
+            Proposal("The first note rests on message 300.", "fact", "project", 0.9, (ids[300],), ("far",)),
+            Proposal("The second note rests on message 1100.", "fact", "project", 0.9, (ids[1100],), ("far",)),
+        ], "heuristic")
+    finally:
+        db.close()
+    app = make_app(review_data)
+    async with app.run_test(size=(120, 36)) as pilot:
+        review = await started(pilot)
+        view = review.transcript
+        extended = []  # how many messages were shown when the rest came
+        extend = view.extend_messages
+        view.extend_messages = lambda rest, **kw: (extended.append(len(view.messages)), extend(rest, **kw))
+        review.sessions.highlighted = review.sessions.index_of(far)
+        await settle(pilot)
+        assert extended == [HEAD + 301]
+        assert review.session.id == far and view.complete
+        assert [m.id for m in view.messages] == ids  # all of it, once, in order
+        assert 300 + HEAD < 1200
+        # The first proposal's evidence is in view.
+        start = view.block_start(view.index_of(ids[300]))
+        top = round(view.scroll_y)
+        assert top <= start < top + view.scrollable_content_region.height
+        # The second's, from the part read after the first paint.
+        await pilot.press("down")
+        await pilot.pause()
+        assert view.highlighted == {ids[1100]}
+        start = view.block_start(view.index_of(ids[1100]))
+        top = round(view.scroll_y)
+        assert top <= start < top + view.scrollable_content_region.height
+        await pilot.press("enter")
+        await pilot.pause()
+        assert app.focused is view and view.message_at(view.cursor_row).id == ids[1100]
+        # The same rows as a transcript given the whole session at once.
+        rows = view.plain_lines()
+        view.set_messages(list(view.messages))
+        view.highlight([ids[1100]])
+        view.jump_to(ids[1100])
+        assert view.plain_lines() == rows

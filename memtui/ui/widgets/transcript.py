@@ -133,6 +133,13 @@ class TranscriptView(ScrollView, can_focus=True):
 
     cursor_row: reactive[int] = reactive(0, always_update=True, init=False)
 
+    class JumpMissed(Message):
+        """A jump waited for the rest of the session (still being read), and the message was not in it."""
+
+        def __init__(self, message_id: int) -> None:
+            super().__init__()
+            self.message_id = message_id
+
     class Toggled(Message):
         """A block was expanded or folded."""
 
@@ -154,6 +161,11 @@ class TranscriptView(ScrollView, can_focus=True):
         self._strip_cache: LRUCache[int, Strip] = LRUCache(1024)
         self._component_style_cache: dict[str, Style] = {}
         self._pending_scroll: int | None = None
+        # A session can be shown from its first messages while the rest is still read
+        # (extend_messages adds it): a jump or an evidence scroll to a message not here yet waits.
+        self._complete = True
+        self._pending_jump: int | None = None
+        self._pending_evidence_scroll = False
         self.empty_text = "No session selected."
 
     # --- public API ------------------------------------------------------------------------
@@ -166,18 +178,57 @@ class TranscriptView(ScrollView, can_focus=True):
     def line_count(self) -> int:
         return self._starts[-1]
 
-    def set_messages(self, messages: Sequence[MessageRecord]) -> None:
-        """Show a session's messages (replacing what was shown), scrolled to the top."""
+    @property
+    def complete(self) -> bool:
+        """False while only the first messages of the session are here (see extend_messages)."""
+        return self._complete
+
+    def set_messages(self, messages: Sequence[MessageRecord], *, complete: bool = True) -> None:
+        """Show a session's messages (replacing what was shown), scrolled to the top.
+
+        `complete=False`: these are the session's first messages; the rest comes through
+        extend_messages, and jumps to messages not here yet wait for it.
+        """
         self._messages = list(messages)
         self._index_by_id = {m.id: i for i, m in enumerate(self._messages)}
         self._state = {}
         self._highlight = frozenset()
+        self._complete = complete
+        self._pending_jump = None
+        self._pending_evidence_scroll = False
         self._body_cache.clear()
         self._width = 0
         self._relayout()
         self.set_reactive(TranscriptView.cursor_row, 0)
         self.scroll_to(0, 0, animate=False, immediate=True)
         self.refresh()
+
+    def extend_messages(self, messages: Sequence[MessageRecord], *, complete: bool = True) -> None:
+        """Add the next messages of the session shown (read after its first ones were shown).
+
+        The rows already shown, the scroll position and the cursor stay as they are; a jump or an
+        evidence scroll that waited for a message among these is done now.
+        """
+        start = len(self._messages)
+        self._messages.extend(messages)
+        index_by_id = self._index_by_id
+        for i, m in enumerate(messages, start):
+            index_by_id[m.id] = i
+        self._complete = complete
+        if self._width:
+            self._heights.extend(self._all_heights(start))
+            self._starts = list(accumulate(self._heights, initial=0))
+            self.virtual_size = Size(self._width, self._starts[-1])
+        else:
+            self._heights.extend([0] * len(messages))
+            self._starts = [0] * (len(self._messages) + 1)
+        self.refresh()
+        if self._pending_jump is not None and (complete or self._pending_jump in index_by_id):
+            message_id, self._pending_jump = self._pending_jump, None
+            if not self.jump_to(message_id):
+                self.post_message(self.JumpMissed(message_id))
+        elif self._pending_evidence_scroll and self._scroll_to_evidence() or complete:
+            self._pending_evidence_scroll = False
 
     def highlight(self, message_ids: Iterable[int], *, scroll: bool = True) -> None:
         """Mark these messages as evidence and (optionally) bring the first one into view."""
@@ -187,9 +238,15 @@ class TranscriptView(ScrollView, can_focus=True):
             self._strip_cache.clear()
             self.refresh()
         if scroll:
-            indexes = sorted(self._index_by_id[i] for i in ids if i in self._index_by_id)
-            if indexes:
-                self.scroll_to_block(indexes[0])
+            self._pending_evidence_scroll = False
+            if not self._scroll_to_evidence() and not self._complete:
+                self._pending_evidence_scroll = True  # it may be in the part still being read
+
+    def _scroll_to_evidence(self) -> bool:
+        indexes = sorted(self._index_by_id[i] for i in self._highlight if i in self._index_by_id)
+        if indexes:
+            self.scroll_to_block(indexes[0])
+        return bool(indexes)
 
     @property
     def highlighted(self) -> frozenset[int]:
@@ -210,16 +267,30 @@ class TranscriptView(ScrollView, can_focus=True):
         self.scroll_to(y=target, animate=False, immediate=True)
 
     def jump_to(self, message_id: int) -> bool:
-        """Show a message: open it if it is folded, put the cursor on it, scroll it to the top."""
+        """Show a message: open it if it is folded, put the cursor on it, scroll it to the top.
+
+        False if the session has no such message. While the rest of the session is still read,
+        a message not here yet is jumped to when it comes (JumpMissed if it does not).
+        """
         index = self._index_by_id.get(message_id)
         if index is None:
-            return False
+            if self._complete:
+                return False
+            self._pending_jump = message_id
+            self._pending_evidence_scroll = False
+            return True
+        self._pending_jump = None
+        self._pending_evidence_scroll = False
         message = self._messages[index]
         if message.kind in TOOL_KINDS and self._state_of(index) == COLLAPSED:
             self._set_state(index, OPEN)
         self.cursor_row = self.block_start(index)
         self.scroll_to_block(index, top=True)
         return True
+
+    def index_of(self, message_id: int) -> int | None:
+        """The block of a message, if it is here."""
+        return self._index_by_id.get(message_id)
 
     def block_start(self, index: int) -> int:
         """First row of block `index` (after its separator row, if any)."""
@@ -325,8 +396,8 @@ class TranscriptView(ScrollView, can_focus=True):
             index, self._pending_scroll = self._pending_scroll, None
             self.call_after_refresh(self.scroll_to_block, index)
 
-    def _all_heights(self) -> list[int]:
-        """`_block_height` of every block, in one loop (a session can have tens of thousands).
+    def _all_heights(self, start: int = 0) -> list[int]:
+        """`_block_height` of every block from `start`, in one loop (a session can have tens of thousands).
 
         Folded tool rows, and texts on one line of printable ASCII (most of them), are counted
         here; anything else goes through `_block_height`, which this must agree with.
@@ -336,7 +407,7 @@ class TranscriptView(ScrollView, can_focus=True):
         block_height = self._block_height
         heights: list[int] = []
         append = heights.append
-        for index, message in enumerate(self._messages):
+        for index, message in enumerate(self._messages[start:] if start else self._messages, start):
             kind = message.kind
             if kind in TOOL_KINDS:
                 append(1 if state_of(index, COLLAPSED) == COLLAPSED else block_height(index))
@@ -569,6 +640,9 @@ class TranscriptView(ScrollView, can_focus=True):
     # --- cursor and mouse ------------------------------------------------------------------
 
     def watch_cursor_row(self, old: int, new: int) -> None:
+        # The person moved on: what waited for the rest of the session is dropped.
+        self._pending_jump = None
+        self._pending_evidence_scroll = False
         clamped = max(0, min(new, max(0, self.line_count - 1)))
         if clamped != new:
             self.set_reactive(TranscriptView.cursor_row, clamped)
