@@ -254,36 +254,98 @@ def _replay(db: SqliteDatabase, batch: int, undoing: bool) -> UndoResult:
         "SELECT id, memory, action, before, after FROM event WHERE batch = ? ORDER BY id " + ("DESC" if undoing else "ASC"),
         (batch,),
     ).fetchall()
+    run: tuple = ()  # the fields of the run of field updates collected in `params`, written by executemany
+    params: list[list] = []
     for _, memory_id, action, before, after in events:
         b = orjson.loads(before) if before else None
         a = orjson.loads(after) if after else None
         target, other = (b, a) if undoing else (a, b)
-        # A create/purge carries the full state on one side and None on the other.
-        _apply(db, memory_id, target, full=other is None)
+        partial = target is not None and other is not None and "evidence" not in target
+        if params and (not partial or tuple(target) != run):
+            _update_many(db, run, params)
+            params = []
+        if partial:
+            run = tuple(target)
+            params.append([*target.values(), memory_id])
+        else:  # a create/purge carries the full state on one side and None on the other
+            _apply(db, memory_id, target, full=other is None)
+    if params:
+        _update_many(db, run, params)
     db.execute_sql("UPDATE event SET undone = ? WHERE batch = ?", (1 if undoing else 0, batch))
     return UndoResult(batch, events[0][2], tuple(sorted({e[1] for e in events})))
+
+
+def _update_many(db: SqliteDatabase, fields: tuple, params: list[list]) -> None:
+    if fields:
+        db.connection().executemany(f"UPDATE memory SET {', '.join(f'{k} = ?' for k in fields)} WHERE id = ?", params)
 
 
 # --- user actions --------------------------------------------------------------------------
 
 
+def _id_list(ids: Sequence[int]) -> str:
+    """Ids as a JSON array: `id IN (SELECT value FROM json_each(?))` takes any number of them."""
+    return orjson.dumps(list(ids)).decode()
+
+
 def _existing(db: SqliteDatabase, ids: Iterable[int]) -> list[int]:
     ids = list(dict.fromkeys(int(i) for i in ids))
-    found: set[int] = set()
-    for start in range(0, len(ids), 900):
-        chunk = ids[start : start + 900]
-        found |= {
-            r[0] for r in db.execute_sql(f"SELECT id FROM memory WHERE id IN ({','.join('?' * len(chunk))})", chunk)
+    (found,) = db.execute_sql(
+        "SELECT COUNT(*) FROM memory WHERE id IN (SELECT value FROM json_each(?))", (_id_list(ids),)
+    ).fetchone()
+    if found != len(ids):
+        present = {
+            r[0] for r in db.execute_sql("SELECT id FROM memory WHERE id IN (SELECT value FROM json_each(?))", (_id_list(ids),))
         }
-    missing = [i for i in ids if i not in found]
-    if missing:
+        missing = [i for i in ids if i not in present]
         raise MemoryError_(f"no memory with id {', '.join(map(str, missing[:10]))}")
     return ids
+
+
+_REAL_FIELDS = frozenset({"confidence", "created_at", "updated_at", "last_seen_at", "forgotten_at"})
+
+
+def _json_sql(fields: Sequence[str]) -> str:
+    """SQL building the JSON object of `fields` of memory `m`, as orjson would write it (floats with
+    17 significant digits, so they read back exactly; json_object writes 15)."""
+    parts = []
+    for f in fields:
+        value = (
+            f"CASE WHEN m.{f} IS NULL THEN 'null' ELSE printf('%!.17g', m.{f}) END" if f in _REAL_FIELDS
+            else f"json_quote(m.{f})"
+        )
+        parts.append(f"'\"{f}\":' || {value}")
+    return "'{' || " + " || ',' || ".join(parts) + " || '}'"
+
+
+def _change_many(db: SqliteDatabase, ids: list[int], action: str, field: str, value) -> list[int]:
+    """`_change` of one field, set-based: the journal rows and the update are one statement each."""
+    now = time.time()
+    id_list = _id_list(ids)
+    where = f"m.id IN (SELECT value FROM json_each(?)) AND m.{field} IS NOT ?"
+    with db.atomic():
+        changed = {r[0] for r in db.execute_sql(f"SELECT m.id FROM memory m WHERE {where}", (id_list, value))}
+        if not changed:
+            return []
+        (batch,) = db.execute_sql("SELECT COALESCE(MAX(batch), 0) + 1 FROM event").fetchone()
+        after = orjson.dumps({field: value, "updated_at": now}).decode()
+        db.execute_sql(
+            "INSERT INTO event (batch, memory, action, before, after, at, undone)"
+            f" SELECT ?, m.id, ?, {_json_sql((field, 'updated_at'))}, ?, ?, 0 FROM memory m WHERE {where} ORDER BY m.id",
+            (batch, action, after, now, id_list, value),
+        )
+        db.execute_sql(
+            f"UPDATE memory AS m SET {field} = ?, updated_at = ? WHERE {where}", (value, now, id_list, value)
+        )
+    return [i for i in ids if i in changed]
 
 
 def _change(db: SqliteDatabase, ids: Iterable[int], action: str, changes: dict) -> list[int]:
     """Set `changes` on each memory where it differs, journalled as one batch; returns changed ids."""
     ids = _existing(db, ids)
+    if len(changes) == 1 and len(ids) > 1:
+        ((field, value),) = changes.items()
+        return _change_many(db, ids, action, field, value)
     fields = list(changes)
     now = time.time()
     journal = Journal(db, action)
@@ -328,14 +390,12 @@ def pin(db: SqliteDatabase, ids: Iterable[int], pinned: bool = True) -> list[int
 def forget(db: SqliteDatabase, ids: Iterable[int]) -> list[int]:
     """Soft delete: into the trash, restorable until purged. Already forgotten ones stay as they are."""
     ids = _existing(db, ids)
-    live = [
-        r[0]
-        for start in range(0, len(ids), 900)
-        for r in db.execute_sql(
-            f"SELECT id FROM memory WHERE forgotten_at IS NULL AND id IN ({','.join('?' * len(ids[start:start + 900]))})",
-            ids[start : start + 900],
+    live = {
+        r[0] for r in db.execute_sql(
+            "SELECT id FROM memory WHERE forgotten_at IS NULL AND id IN (SELECT value FROM json_each(?))", (_id_list(ids),)
         )
-    ]
+    }
+    live = [i for i in ids if i in live]
     return _change(db, live, "forget", {"forgotten_at": time.time()}) if live else []
 
 

@@ -1,13 +1,16 @@
 """Search: fuzzy search over memories (as you type) and full-text search over the raw transcripts.
 
-Memories: `MemoryIndex` keeps the normalised text of every memory in a query (lower case, words
-only) and an inverted index word -> memories. A search splits the typed text into tokens; each
-token is matched against the vocabulary (exact prefix for 1-2 letters, typo-tolerant with
-rapidfuzz `partial_ratio` from 3 letters on, so `confg` finds `configuration`); the candidates are
-the memories holding a match for every token (all but one when none holds all), and only those
-are scored: the mean of each token's best `partial_ratio` in the memory plus a bonus for the
-phrase in order. Word order does not matter and typos cost a little. Results for a token are
-cached, so typing one more letter re-reads only the token being typed.
+Memories: `MemoryIndex` copies the memories of a query, most recently seen first, into a private
+in-memory SQLite FTS5 index (built in C in one statement, with prefix indexes for 1-3 letters) and
+keeps their lower-cased texts. A search splits the typed text into words; each word counts as a
+prefix (so the word being typed matches) and, from 3 letters on, also as the vocabulary words a
+typo or two away from it (`tokn` -> `token`, `conection` -> `connection`; words sharing its first or
+second letter, by rapidfuzz Indel distance on their prefixes; at most 64 per word). FTS5 finds the
+memories holding a match for every word, newest first, stopping at a few hundred more than asked
+(exact matches first, then typo matches; when no memory holds every word, those holding any);
+only those are scored with rapidfuzz `partial_ratio`: the mean over the words plus a bonus for
+the phrase in order. Word order does not matter; typos cost a little; ties go to the most
+recently seen. A word's expansion is cached, so a keystroke redoes only the word being typed.
 
 Raw transcripts: SQLite FTS5 (`message_fts`, external content over `message`). The typed words are
 quoted (so `foo-bar`, `"`, `AND`, `*` are plain text), the last one as a prefix; the newest
@@ -16,21 +19,26 @@ matches are ranked by bm25.
 
 from __future__ import annotations
 
+import os
 import re
 import sqlite3
+import threading
 from bisect import bisect_left
-from collections import OrderedDict, defaultdict
+from collections import OrderedDict
 from dataclasses import dataclass
 
 from peewee import SqliteDatabase
 from rapidfuzz import fuzz, process
+from rapidfuzz.distance import Indel
 
 from memtui.core.curate import MemoryQuery, _needs_project, _where
 from memtui.core.memories import _COLUMNS, _FROM, _records
 from memtui.core.records import MemoryRecord
 
 _WORD = re.compile(r"[^\W_]+")
-CANDIDATE_CAP = 1500  # memories scored per keystroke at most (the most recently seen ones first)
+EXTRA_CANDIDATES = 250  # memories scored beyond `limit` (the most recently seen matches)
+RECORD_CACHE = 20_000  # records kept between keystrokes (the hits of a growing query overlap)
+TYPO_WORDS = 64  # vocabulary words a typed word may stand for, at most
 _TOKEN_CACHE = 64
 
 
@@ -42,111 +50,124 @@ class MemoryHit:
 
 
 def _tokens(text: str) -> list[str]:
-    return _WORD.findall(text.lower())
+    return list(dict.fromkeys(_WORD.findall(text.lower())))
 
 
 def _allowed_edits(length: int) -> int:
-    """Indel edits (a substitution is two) a token of this length may be off by."""
-    if length <= 3:
+    """Indel edits (a substitution is two) a typed word of this length may be off by."""
+    if length < 3:
+        return 0
+    if length == 3:
         return 1  # a letter missing or too many (whole words only)
-    if length <= 7:
-        return 2
-    return 3 if length <= 10 else 4
+    return 2 if length <= 5 else 3 if length <= 8 else 4
 
 
-@dataclass
-class _TokenMatch:
-    words: frozenset[str]  # vocabulary words the token matches
-    docs: frozenset[int]  # memories (index positions) holding one of them
+def _quote(word: str) -> str:
+    return '"' + word.replace('"', '""') + '"'
 
 
 class MemoryIndex:
-    """Built once (in a worker) from the live or forgotten memories; searched per keystroke from one thread."""
+    """Built once (in a worker) from the live or forgotten memories; searched per keystroke from one thread.
+
+    A snapshot: rebuild it after memories change (hits of memories forgotten or restored since are
+    dropped, and records are read fresh, so texts and states shown are current)."""
 
     def __init__(self, db: SqliteDatabase, query: MemoryQuery | None = None) -> None:
-        self.db = db
         self.query = query or MemoryQuery()
+        self._lock = threading.Lock()
+        self._cache: OrderedDict[str, tuple[str, tuple[str, ...]]] = OrderedDict()
+        self._records: dict[int, MemoryRecord] = {}
         where, args = _where(self.query)
-        rows = db.execute_sql(
-            f"SELECT m.id, m.text FROM memory m{_needs_project(self.query.project)} WHERE {where}"
-            " ORDER BY m.last_seen_at DESC, m.id DESC",
-            args,
-        ).fetchall()
+        conn = sqlite3.connect(":memory:", check_same_thread=False)
+        self._conn = conn
+        path = db.database if db.database == ":memory:" else os.path.abspath(db.database)
+        conn.execute("ATTACH DATABASE ? AS src", (path,))
+        conn.execute(
+            "CREATE VIRTUAL TABLE idx USING fts5(text, content='', detail=none, prefix='1 2 3',"
+            " tokenize='unicode61 remove_diacritics 2')"
+        )
+        source = f" FROM src.memory m{_needs_project(self.query.project)} WHERE {where}"  # project: src's
+        order = "m.last_seen_at DESC, m.id DESC"
+        conn.execute("BEGIN")  # one snapshot for both reads
+        try:
+            rows = conn.execute(f"SELECT m.id, m.text{source} ORDER BY {order}", args).fetchall()
+            conn.execute(
+                f"INSERT INTO idx(rowid, text) SELECT ROW_NUMBER() OVER (ORDER BY {order}) - 1, m.text{source}", args
+            )
+        finally:
+            conn.execute("COMMIT")
         self._ids = [r[0] for r in rows]
-        norms: list[str] = []
-        postings: defaultdict[str, list[int]] = defaultdict(list)
-        findall = _WORD.findall
-        for i, (_, text) in enumerate(rows):
-            words = findall(text.lower())
-            norms.append(" " + " ".join(words))
-            for w in set(words):
-                postings[w].append(i)
-        self._norms = norms
-        self._postings = dict(postings)
-        self._vocab = sorted(self._postings)
-        by_len: defaultdict[int, list[str]] = defaultdict(list)
-        for w in self._vocab:
-            by_len[len(w)].append(w)
-        self._by_len = dict(by_len)
-        self._longer: dict[int, list[str]] = {}  # words at least this long (built on demand)
-        self._cache: OrderedDict[str, _TokenMatch] = OrderedDict()
+        self._texts = [r[1].lower() for r in rows]
+        del rows
+        conn.execute("CREATE VIRTUAL TABLE temp.vocab USING fts5vocab(main, idx, row)")
+        self._vocab = [r[0] for r in conn.execute("SELECT term FROM temp.vocab")]  # sorted
+        conn.execute("DROP TABLE temp.vocab")
 
     def __len__(self) -> int:
         return len(self._ids)
 
-    # --- matching tokens against the vocabulary --------------------------------------------
+    def close(self) -> None:
+        self._conn.close()
 
-    def _words_at_least(self, length: int) -> list[str]:
-        words = self._longer.get(length)
-        if words is None:
-            words = [w for n, ws in self._by_len.items() if n >= length for w in ws]
-            self._longer[length] = words
-        return words
+    # --- typed words -> FTS5 expressions ------------------------------------------------------
 
-    def _match_token(self, token: str) -> _TokenMatch:
+    def _typos(self, token: str) -> tuple[str, ...]:
+        """Vocabulary words (not starting with `token`) within the allowed edits of it or of a prefix of it."""
+        n = len(token)
+        edits = _allowed_edits(n)
+        if not edits:
+            return ()
+        vocab = self._vocab
+        found: dict[str, float] = {}
+        for first in dict.fromkeys(token[:2]):  # a typo rarely hits the first two letters both
+            words = vocab[bisect_left(vocab, first) : bisect_left(vocab, first + "\U0010ffff")]
+            words = [w for w in words if not w.startswith(token) and len(w) >= n - edits // 2]
+            if not words:
+                continue
+            lengths = (0,) if n == 3 else (n - 1, n, n + 1)  # 0: whole words
+            for k in lengths:
+                choices = words if k == 0 else [w[:k] for w in words]
+                for _, dist, i in process.extract(
+                    token, choices, scorer=Indel.distance, processor=None, limit=None, score_cutoff=edits
+                ):
+                    w = words[i]
+                    if dist < found.get(w, edits + 1):
+                        found[w] = dist
+        best = sorted(found, key=lambda w: (found[w], len(w), w))[:TYPO_WORDS]
+        return tuple(best)
+
+    def _expand(self, token: str) -> tuple[str, tuple[str, ...]]:
+        """(FTS5 expression for the word and its typos, the typo words)."""
         hit = self._cache.get(token)
         if hit is not None:
             self._cache.move_to_end(token)
             return hit
-        n = len(token)
-        if n <= 2:  # a prefix: every word starting with it
-            start = bisect_left(self._vocab, token)
-            end = bisect_left(self._vocab, token + "\U0010ffff")
-            words = self._vocab[start:end]
-        else:
-            edits = _allowed_edits(n)  # cutoffs are 0.5 lower: process.extract drops a score just at one
-            # Inside a word (a prefix while typing, or part of a longer name), within `edits`...
-            words = [w for w, _, _ in process.extract(
-                token, self._words_at_least(n), scorer=fuzz.partial_ratio, processor=None, limit=None,
-                score_cutoff=100.0 * (1 - edits / (2 * n)) - 0.5,
-            )]
-            # ... or a whole word a letter or two shorter or longer (a letter missing or too many).
-            for length in range(max(1, n - edits), n + edits + 1):
-                if length != n and length in self._by_len:
-                    words += [w for w, _, _ in process.extract(
-                        token, self._by_len[length], scorer=fuzz.ratio, processor=None, limit=None,
-                        score_cutoff=100.0 * (1 - edits / (n + length)) - 0.5,
-                    )]
-        postings = self._postings
-        docs = frozenset().union(*(postings[w] for w in words)) if words else frozenset()
-        hit = _TokenMatch(frozenset(words), docs)
+        typos = self._typos(token)
+        expr = " OR ".join([_quote(token) + "*", *map(_quote, typos)])
+        hit = (f"({expr})" if typos else _quote(token) + "*", typos)
         self._cache[token] = hit
         if len(self._cache) > _TOKEN_CACHE:
             self._cache.popitem(last=False)
         return hit
 
-    def _candidates(self, tokens: list[str]) -> set[int] | frozenset[int]:
-        """Memories holding a match for every token; if none, for all tokens but one."""
-        matches = [self._match_token(t) for t in tokens]
-        sets = sorted((m.docs for m in matches), key=len)
-        found = sets[0].intersection(*sets[1:]) if len(sets) > 1 else sets[0]
-        if found or len(sets) < 3:
-            return found
-        out: set[int] = set()
-        for skip in range(len(sets)):
-            rest = [s for i, s in enumerate(sets) if i != skip]
-            out |= rest[0].intersection(*rest[1:])
-        return out
+    def _match(self, expr: str, limit: int | None) -> list[int]:
+        sql = "SELECT rowid FROM idx WHERE idx MATCH ? ORDER BY rowid" + (" LIMIT ?" if limit is not None else "")
+        try:
+            return [r[0] for r in self._conn.execute(sql, (expr, limit) if limit is not None else (expr,))]
+        except sqlite3.Error:  # a word FTS5 splits into a phrase (detail=none has no phrases)
+            return []
+
+    def _candidates(self, tokens: list[str], limit: int | None) -> tuple[list[int], set[int]]:
+        """(matching positions, newest first; those matching every word exactly)."""
+        expanded = [self._expand(t) for t in tokens]
+        exact = self._match(" AND ".join(_quote(t) + "*" for t in tokens), limit)
+        if (limit is not None and len(exact) >= limit) or not any(typos for _, typos in expanded):
+            found = exact
+        else:
+            found = self._match(" AND ".join(e for e, _ in expanded), limit)
+        if not found and len(tokens) > 1:  # nothing holds every word: those holding any
+            found = self._match(" OR ".join(e for e, _ in expanded), limit)
+        return found, set(exact)
 
     # --- searching --------------------------------------------------------------------------
 
@@ -155,29 +176,26 @@ class MemoryIndex:
         tokens = _tokens(text)
         if not tokens:
             return []
-        return [self._ids[i] for i in sorted(self._candidates(tokens))]
+        with self._lock:
+            found, _ = self._candidates(tokens, None)
+        return [self._ids[i] for i in found]
 
-    def _scored(self, text: str, limit: int) -> list[tuple[int, float]]:
-        tokens = _tokens(text)
-        if not tokens or limit <= 0:
-            return []
-        found = sorted(self._candidates(tokens))[:CANDIDATE_CAP]
+    def _scored(self, tokens: list[str], limit: int) -> list[tuple[int, float]]:
+        found, exact = self._candidates(tokens, limit + EXTRA_CANDIDATES)
         if not found:
             return []
-        norms = self._norms
-        choices = {i: norms[i] for i in found}
-        total = dict.fromkeys(found, 0.0)
-        for token in dict.fromkeys(tokens):
-            for _, score, i in process.extract(
-                token, choices, scorer=fuzz.partial_ratio, processor=None, limit=None
-            ):
-                total[i] += score
-        unique = len(dict.fromkeys(tokens))
-        if unique > 1:  # word order is free; the phrase in order earns a bonus
-            phrase = {i: s for _, s, i in process.extract(
-                " ".join(tokens), choices, scorer=fuzz.partial_ratio, processor=None, limit=None
-            )}
-            scored = [(i, 0.85 * total[i] / unique + 0.15 * phrase[i]) for i in found]
+        texts = self._texts
+        total = dict.fromkeys(found, 100.0 * len(tokens))  # an exact match scores 100 for each word
+        fuzzy = {i: texts[i] for i in found if i not in exact}
+        if fuzzy:
+            for i in fuzzy:
+                total[i] = 0.0
+            for token in tokens:
+                for _, score, i in process.extract(token, fuzzy, scorer=fuzz.partial_ratio, processor=None, limit=None):
+                    total[i] += score
+        if len(tokens) > 1:  # word order is free; the phrase as typed earns a bonus
+            phrase = " ".join(tokens)
+            scored = [(i, 0.85 * total[i] / len(tokens) + (15.0 if phrase in texts[i] else 0.0)) for i in found]
         else:
             scored = list(total.items())
         scored.sort(key=lambda x: (-x[1], x[0]))
@@ -185,42 +203,58 @@ class MemoryIndex:
 
     def search(self, text: str, limit: int = 100) -> list[MemoryHit]:
         """The best `limit` memories for `text`, best first, with the ranges to highlight."""
-        scored = self._scored(text, limit)
-        if not scored:
+        tokens = _tokens(text)
+        if not tokens or limit <= 0:
             return []
-        matches = {t: self._match_token(t).words for t in dict.fromkeys(_tokens(text))}
-        ids = [self._ids[i] for i, _ in scored]
-        records = _fetch(self.db, ids)
+        with self._lock:
+            scored = self._scored(tokens, limit)
+            if not scored:
+                return []
+            typos = [w for t in tokens for w in self._expand(t)[1]]
+            records = self._fetch([self._ids[i] for i, _ in scored])
+        pattern = None
         hits = []
-        for (_, score), memory_id in zip(scored, ids):
-            memory = records.get(memory_id)
+        for i, score in scored:
+            memory = records.get(self._ids[i])
             if memory is None or (memory.forgotten_at is not None) != self.query.forgotten:
                 continue  # changed since the index was built
-            hits.append(MemoryHit(memory, round(min(100.0, score), 2), highlight(memory.text, matches)))
+            text = memory.text
+            spans = _prefix_spans(self._texts[i], tokens) if score >= 100 and len(self._texts[i]) == len(text) else None
+            if spans is None:
+                pattern = pattern or _highlighter(tokens, typos)
+                spans = tuple(m.span() for m in pattern.finditer(text))
+            hits.append(MemoryHit(memory, round(min(100.0, score), 2), spans))
         return hits
 
+    def _fetch(self, ids: list[int]) -> dict[int, MemoryRecord]:
+        """Records by id, read once per index (the hits of one keystroke are mostly the last one's)."""
+        cache = self._records
+        missing = [i for i in ids if i not in cache]
+        if len(cache) + len(missing) > RECORD_CACHE:
+            cache.clear()
+            missing = ids
+        for start in range(0, len(missing), 900):
+            chunk = missing[start : start + 900]
+            rows = self._conn.execute(
+                f"SELECT {_COLUMNS}{_FROM} WHERE m.id IN ({','.join('?' * len(chunk))})", chunk
+            ).fetchall()
+            cache.update((r.id, r) for r in _records(None, rows, with_evidence=False))
+        return cache
 
-def _fetch(db: SqliteDatabase, ids: list[int]) -> dict[int, MemoryRecord]:
-    out: dict[int, MemoryRecord] = {}
-    for start in range(0, len(ids), 900):
-        chunk = ids[start : start + 900]
-        rows = db.execute_sql(f"SELECT {_COLUMNS}{_FROM} WHERE m.id IN ({','.join('?' * len(chunk))})", chunk).fetchall()
-        out.update((r.id, r) for r in _records(db, rows, with_evidence=False))
-    return out
 
-
-def highlight(text: str, matches: dict[str, frozenset[str]]) -> tuple[tuple[int, int], ...]:
-    """[start, end) ranges of `text` to highlight: for each token, the words it matched (`matches`:
-    token -> vocabulary words): the token itself where the word contains it, else the whole word."""
-    spans: list[tuple[int, int]] = []
-    for m in _WORD.finditer(text):
-        word = m.group().lower()
-        if len(word) != len(m.group()):  # lower() changed the length: offsets would not line up
-            word = m.group()
-        for token, words in matches.items():
-            if word in words:
-                at = word.find(token)
-                spans.append((m.start() + at, m.start() + at + len(token)) if at >= 0 else m.span())
+def _prefix_spans(lowered: str, tokens: list[str]) -> tuple[tuple[int, int], ...] | None:
+    """Where the typed words start a word of the (lower-cased) text; None when one is not there."""
+    spans = []
+    for token in tokens:
+        at = lowered.find(token)
+        found = False
+        while at >= 0:
+            if at == 0 or not lowered[at - 1].isalnum():
+                spans.append((at, at + len(token)))
+                found = True
+            at = lowered.find(token, at + len(token))
+        if not found:
+            return None
     spans.sort()
     merged: list[tuple[int, int]] = []
     for a, b in spans:
@@ -229,6 +263,15 @@ def highlight(text: str, matches: dict[str, frozenset[str]]) -> tuple[tuple[int,
         else:
             merged.append((a, b))
     return tuple(merged)
+
+
+def _highlighter(prefixes: list[str], words: list[str]) -> re.Pattern:
+    """Matches the typed words at the start of a word, and the typo words they stand for whole."""
+    alt = "|".join(re.escape(p) for p in sorted(prefixes, key=len, reverse=True))
+    pattern = rf"(?<![^\W_])(?:{alt})"
+    if words:
+        pattern += rf"|(?<![^\W_])(?:{'|'.join(re.escape(w) for w in sorted(words, key=len, reverse=True))})(?![^\W_])"
+    return re.compile(pattern, re.IGNORECASE)
 
 
 def search_memories(db: SqliteDatabase, text: str, limit: int = 20, query: MemoryQuery | None = None) -> list[MemoryHit]:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import time
 
+import orjson
 import pytest
 
 from memtui.core import curate
@@ -145,3 +146,14 @@ def test_parse_duration(text, days):
 def test_parse_duration_refuses_nonsense(text):
     with pytest.raises(ValueError, match="not a duration"):
         curate.parse_duration(text)
+
+
+def test_bulk_journal_writes_what_the_row_held_exactly(db, sample):
+    ids = [sample["old"], sample["fresh"]]
+    before = dict(rows(db, "SELECT id, updated_at FROM memory WHERE id IN (?, ?)", *ids))
+    mem.forget(db, ids)
+    events = rows(db, "SELECT memory, before, after FROM event WHERE action = 'forget' ORDER BY memory")
+    assert [(m, orjson.loads(b)) for m, b, _ in events] == [
+        (i, {"forgotten_at": None, "updated_at": before[i]}) for i in sorted(ids)]
+    assert {orjson.loads(a)["forgotten_at"] for _, _, a in events} == {
+        rows(db, "SELECT forgotten_at FROM memory WHERE id = ?", ids[0])[0][0]}
