@@ -21,6 +21,8 @@ included), so `count_tokens(result.text) <= budget` whenever the fixed header fi
 
 Secrets: every text was redacted when it was stored; the rendered text is scrubbed once more
 (`redact.clean`) as a last line of defence, entry by entry if the whole-text pass finds anything.
+For JSON that pass reads the string values before JSON escaping (keys and numbers are memtui's own;
+escaping could hide a secret from the patterns).
 
 This module stays light (no rapidfuzz, importers or textual): the SessionStart hook imports it.
 """
@@ -29,16 +31,17 @@ from __future__ import annotations
 
 import os
 import re
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable, Iterable, Iterator
+from typing import TYPE_CHECKING, Callable, Iterable, Iterator
 
 import orjson
 from operator import itemgetter
 
-from memtui.core.records import MemoryRecord
 from memtui.core.redact import clean
+
+if TYPE_CHECKING:  # imported when records are made: the SessionStart hook does without
+    from memtui.core.records import MemoryRecord
 
 FORMATS = ("claude-md", "agents-md", "cursor-rules", "markdown", "json")
 TIER_ORDER = ("developer", "project", "session")
@@ -125,6 +128,8 @@ TEXT_CHUNK = 500  # memories whose text is read at a time when a budget is likel
 
 
 def _record(r: tuple) -> MemoryRecord:
+    from memtui.core.records import MemoryRecord
+
     return MemoryRecord(r[0], r[1], r[2], r[3], r[6], bool(r[4]), r[7], r[8], r[9], r[10], r[11], r[12], r[13],
                         r[14], r[5], r[15], r[16])
 
@@ -298,8 +303,11 @@ def _footer(fmt: str) -> str:
 class _Layout:
     """What a renderer produced: the text, which rows were kept, and each kept row's tokens."""
 
-    def __init__(self, text: str, kept: int, tokens: list[int], sections: list[str]) -> None:
+    def __init__(self, text: str, kept: int, tokens: list[int], sections: list[str], probe: str | None = None) -> None:
         self.text, self.kept, self.tokens, self.sections = text, kept, tokens, sections
+        # what the last redaction pass reads: the text itself, or for JSON its string values
+        # unescaped (escaping could hide a secret from the patterns; keys and numbers are ours)
+        self.probe = text if probe is None else probe
 
 
 def _render_document(fmt: str, rows: Iterable[tuple], root: str | None, limit: int | None, scrub: bool,
@@ -397,8 +405,11 @@ def _render_json(db, rows: list[tuple], limit: int | None, scrub: bool, all_toke
     pieces: list[str] = []
     tokens: list[int] = []
     used = len(_JSON_HEAD) + len(_JSON_TAIL)
+    strings: list[str] = []
     for r in rows:
         obj = _json_object(r, evidence.get(r[0], []), sessions.get(r[10], (None, None)), scrub)
+        strings.extend(v for v in (obj["text"], obj["project"], obj["session"], obj["extractor"], obj["tool"]) if v)
+        strings.extend(v for e in obj["evidence"] for v in (e["quote"], e["message"]) if v)
         piece = "\n    " + orjson.dumps(obj, option=opt).decode().replace("\n", "\n    ")
         cost = len(piece) + (1 if pieces else 0)  # the comma between items
         if limit is not None and (used + cost > limit or len(tokens) > len(pieces)):
@@ -410,7 +421,7 @@ def _render_json(db, rows: list[tuple], limit: int | None, scrub: bool, all_toke
         pieces.append(piece)
         tokens.append(count_tokens(piece))
     text = (_JSON_HEAD + ",".join(pieces) + _JSON_TAIL) if pieces else _JSON_EMPTY
-    return _Layout(text, len(pieces), tokens, ["memories"] * len(tokens))
+    return _Layout(text, len(pieces), tokens, ["memories"] * len(tokens), "\n".join(strings))
 
 
 def render(db, options: ExportOptions, *, with_entries: bool = True) -> ExportResult:
@@ -434,12 +445,14 @@ def render(db, options: ExportOptions, *, with_entries: bool = True) -> ExportRe
                                 clean(root) if scrub and root else root, limit, scrub, with_entries)
 
     layout = run(False)
-    safe = clean(layout.text)
-    scrubbed = safe != layout.text
+    checked = clean(layout.probe)  # the last line of defence
+    scrubbed = checked != layout.probe
     if scrubbed:  # a secret got past the import's redaction: scrub each entry and lay out again
         layout = run(True)
-        safe = clean(layout.text)
         root = clean(root) if root else root
+        checked = clean(layout.probe)
+    # JSON: its string values were checked (and scrubbed one by one if need be), not its escaped text
+    safe = checked if layout.probe is layout.text else layout.text
     entries: tuple[ExportEntry, ...] = ()
     if with_entries:
         kept, tokens, sections = layout.kept, layout.tokens, layout.sections
@@ -472,6 +485,8 @@ def atomic_write(path: Path, text: str) -> None:
         mode = path.stat().st_mode & 0o7777
     except FileNotFoundError:
         pass
+    import tempfile
+
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
         with os.fdopen(fd, "w", encoding="utf-8", newline="") as fh:

@@ -1,0 +1,182 @@
+"""Export and hook benchmark.
+
+    /work/venv/bin/python tests/perf/bench_export.py [--memories 100000] [--hook-memories 10000] [--runs 30]
+
+* hook_session_start_ms: p50 / p95 wall time of the real `memtui hooks run session-start` command
+  (a new process each time, as Claude Code runs it) with SessionStart JSON on stdin, on a store of
+  --hook-memories memories over 20 projects; target p50 < 300 ms.
+* export_100k_ms: in-process export of --memories approved memories, per format, as
+  `memtui export` does it (render(..., with_entries=False): query, rank, lay out, last redaction
+  pass); median of 3 runs; target < 200 ms. export_100k_with_entries_ms is the same with an
+  ExportEntry (and MemoryRecord) per memory, as the Export screen asks for.
+* floor_ms: what any export of that store costs at least here: reading the texts from SQLite,
+  and one redaction pass over the rendered text; and python_loop_10m_s, to compare machines.
+* peak_rss_mb: this process's peak resident memory (the in-process exports).
+
+Human-readable lines come first; the last line is one JSON object. Not collected by pytest.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import random
+import resource
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(ROOT))
+
+from memtui.core import export as ex  # noqa: E402
+from memtui.core.db import open_database  # noqa: E402
+from memtui.core.models import KINDS, TIERS  # noqa: E402
+from memtui.core.redact import clean  # noqa: E402
+
+WORDS = (
+    "auth cache redis migration pytest ruff uv pnpm docker compose schema index query handler route "
+    "component state reducer hook token budget export import session project module service worker "
+    "queue retry timeout config env build release deploy lint format type check api client server"
+).split()
+PROJECTS = 20
+
+
+def _text(rng: random.Random, i: int) -> str:
+    n = rng.randint(8, 30)
+    body = " ".join(rng.choice(WORDS) for _ in range(n))
+    return f"{body.capitalize()} (#{i})."
+
+
+def build(path: Path, count: int, seed: int = 7) -> str:
+    """A store of `count` memories (90% approved); returns the root of the project hooks start in."""
+    rng = random.Random(seed)
+    db = open_database(path)
+    roots = [f"/home/dev/src/project-{p}" for p in range(PROJECTS)]
+    with db.atomic():
+        db.connection().executemany(
+            "INSERT INTO project (root, name, created_at) VALUES (?, ?, 0)", [(r, os.path.basename(r)) for r in roots]
+        )
+        rows = []
+        for i in range(count):
+            tier = rng.choice(TIERS)
+            status = "approved" if rng.random() < 0.9 else rng.choice(("proposed", "rejected"))
+            rows.append((
+                tier, rng.choice(KINDS), _text(rng, i), status, 1 if rng.random() < 0.02 else 0, 0.7,
+                None if tier == "developer" else rng.randint(1, PROJECTS), "heuristic", "", 1e9 + i, 1e9 + i,
+                1e9 + rng.random() * 1e6,
+            ))
+        db.connection().executemany(
+            "INSERT INTO memory (tier, kind, text, status, pinned, confidence, project_id, extractor, fingerprint,"
+            " created_at, updated_at, last_seen_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            rows,
+        )
+    db.close()
+    return roots[0]
+
+
+def _ms(seconds: float) -> float:
+    return round(seconds * 1000, 1)
+
+
+def _pct(values: list[float], q: float) -> float:
+    values = sorted(values)
+    return values[min(len(values) - 1, int(round(q * (len(values) - 1))))]
+
+
+def bench_hook(tmp: Path, count: int, runs: int) -> dict:
+    db_path = tmp / "hook.db"
+    root = build(db_path, count)
+    payload = json.dumps({"session_id": "bench", "transcript_path": "/dev/null", "cwd": root + "/src",
+                          "hook_event_name": "SessionStart", "source": "startup"})
+    exe = Path(sys.executable).with_name("memtui")
+    argv = [str(exe)] if exe.exists() else [sys.executable, "-m", "memtui"]
+    argv += ["--db", str(db_path), "hooks", "run", "session-start"]
+    env = {**os.environ, "HOME": str(tmp)}
+    times = []
+    out = ""
+    for i in range(runs + 2):
+        started = time.perf_counter()
+        done = subprocess.run(argv, input=payload, capture_output=True, text=True, env=env)
+        elapsed = time.perf_counter() - started
+        if i >= 2:  # the first runs warm the page cache
+            times.append(elapsed)
+        out = done.stdout
+    assert out.startswith("# Curated context"), out[:200]
+    result = {"p50": _ms(statistics.median(times)), "p95": _ms(_pct(times, 0.95)), "runs": runs,
+              "memories": count, "output_tokens": ex.count_tokens(out), "argv0": argv[0]}
+    print(f"hook session-start ({count:,} memories, {runs} runs): p50 {result['p50']} ms, p95 {result['p95']} ms,"
+          f" {result['output_tokens']} tokens printed")
+    return result
+
+
+def bench_export(tmp: Path, count: int) -> tuple[dict, dict, dict]:
+    db_path = tmp / "export.db"
+    build(db_path, count)
+    db = open_database(db_path)
+    # every approved memory in scope: developer, project and session tiers of project-0 ... all projects
+    db.execute_sql("UPDATE memory SET project_id = 1 WHERE project_id IS NOT NULL")
+    db.execute_sql("UPDATE memory SET status = 'approved'")
+    options = {fmt: ex.ExportOptions(fmt, project="/home/dev/src/project-0", tiers=TIERS) for fmt in ex.FORMATS}
+    plain, entries = {}, {}
+    for fmt in ex.FORMATS:
+        for name, with_entries, out in (("export", False, plain), ("with entries", True, entries)):
+            times = []
+            for _ in range(3):
+                started = time.perf_counter()
+                result = ex.render(db, options[fmt], with_entries=with_entries)
+                times.append(time.perf_counter() - started)
+            assert result.included == count, (result.included, count)
+            out[fmt] = _ms(statistics.median(times))
+        print(f"export {fmt:<13} {count:,} memories: {plain[fmt]:>8} ms  ({entries[fmt]} ms with entries;"
+              f" {result.tokens:,} tokens, {len(result.text) / 1e6:.1f} MB)")
+    started = time.perf_counter()
+    rows = db.execute_sql("SELECT id, text FROM memory").fetchall()
+    select_ms = _ms(time.perf_counter() - started)
+    text = ex.render(db, options["claude-md"], with_entries=False).text
+    started = time.perf_counter()
+    clean(text)
+    clean_ms = _ms(time.perf_counter() - started)
+    started = time.perf_counter()
+    x = 0
+    for i in range(10_000_000):
+        x += i
+    loop_s = round(time.perf_counter() - started, 2)
+    floor = {"select_id_text_ms": select_ms, "redaction_pass_ms": clean_ms, "python_loop_10m_s": loop_s}
+    print(f"floor: SELECT id, text of {len(rows):,} rows {select_ms} ms; one redaction pass over the claude-md text"
+          f" {clean_ms} ms; a 10M-step Python loop {loop_s} s")
+    db.close()
+    return plain, entries, floor
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--memories", type=int, default=100_000)
+    parser.add_argument("--hook-memories", type=int, default=10_000)
+    parser.add_argument("--runs", type=int, default=30)
+    args = parser.parse_args()
+    print(f"cpus {os.cpu_count()}, load average {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
+    with tempfile.TemporaryDirectory(prefix="memtui-bench-export-") as tmp:
+        hook = bench_hook(Path(tmp), args.hook_memories, args.runs)
+        plain, entries, floor = bench_export(Path(tmp), args.memories)
+    rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    peak_rss_mb = round(rss / (1024 * 1024) if sys.platform == "darwin" else rss / 1024, 1)
+    print(f"peak RSS {peak_rss_mb} MB")
+    print(json.dumps({
+        "hook_session_start_ms": hook,
+        "export_100k_ms": plain,
+        "export_100k_with_entries_ms": entries,
+        "memories": args.memories,
+        "floor_ms": floor,
+        "peak_rss_mb": peak_rss_mb,
+        "load_average": [round(x, 2) for x in os.getloadavg()],
+    }))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
