@@ -105,6 +105,9 @@ def cmd_hooks_install(args) -> int:
 
     if args.budget is not None and args.budget < 0:
         raise CliError("--budget must be 0 or more tokens", EXIT_USAGE)
+    if args.budget is not None and args.budget * 4 > hooks.CLAUDE_CONTEXT_CHARS:
+        _stderr(f"memtui: note: Claude Code shows the model only a preview of hook context over"
+                f" {hooks.CLAUDE_CONTEXT_CHARS:,} characters (about {hooks.CLAUDE_CONTEXT_CHARS // 4:,} tokens)")
     try:
         result = hooks.install(args.scope, db=_db_for_hooks(args), budget=args.budget)
     except hooks.HooksError as exc:

@@ -39,6 +39,8 @@ START_MATCHER = "startup|clear|compact"
 START_TIMEOUT = 10  # seconds (Claude Code's per-hook timeout)
 END_TIMEOUT = 60
 HOOK_BUDGET = 2000  # tokens of context the SessionStart hook prints at most (about 8,000 characters)
+# Claude Code saves hook context longer than this to a file and shows the model a short preview only
+CLAUDE_CONTEXT_CHARS = 10_000
 _OURS = re.compile(r"memtui.*\bhooks\s+run\s+session-(start|end)\b")
 LOG_MAX_BYTES = 1_000_000
 
@@ -306,8 +308,9 @@ def run_session_start(stdin_json: str, db_path, budget: int | None = HOOK_BUDGET
 
 
 def run_session_end(stdin_json: str, db_path) -> None:
-    """Import the finished session's transcript (`transcript_path`) and propose memories from it
-    with the heuristic extractor. Raises on failure (the caller logs it)."""
+    """Import the finished session's transcript (`transcript_path`, and its subagents' files) and
+    propose memories from it with the heuristic extractor. Raises on failure (the caller logs it).
+    Importing is incremental and idempotent: a resumed session that ends again adds only what is new."""
     data = _payload(stdin_json)
     transcript = data.get("transcript_path")
     if not isinstance(transcript, str) or not transcript:
@@ -318,10 +321,14 @@ def run_session_end(stdin_json: str, db_path) -> None:
     from memtui.core.db import open_database
     from memtui.core.importers.pipeline import Importer
 
+    paths = [path]
+    subagents = path.with_suffix("") / "subagents"  # <session>/subagents/agent-*.jsonl: its subagents' sessions
+    if subagents.is_dir():
+        paths.append(subagents)
     db = open_database(db_path)
     try:
         warnings: list[str] = []
-        report = Importer(db, format="claude-code", workers=0, on_warning=warnings.append).import_paths([path])
+        report = Importer(db, format="claude-code", workers=0, on_warning=warnings.append).import_paths(paths)
         if report.errors or report.bad_paths:
             raise HooksError(f"import of {path} failed: {(report.errors or report.bad_paths)[0]}")
         if report.touched_sessions:

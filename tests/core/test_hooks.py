@@ -290,6 +290,14 @@ def test_session_end_with_a_real_corpus_transcript(corpus, db, db_path):
     assert rows(db, "SELECT COUNT(*) FROM message")[0][0] > 10
 
 
+def test_session_end_imports_the_subagents_of_the_session_too(corpus, db, db_path):
+    folder = corpus / "claude-code" / "claude-code-log__real_projects__experiments-worktrees__v2.1.114"
+    main_file = folder / "ef958aa1-0e93-49f0-bb71-150f63befcd1.jsonl"
+    hooks.run_session_end(_end_payload("/x", str(main_file)), db_path)
+    sessions = rows(db, "SELECT external_id, parent_id FROM session ORDER BY id")
+    assert any(ext.startswith("ef958aa1-0e93-49f0-bb71-150f63befcd1/agent-") and parent for ext, parent in sessions)
+
+
 def test_the_session_start_path_stays_light(curated, db_path, _isolate_user, tmp_path):
     code = (
         "import sys, io\n"
