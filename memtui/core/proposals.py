@@ -67,6 +67,13 @@ def _quotes(db: SqliteDatabase, prop: Proposal, texts: Mapping[int, str] | None 
 _EVIDENCE = "INSERT OR IGNORE INTO evidence (memory_id, message_id, quote) VALUES (?, ?, ?)"
 
 
+def _token_set(norm: str) -> str:
+    """The distinct words of a normalised text, sorted: token_set_ratio depends only on the sets of
+    words of its two texts, so it scores these exactly as it scores the texts (and faster, having
+    less to split, sort and deduplicate)."""
+    return " ".join(sorted(set(norm.split())))
+
+
 class CandidateCache:
     """The memories proposals are compared with, kept across the sessions of one run.
 
@@ -76,18 +83,20 @@ class CandidateCache:
     """
 
     def __init__(self) -> None:
-        self._groups: dict[object, tuple[dict[int, str], dict[int, tuple]]] = {}
+        # key -> (id -> normalised text, id -> row, id -> _token_set of the normalised text)
+        self._groups: dict[object, tuple[dict[int, str], dict[int, tuple], dict[int, str]]] = {}
 
-    def _load(self, db: SqliteDatabase, key: object, sql: str, args: tuple) -> tuple[dict, dict]:
+    def _load(self, db: SqliteDatabase, key: object, sql: str, args: tuple) -> tuple[dict, dict, dict]:
         if key not in self._groups:
             rows = db.execute_sql(
                 "SELECT id, text, kind, tier, status, project_id FROM memory WHERE forgotten_at IS NULL AND " + sql, args
             ).fetchall()
-            self._groups[key] = ({r[0]: normalise(r[1]) for r in rows}, {r[0]: r for r in rows})
+            choices = {r[0]: normalise(r[1]) for r in rows}
+            self._groups[key] = (choices, {r[0]: r for r in rows}, {k: _token_set(v) for k, v in choices.items()})
         return self._groups[key]
 
-    def candidates(self, db: SqliteDatabase, project_id: int | None, session_id: int) -> tuple[dict, dict]:
-        dev_choices, dev_info = self._load(db, "developer", "tier = 'developer'", ())
+    def candidates(self, db: SqliteDatabase, project_id: int | None, session_id: int) -> tuple[dict, dict, dict]:
+        dev_choices, dev_info, dev_sets = self._load(db, "developer", "tier = 'developer'", ())
         if project_id is None:
             own = db.execute_sql(
                 "SELECT id, text, kind, tier, status, project_id FROM memory WHERE forgotten_at IS NULL"
@@ -95,18 +104,20 @@ class CandidateCache:
                 (session_id,),
             ).fetchall()
             proj_choices, proj_info = {r[0]: normalise(r[1]) for r in own}, {r[0]: r for r in own}
+            proj_sets = {k: _token_set(v) for k, v in proj_choices.items()}
         else:
-            proj_choices, proj_info = self._load(
+            proj_choices, proj_info, proj_sets = self._load(
                 db, project_id, "tier != 'developer' AND project_id = ?", (project_id,)
             )
-        return {**dev_choices, **proj_choices}, {**dev_info, **proj_info}
+        return {**dev_choices, **proj_choices}, {**dev_info, **proj_info}, {**dev_sets, **proj_sets}
 
     def add(self, memory_id: int, text: str, kind: str, tier: str, project_id: int | None) -> None:
         key = "developer" if tier == "developer" else project_id
         if key in self._groups:
-            choices, info = self._groups[key]
-            choices[memory_id] = normalise(text)
+            choices, info, sets = self._groups[key]
+            choices[memory_id] = norm = normalise(text)
             info[memory_id] = (memory_id, text, kind, tier, "proposed", project_id)
+            sets[memory_id] = _token_set(norm)
 
 
 def propose_session(
@@ -134,11 +145,12 @@ def propose_session(
     superseding: list[tuple[int, int]] = []
     with db.atomic():
         conn = db.connection()
-        choices, info = (cache or CandidateCache()).candidates(db, project_id, session_id)
+        choices, info, token_sets = (cache or CandidateCache()).candidates(db, project_id, session_id)
         by_words: dict[str, int] = {}
         for mid, words in choices.items():
             by_words.setdefault(words, mid)
         journal = Journal(db, "propose")
+        evidence_rows: list[tuple] = []
         for prop in _merge_within_session(proposals):
             _check(prop.tier, prop.kind)
             text = clean(prop.text).strip()[:MAX_TEXT]
@@ -150,7 +162,11 @@ def propose_session(
             exact = by_words.get(norm)
             if exact is not None and info[exact][2] == prop.kind:
                 match = exact  # the same words: no need to compare with everything else
-            for _, score, mid in () if match is not None else process.extract(norm, choices, scorer=fuzz.token_set_ratio, limit=5, score_cutoff=RELATED_SCORE):
+            # (the same scores, and so the same order, as over `choices` themselves: see _token_set)
+            near = () if match is not None else process.extract(
+                _token_set(norm), token_sets, scorer=fuzz.token_set_ratio, limit=5, score_cutoff=RELATED_SCORE
+            )
+            for _, score, mid in near:
                 if match is None and is_duplicate(text, info[mid][1]):
                     match = mid
                 elif contradicts(text, info[mid][1]) and info[mid][4] != "rejected":
@@ -159,8 +175,7 @@ def propose_session(
             if match is not None:
                 before = {"last_seen_at": db.execute_sql("SELECT last_seen_at FROM memory WHERE id = ?", (match,)).fetchone()[0]}
                 db.execute_sql("UPDATE memory SET last_seen_at = ? WHERE id = ?", (now, match))
-                if evidence:
-                    conn.executemany(_EVIDENCE, [(match, mid, quote) for mid, quote in evidence])
+                evidence_rows.extend((match, mid, quote) for mid, quote in evidence)
                 journal.add(match, "reinforce", before, {"last_seen_at": now})
                 reinforced.append(match)
                 continue
@@ -176,17 +191,19 @@ def propose_session(
             memory_id = db.execute_sql(
                 f"INSERT INTO memory ({', '.join(cols)}) VALUES ({', '.join('?' * len(cols))})", list(state.values())
             ).lastrowid
-            if evidence:
-                conn.executemany(_EVIDENCE, [(memory_id, mid, quote) for mid, quote in evidence])
+            evidence_rows.extend((memory_id, mid, quote) for mid, quote in evidence)
             journal.add(memory_id, "propose", None, state | {"evidence": [list(e) for e in evidence]})
             created.append(memory_id)
             if related:
                 superseding.append((memory_id, related[0]))
             choices[memory_id] = norm
+            token_sets[memory_id] = _token_set(norm)
             by_words.setdefault(norm, memory_id)
             info[memory_id] = (memory_id, text, prop.kind, prop.tier, "proposed", state["project_id"])
             if cache is not None:
                 cache.add(memory_id, text, prop.kind, prop.tier, state["project_id"])
+        if evidence_rows:  # in the order they came: the same rows (and ids) as one insert at a time
+            conn.executemany(_EVIDENCE, evidence_rows)
         db.execute_sql("UPDATE session SET extracted_at = ? WHERE id = ?", (now, session_id))
         journal.commit()
     return ProposeResult(tuple(created), tuple(reinforced), tuple(superseding))

@@ -26,7 +26,13 @@ class ProposeSummary:
 
 
 def heuristic_extractor() -> Extractor:
-    from memtui.core.extract.heuristic import extract
+    """The heuristic extractor, imported on its first call: when the import workers made every
+    session's proposals ahead, this process never compiles its patterns."""
+
+    def extract(session: SessionRecord, messages: list[MessageRecord]) -> list[Proposal]:
+        from memtui.core.extract.heuristic import extract as run
+
+        return run(session, messages)
 
     return extract
 

@@ -189,7 +189,7 @@ class Importer:
         self._sources: dict[str, tuple[int, float]] | None = None
         self.workers = worker_count(self.extract_ahead is not None) if workers is None else workers
         self._prefetch: PrefetchGroup | None = None
-        self._made_ahead: dict[int, tuple] = {}  # session id -> a worker's AheadSessions result for it
+        self._jobs_ahead: list[tuple] = []  # (job, {session key: id} of the sessions new in its file)
         self._touches: dict[int, int] = {}  # session id -> files of this run that stored messages of it
         self._deferred: list[str] | None = None  # warnings held back while walking ahead
         self._real_dirs: dict[Path, Path] = {}  # folder -> folder.resolve()
@@ -248,7 +248,15 @@ class Importer:
         the messages the worker extracted from: sessions new to the database that one file of this
         run wrote, whose messages (ids in position order, external ids) are the worker's. Positions
         become message ids. Every other session is extracted in-process by propose_sessions."""
-        for sid, (fields, count, digest, proposals) in self._made_ahead.items():
+        if self._prefetch is not None:
+            self._prefetch.collect()
+        made: dict[int, tuple] = {}
+        for job, fresh in self._jobs_ahead:
+            for skey, result in (job.extracted or {}).items():
+                if skey in fresh:
+                    made[fresh[skey]] = result
+        self._jobs_ahead.clear()
+        for sid, (fields, count, digest, proposals) in made.items():
             if self._touches.get(sid) != 1:
                 continue
             rows = self.db.execute_sql(
@@ -262,7 +270,6 @@ class Importer:
             except (IndexError, TypeError):
                 continue
             self.report.extracted[sid] = ReadyProposals(self.extract_ahead, fields, ready)
-        self._made_ahead.clear()
 
     def _ahead(self, files: Iterable[Path]) -> Iterable[Path]:
         """`files`, walked ahead of the caller so that the worker can parse the next files
@@ -508,11 +515,11 @@ class Importer:
         self.report.bytes_read += max(0, end - start)
         for sid in writer.session_ids.values():
             self._touches[sid] = self._touches.get(sid, 0) + 1
-        if job is not None and job.extracted and start == 0:
-            for skey, result in job.extracted.items():
-                sid = writer.session_ids.get(skey)
-                if sid is not None and writer.count_before.get(sid) == 0:
-                    self._made_ahead[sid] = result
+        if job is not None and self.extract_ahead and start == 0:
+            # the worker's proposals for this file come later (Prefetcher._attach): sessions new here
+            fresh = {k: sid for k, sid in writer.session_ids.items() if writer.count_before.get(sid) == 0}
+            if fresh:
+                self._jobs_ahead.append((job, fresh))
 
     # --- projects -------------------------------------------------------------------------
 

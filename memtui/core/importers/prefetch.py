@@ -17,9 +17,11 @@ Memory stays bounded: the worker writes at most a few frames ahead (a bounded qu
 importer, then the pipe), and it blocks when the importer falls behind.
 
 When the import is followed by the heuristic extractor (`memtui import`'s default), the workers
-also extract: once a file read from its start is parsed, the worker runs the extractor over each
-of its sessions as the importer is about to store it (`pipeline.AheadSessions`: positions stand
-for the message ids, which exist only once stored) and sends the proposals after the file's items.
+also extract: once a file read from its start is parsed and its items sent, the worker runs the
+extractor over each of its sessions as the importer is storing them (`pipeline.AheadSessions`:
+positions stand for the message ids, which exist only once stored) and sends the proposals in a
+frame of their own before the next file's items, so that the importer never waits for them: it
+picks them up when it reads that worker's next file, or at the end of the run (collect).
 The importer keeps them only for sessions it verifies to hold exactly those messages at the end
 of the run (see Importer.extracted); every other session is extracted in-process as before. Then
 the work is split between two workers (PrefetchGroup), files going to the one with less ahead.
@@ -43,7 +45,8 @@ from memtui.core.importers.base import ParseContext, ParseError
 
 AHEAD_JOBS = 48  # files handed to the worker before the importer reaches them
 AHEAD_BYTES = 8 * 1024  # job descriptions waiting in the worker's stdin (pipes hold 16-64 KiB)
-START_AFTER = 4_000_000  # bytes to parse before starting a worker is worth its start-up
+START_AFTER = 4_000_000  # bytes to parse before starting a worker is worth its start-up ...
+START_AFTER_EXTRACTING = 1_000_000  # ... when it also extracts (what is parsed here is extracted after the run)
 WAIT_FOR_START = 2_000_000  # a file this large waits for the worker to start rather than being parsed here
 QUEUE_FRAMES = 64  # frames read from the worker and not yet used (each <= ~FRAME_CHARS) ...
 QUEUE_BYTES = 32 * 2**20  # ... and their size (the worker may run this far ahead, no further)
@@ -58,7 +61,7 @@ class Control(NamedTuple):
     """Stream events that are not items: a warning, the end of a file, a failure, proposals."""
 
     # "warn" (a: text), "end" (a: ctx.end, b: ctx.state), "fail" (a: kind, b: detail),
-    # "extract" (a: AheadSessions.results(), just before "end")
+    # "extract" (a: the file's key, b: AheadSessions.results(); in a frame of its own after "end")
     kind: str
     a: object = None
     b: object = None
@@ -119,7 +122,9 @@ class Prefetcher:
     def __init__(self, start_after: int | None = None, extract: str | None = None, queue_bytes: int | None = None) -> None:
         """`extract`: the extractor the worker runs over each file's sessions (only "heuristic"),
         or None."""
-        self.start_after = START_AFTER if start_after is None else start_after
+        if start_after is None:
+            start_after = min(START_AFTER, START_AFTER_EXTRACTING) if extract else START_AFTER
+        self.start_after = start_after
         self.extract = extract
         self.queue_bytes_max = QUEUE_BYTES if queue_bytes is None else queue_bytes
         self.jobs: deque[_Job] = deque()  # offered, not yet taken, in file order
@@ -133,6 +138,7 @@ class Prefetcher:
         self.stopping = threading.Event()
         self.ready = False
         self.broken = False  # the worker could not start: everything is parsed in-process
+        self.awaiting: _Job | None = None  # a parsed job whose proposals (Control "extract") are still to come
 
     # --- offering ahead ---------------------------------------------------------------------
 
@@ -221,11 +227,12 @@ class Prefetcher:
                             ctx.on_warning(event.a)
                         continue
                     if event.kind == "extract":
-                        job.extracted = event.a
+                        self._attach(event)
                         continue
                     job.done = True
                     if event.kind == "end":
                         ctx.end, ctx.state = event.a, event.b
+                        self._await(job)
                         return
                     if event.a == "parse":
                         raise ParseError(event.b)
@@ -233,6 +240,28 @@ class Prefetcher:
                         raise OSError(*event.b)
                     raise WorkerError(f"the import worker failed on {job.key}:\n{event.b}")
                 yield event
+
+    def _await(self, job: _Job) -> None:
+        """`job` was parsed; with extraction on, its proposals follow in a frame of their own."""
+        if self.extract and job.spec[1] == 0:
+            self.awaiting = job
+
+    def _attach(self, event: Control) -> None:
+        if self.awaiting is not None and self.awaiting.key == event.a:
+            self.awaiting.extracted = event.b
+        self.awaiting = None
+
+    def collect(self) -> None:
+        """Wait for the proposals of the last file parsed (the end of the run: nothing follows)."""
+        try:
+            while self.awaiting is not None and not self.broken:
+                for event in pickle.loads(self._next_frame()):
+                    if type(event) is Control and event.kind == "extract":
+                        self._attach(event)
+                    else:  # (no frame of another job comes first: the worker sends them in order)
+                        self.awaiting = None
+        except WorkerError:
+            self.awaiting = None
 
     def _finish_current(self) -> None:
         if self.current is not None:
@@ -246,8 +275,13 @@ class Prefetcher:
         if job.sent and not job.done:
             while not job.done:
                 for event in pickle.loads(self._next_frame()):
-                    if type(event) is Control and event.kind in ("end", "fail"):
-                        job.done = True
+                    if type(event) is Control:
+                        if event.kind == "extract":
+                            self._attach(event)
+                        elif event.kind in ("end", "fail"):
+                            job.done = True
+                            if event.kind == "end":
+                                self._await(job)
 
     def _get(self, block: bool = True) -> bytes | None:
         frame = self.frames.get(block=block)
@@ -398,6 +432,11 @@ class PrefetchGroup:
     def events(self, job: _Job, ctx: ParseContext) -> Iterator:
         return job.owner.events(job, ctx)
 
+    def collect(self) -> None:
+        """The proposals of the files each worker parsed last (see Prefetcher.collect)."""
+        for m in self.members:
+            m.collect()
+
     def close(self) -> None:
         for m in self.members:
             m.close()
@@ -428,6 +467,7 @@ def worker_main() -> None:
         key, fmt, start, state, extract = pickle.loads(payload)
         ctx = ParseContext(path=Path(key), start=start, state=state, on_warning=lambda text: buf.append(Control("warn", text)))
         chars = 0
+        ahead = None
         try:
             parser = parser_class(fmt)()
             # extraction ahead: only for a file read from its start (an appended part is extracted
@@ -443,19 +483,21 @@ def worker_main() -> None:
                     _write_frame(out, pickle.dumps(buf, protocol=protocol))
                     buf.clear()
                     chars = 0
-            if ahead is not None:
-                try:
-                    results = ahead.results()
-                except Exception:  # a bug in extracting: the importer extracts these sessions itself
-                    results = None
-                if results:
-                    buf.append(Control("extract", results))
             buf.append(Control("end", ctx.end, ctx.state))
         except ParseError as exc:
             buf.append(Control("fail", "parse", str(exc)))
+            ahead = None
         except OSError as exc:
             buf.append(Control("fail", "os", exc.args))
+            ahead = None
         except Exception:  # a bug: reported by the importer with this traceback
             buf.append(Control("fail", "crash", traceback.format_exc()))
+            ahead = None
         _write_frame(out, pickle.dumps(buf, protocol=protocol))
         buf.clear()
+        if ahead is not None:  # the importer stores the file meanwhile
+            try:
+                results = ahead.results()
+            except Exception:  # a bug in extracting: the importer extracts these sessions itself
+                results = {}
+            _write_frame(out, pickle.dumps([Control("extract", key, results)], protocol=protocol))
