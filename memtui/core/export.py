@@ -32,11 +32,11 @@ from __future__ import annotations
 import os
 import re
 from dataclasses import dataclass
+from operator import itemgetter
 from pathlib import Path
 from typing import TYPE_CHECKING, Callable, Iterable, Iterator
 
 import orjson
-from operator import itemgetter
 
 from memtui.core.redact import clean
 
@@ -379,17 +379,20 @@ def _evidence(db, rows: list[tuple]) -> tuple[dict[int, list[tuple]], dict[int, 
 
 
 def _json_object(r: tuple, evidence: list[tuple], session: tuple, scrub: bool) -> dict:
-    """One memory (a full row) in the schema of memories.export_store."""
+    """One memory (a full row) in the schema of memories.export_store; with `scrub` every string
+    in it is cleaned."""
     tool, ext = session
-    return {
+    obj = {
         "confidence": r[7], "created_at": r[13],
-        "evidence": [
-            {"message": m_ext, "message_id": m_id, "quote": clean(q) if scrub else q} for m_id, m_ext, q in evidence
-        ],
+        "evidence": [{"message": m_ext, "message_id": m_id, "quote": q} for m_id, m_ext, q in evidence],
         "extractor": r[12], "forgotten_at": r[15], "id": r[0], "kind": r[2], "last_seen_at": r[5],
         "pinned": bool(r[4]), "project": r[9], "session": ext, "status": r[6], "supersedes": r[16],
-        "text": clean(r[3]) if scrub else r[3], "tier": r[1], "tool": tool, "updated_at": r[14],
+        "text": r[3], "tier": r[1], "tool": tool, "updated_at": r[14],
     }
+    if scrub:
+        obj = {k: clean(v) if isinstance(v, str) else v for k, v in obj.items()}
+        obj["evidence"] = [{k: clean(v) if isinstance(v, str) else v for k, v in e.items()} for e in obj["evidence"]]
+    return obj
 
 
 _JSON_HEAD = '{\n  "memories": ['
