@@ -41,9 +41,23 @@ def _full_store_json(db):
     return ExportResult(text, count_tokens(text), (), 0)
 
 
+def _format_for(output: str | None) -> str:
+    """The format a file name asks for when --format is not given: AGENTS.md, *.mdc, *.json; else claude-md."""
+    name = os.path.basename(output or "").lower()
+    if name == "agents.md":
+        return "agents-md"
+    if name.endswith(".mdc"):
+        return "cursor-rules"
+    if name.endswith(".json"):
+        return "json"
+    return "claude-md"
+
+
 def cmd_export(args) -> int:
     from memtui.core.export import ExportError, ExportOptions, render, write_export
 
+    if args.format is None:
+        args.format = _format_for(args.output)
     tiers = _tiers(args.tier)
     if args.budget is not None and args.budget < 0:
         raise CliError("--budget must be 0 or more tokens", EXIT_USAGE)
@@ -213,7 +227,8 @@ def register(sub) -> None:
         description="Approved memories only: the developer tier, the project's tier and its pinned session"
         " memories, pinned first, within an optional token budget (estimated as characters / 4).",
     )
-    p.add_argument("--format", default="claude-md", choices=FORMATS, help="output format (default: claude-md)")
+    p.add_argument("--format", choices=FORMATS,
+                   help="output format (default: from the -o name -- AGENTS.md, *.mdc, *.json -- else claude-md)")
     p.add_argument("--project", metavar="PATH", help="the project (a root or a path inside it; default: the current directory's)")
     p.add_argument("--tier", action="append", metavar="TIER",
                    help="export these tiers instead of the default scope (developer, project, session; repeat or comma-separate)")

@@ -99,6 +99,21 @@ def _tokens(project, db_path) -> int:
         db.close()
 
 
+@pytest.mark.parametrize("name,start", [
+    ("AGENTS.md", "<!-- memtui:begin -->\n# Context for coding agents (memtui)"),
+    ("CLAUDE.md", "<!-- memtui:begin -->\n# Curated context (memtui)"),
+    ("memtui.mdc", "---\ndescription: "),
+    ("curated.json", "{\n  \"memories\": ["),
+])
+def test_the_format_follows_the_output_name_unless_given(project, db_path, capsys, name, start):
+    target = project / name
+    assert _export(db_path, "--project", str(project), "-o", str(target)) == 0
+    assert target.read_text().startswith(start)
+    target.unlink()
+    assert _export(db_path, "--project", str(project), "--format", "markdown", "-o", str(target)) == 0
+    assert target.read_text().startswith("<!-- memtui:begin -->\n# memtui export")
+
+
 def test_a_foreign_mdc_is_not_overwritten(project, db_path, capsys):
     rule = project / ".cursor" / "rules" / "style.mdc"
     rule.parent.mkdir(parents=True)
