@@ -150,7 +150,14 @@ async def test_f_cycles_the_formats_and_each_preview_matches_render(data, make_a
         assert path_box(screen).value == "docs/context.md"
 
 
-async def test_project_and_tiers_change_the_preview(data, make_app):
+async def test_project_and_tiers_change_the_preview_and_only_approved_memories_show(data, make_app):
+    # Never a proposed, rejected or forgotten memory: every scope and format, as render() makes
+    # them (the preview is render()'s text, checked below)...
+    for project in (SHOP, API, None):
+        for fmt in export.FORMATS:
+            for tiers in [(), ("developer", "project", "session")]:
+                text = render(data, format=fmt, project=project, tiers=tiers).text
+                assert not any(marker in text for marker in HIDDEN_MARKERS), (project, fmt, tiers)
     app = make_app(data.path)
     async with app.run_test(size=(120, 36)) as pilot:
         screen = await opened(pilot)
@@ -170,19 +177,7 @@ async def test_project_and_tiers_change_the_preview(data, make_app):
         assert "halfway through renaming" in preview(screen)  # an unpinned session memory
         await choose(pilot, "#export-tiers", ())
         assert "halfway through renaming" not in preview(screen)
-
-
-async def test_never_a_proposed_rejected_or_forgotten_memory(data, make_app):
-    # Every scope and format, as the screen renders them (render is what the preview shows)...
-    for project in (SHOP, API, None):
-        for fmt in export.FORMATS:
-            for tiers in [(), ("developer", "project", "session")]:
-                text = render(data, format=fmt, project=project, tiers=tiers).text
-                assert not any(marker in text for marker in HIDDEN_MARKERS), (project, fmt, tiers)
-    # ...and on screen, for the widest scopes.
-    app = make_app(data.path)
-    async with app.run_test(size=(120, 36)) as pilot:
-        screen = await opened(pilot)
+        # ...and on screen, for the widest scope.
         await choose(pilot, "#export-tiers", ("developer", "project", "session"))
         for project, fmt in [(SHOP, "markdown"), ("", "json"), (SHOP, "json")]:
             await choose(pilot, "#export-project", project)
@@ -195,7 +190,7 @@ async def test_never_a_proposed_rejected_or_forgotten_memory(data, make_app):
 # --- the budget ----------------------------------------------------------------------------
 
 
-async def test_a_small_budget_lists_what_was_left_out(data, make_app):
+async def test_a_small_budget_lists_what_was_left_out_and_a_bad_one_keeps_the_preview(data, make_app):
     app = make_app(data.path)
     async with app.run_test(size=(120, 36)) as pilot:
         screen = await opened(pilot)
@@ -216,12 +211,7 @@ async def test_a_small_budget_lists_what_was_left_out(data, make_app):
         # Empty: no limit.
         await type_budget(pilot, "")
         assert_shows(screen, render(data, project=SHOP))
-
-
-async def test_a_bad_budget_shows_an_error_and_keeps_the_last_preview(data, make_app):
-    app = make_app(data.path)
-    async with app.run_test(size=(120, 36)) as pilot:
-        screen = await opened(pilot)
+        # A bad budget: an error under the box, the last preview kept, no crash.
         await type_budget(pilot, "150")
         before = preview(screen)
         error = screen.query_one("#export-budget-error", Static)
@@ -230,7 +220,7 @@ async def test_a_bad_budget_shows_an_error_and_keeps_the_last_preview(data, make
             assert error.display and "whole number" in str(error.render()), bad
             assert screen.query_one("#export-budget", Input).has_class("-invalid")
             assert preview(screen) == before
-            assert "budget not valid" in status(screen)
+            assert "bad budget, preview kept" in status(screen)
         # Writing is refused while the budget is bad.
         await press_write(pilot)
         assert not Path(f"{SHOP}/CLAUDE.md").exists()

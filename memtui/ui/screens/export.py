@@ -458,13 +458,13 @@ class ExportScreen(Screen):
             tokens += f" / {options.budget:,}"
         parts: list = [(f"{tokens} tokens", "bold"), f" · {included:,} memor{'y' if included == 1 else 'ies'}"]
         if result.left_out:
-            parts += [" · ", (f"{result.left_out:,} left out", "$warning")]
+            parts += [" · ", (f"{result.left_out:,} left out", "$text-warning")]
         for note in result.notes[:1]:
-            parts += [" · ", (one_line(note), "$warning")]
+            parts += [" · ", (one_line(note), "$text-warning")]
         if self.wanted is not None and self.wanted != options:
-            parts.append(("  updating…", "dim"))
+            parts.append((" · updating…", "dim"))
         elif self.options() is None:
-            parts.append(("  budget not valid: showing the last preview", "$error"))
+            parts += [" · ", ("bad budget, preview kept", "$text-error")]
         status.update(Content.assemble(*parts))
 
     def _show_left_out(self) -> None:
@@ -472,6 +472,7 @@ class ExportScreen(Screen):
         left = [e for e in result.entries if not e.included] if result is not None else []
         pane = self.query_one("#export-left-out-pane")
         pane.border_title = Content(f"Left out · {len(left)}" if left else "Left out")
+        pane.border_subtitle = Content("tokens · memory, in rank order" if left else "")
         listing = self.query_one("#export-left-out", OptionList)
         highlighted = listing.highlighted
         listing.clear_options()
