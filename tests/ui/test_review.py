@@ -853,6 +853,18 @@ async def test_show_message_selects_a_session_beyond_the_loaded_pages_and_a_mess
         await review.show_message(10**9, 1)
         assert review.session.id == api
         await settle(pilot)
+        # A listed session deleted since (by another process): a warning, the wait ends.
+        notes = review_data.sessions["notes"]
+        db = open_database(review_data.path)
+        try:
+            with db.atomic():
+                db.execute_sql("DELETE FROM message WHERE session_id = ?", (notes,))
+                db.execute_sql("DELETE FROM session WHERE id = ?", (notes,))
+        finally:
+            db.close()
+        await review.show_message(notes)
+        assert review.session.id == api
+        await settle(pilot)
 
 
 async def test_a_long_session_is_shown_from_its_first_messages_and_the_rest_follows(review_data, make_app):

@@ -64,6 +64,14 @@ class TranscriptTail(Message):
         self.messages = messages
 
 
+class SessionMissing(Message):
+    """A session to show is no longer in the database (deleted since it was listed)."""
+
+    def __init__(self, session_id: int) -> None:
+        super().__init__()
+        self.session_id = session_id
+
+
 def head_size(proposals: tuple[MemoryRecord, ...], session_id: int) -> int:
     """How many first messages to read so the first proposal's evidence (shown at once) is among them."""
     first = next((m for m in proposals if m.status == "proposed"), proposals[0] if proposals else None)
@@ -260,7 +268,10 @@ class ReviewScreen(Screen):
         worker = get_current_worker()
         with self.app.connection() as db:
             session = store.get_session(db, session_id)
-            if session is None or worker.is_cancelled:
+            if session is None:
+                self.post_message(SessionMissing(session_id))
+                return
+            if worker.is_cancelled:
                 return
             proposals = tuple(memories.list_memories(db, session_id=session_id, order="id"))
             if worker.is_cancelled:
@@ -294,6 +305,14 @@ class ReviewScreen(Screen):
         self._tail_for = None
         view.extend_messages(message.messages)
         self._finish_jump(message.session_id)
+
+    def on_session_missing(self, message: SessionMissing) -> None:
+        if self._loading_session == message.session_id:
+            self._loading_session = None
+        if self._jump_target is not None and self._jump_target[0] == message.session_id:
+            self._jump_target = None
+            self.notify(f"There is no session {message.session_id}.", severity="warning", timeout=3, markup=False)
+            self._finish_jump(message.session_id)
 
     @on(TranscriptView.JumpMissed)
     def _jump_missed(self, message: TranscriptView.JumpMissed) -> None:
