@@ -250,29 +250,30 @@ def redo(db: SqliteDatabase) -> UndoResult | None:
 
 
 def _replay(db: SqliteDatabase, batch: int, undoing: bool) -> UndoResult:
+    target, other = ("before", "after") if undoing else ("after", "before")
     events = db.execute_sql(
-        "SELECT id, memory, action, before, after FROM event WHERE batch = ? ORDER BY id " + ("DESC" if undoing else "ASC"),
+        f"SELECT memory, action, {target}, {other} IS NULL FROM event WHERE batch = ? ORDER BY id "
+        + ("DESC" if undoing else "ASC"),
         (batch,),
     ).fetchall()
     run: tuple = ()  # the fields of the run of field updates collected in `params`, written by executemany
     params: list[list] = []
-    for _, memory_id, action, before, after in events:
-        b = orjson.loads(before) if before else None
-        a = orjson.loads(after) if after else None
-        target, other = (b, a) if undoing else (a, b)
-        partial = target is not None and other is not None and "evidence" not in target
-        if params and (not partial or tuple(target) != run):
+    loads = orjson.loads
+    for memory_id, _, state_json, created in events:
+        state = loads(state_json) if state_json else None
+        partial = state is not None and not created and "evidence" not in state
+        if params and (not partial or tuple(state) != run):
             _update_many(db, run, params)
             params = []
         if partial:
-            run = tuple(target)
-            params.append([*target.values(), memory_id])
+            run = tuple(state)
+            params.append([*state.values(), memory_id])
         else:  # a create/purge carries the full state on one side and None on the other
-            _apply(db, memory_id, target, full=other is None)
+            _apply(db, memory_id, state, full=bool(created))
     if params:
         _update_many(db, run, params)
     db.execute_sql("UPDATE event SET undone = ? WHERE batch = ?", (1 if undoing else 0, batch))
-    return UndoResult(batch, events[0][2], tuple(sorted({e[1] for e in events})))
+    return UndoResult(batch, events[0][1], tuple(sorted({e[0] for e in events})))
 
 
 def _update_many(db: SqliteDatabase, fields: tuple, params: list[list]) -> None:
@@ -318,34 +319,42 @@ def _json_sql(fields: Sequence[str]) -> str:
     return "'{' || " + " || ',' || ".join(parts) + " || '}'"
 
 
-def _change_many(db: SqliteDatabase, ids: list[int], action: str, field: str, value) -> list[int]:
-    """`_change` of one field, set-based: the journal rows and the update are one statement each."""
+def _change_many(
+    db: SqliteDatabase, ids: list[int], action: str, field: str, value, condition: str | None = None
+) -> list[int]:
+    """`_change` of one field, set-based: the journal rows (whose RETURNING says
+    which memories change) and the update are one statement each. `condition` (SQL on memory `m`)
+    picks the memories to change; by default those where the field differs."""
     now = time.time()
-    id_list = _id_list(ids)
-    where = f"m.id IN (SELECT value FROM json_each(?)) AND m.{field} IS NOT ?"
+    where = f"m.id IN (SELECT value FROM json_each(?)) AND ({condition or f'm.{field} IS NOT ?'})"
+    args = (_id_list(ids),) if condition else (_id_list(ids), value)
     with db.atomic():
-        changed = {r[0] for r in db.execute_sql(f"SELECT m.id FROM memory m WHERE {where}", (id_list, value))}
-        if not changed:
-            return []
         (batch,) = db.execute_sql("SELECT COALESCE(MAX(batch), 0) + 1 FROM event").fetchone()
         after = orjson.dumps({field: value, "updated_at": now}).decode()
-        db.execute_sql(
+        changed = {r[0] for r in db.execute_sql(
             "INSERT INTO event (batch, memory, action, before, after, at, undone)"
-            f" SELECT ?, m.id, ?, {_json_sql((field, 'updated_at'))}, ?, ?, 0 FROM memory m WHERE {where} ORDER BY m.id",
-            (batch, action, after, now, id_list, value),
-        )
-        db.execute_sql(
-            f"UPDATE memory AS m SET {field} = ?, updated_at = ? WHERE {where}", (value, now, id_list, value)
-        )
+            f" SELECT ?, m.id, ?, {_json_sql((field, 'updated_at'))}, ?, ?, 0 FROM memory m WHERE {where} ORDER BY m.id"
+            " RETURNING memory",
+            (batch, action, after, now, *args),
+        )}
+        unchanged = [i for i in ids if i not in changed]
+        if unchanged:
+            _existing(db, unchanged)  # an unknown id: refused, and the transaction rolled back
+        if changed:
+            db.execute_sql(
+                f"UPDATE memory SET {field} = ?, updated_at = ? WHERE id IN (SELECT memory FROM event WHERE batch = ?)",
+                (value, now, batch),
+            )
     return [i for i in ids if i in changed]
 
 
 def _change(db: SqliteDatabase, ids: Iterable[int], action: str, changes: dict) -> list[int]:
     """Set `changes` on each memory where it differs, journalled as one batch; returns changed ids."""
-    ids = _existing(db, ids)
+    ids = list(dict.fromkeys(int(i) for i in ids))
     if len(changes) == 1 and len(ids) > 1:
         ((field, value),) = changes.items()
         return _change_many(db, ids, action, field, value)
+    ids = _existing(db, ids)
     fields = list(changes)
     now = time.time()
     journal = Journal(db, action)
@@ -389,14 +398,8 @@ def pin(db: SqliteDatabase, ids: Iterable[int], pinned: bool = True) -> list[int
 
 def forget(db: SqliteDatabase, ids: Iterable[int]) -> list[int]:
     """Soft delete: into the trash, restorable until purged. Already forgotten ones stay as they are."""
-    ids = _existing(db, ids)
-    live = {
-        r[0] for r in db.execute_sql(
-            "SELECT id FROM memory WHERE forgotten_at IS NULL AND id IN (SELECT value FROM json_each(?))", (_id_list(ids),)
-        )
-    }
-    live = [i for i in ids if i in live]
-    return _change(db, live, "forget", {"forgotten_at": time.time()}) if live else []
+    ids = list(dict.fromkeys(int(i) for i in ids))
+    return _change_many(db, ids, "forget", "forgotten_at", time.time(), "m.forgotten_at IS NULL")
 
 
 def restore(db: SqliteDatabase, ids: Iterable[int]) -> list[int]:
@@ -406,12 +409,21 @@ def restore(db: SqliteDatabase, ids: Iterable[int]) -> list[int]:
 def purge(db: SqliteDatabase, ids: Iterable[int]) -> list[int]:
     """Delete memories for good (journalled with their full state, so even this can be undone)."""
     ids = _existing(db, ids)
+    id_list = _id_list(ids)
+    evidence = (
+        "(SELECT json_group_array(json_array(message_id, quote)) FROM"
+        " (SELECT message_id, quote FROM evidence WHERE memory_id = m.id ORDER BY id))"
+    )
+    state = _json_sql(_FIELDS)[: -len(" || '}'")] + f" || ',\"evidence\":' || {evidence} || '}}'"
     with db.atomic():
-        journal = Journal(db, "purge")
-        for memory_id in ids:
-            journal.add(memory_id, "purge", _row_state(db, memory_id, with_evidence=True), None)
-            db.execute_sql("DELETE FROM memory WHERE id = ?", (memory_id,))
-        journal.commit()
+        (batch,) = db.execute_sql("SELECT COALESCE(MAX(batch), 0) + 1 FROM event").fetchone()
+        db.execute_sql(
+            "INSERT INTO event (batch, memory, action, before, after, at, undone)"
+            f" SELECT ?, m.id, 'purge', {state}, NULL, ?, 0 FROM memory m"
+            " WHERE m.id IN (SELECT value FROM json_each(?)) ORDER BY m.id",
+            (batch, time.time(), id_list),
+        )
+        db.execute_sql("DELETE FROM memory WHERE id IN (SELECT value FROM json_each(?))", (id_list,))
     return ids
 
 

@@ -23,6 +23,7 @@ import os
 import re
 import sqlite3
 import threading
+import time
 from bisect import bisect_left
 from collections import OrderedDict
 from dataclasses import dataclass
@@ -83,7 +84,7 @@ class MemoryIndex:
         path = db.database if db.database == ":memory:" else os.path.abspath(db.database)
         conn.execute("ATTACH DATABASE ? AS src", (path,))
         conn.execute(
-            "CREATE VIRTUAL TABLE idx USING fts5(text, content='', detail=none, prefix='1 2 3',"
+            "CREATE VIRTUAL TABLE idx USING fts5(text, content='', detail=none, columnsize=0, prefix='1 2',"
             " tokenize='unicode61 remove_diacritics 2')"
         )
         source = f" FROM src.memory m{_needs_project(self.query.project)} WHERE {where}"  # project: src's
@@ -97,7 +98,8 @@ class MemoryIndex:
         finally:
             conn.execute("COMMIT")
         self._ids = [r[0] for r in rows]
-        self._texts = [r[1].lower() for r in rows]
+        # Lower case, `_` as a space (FTS5 splits words there too): scored, and searched for highlights.
+        self._texts = [r[1].lower().replace("_", " ") for r in rows]
         del rows
         conn.execute("CREATE VIRTUAL TABLE temp.vocab USING fts5vocab(main, idx, row)")
         self._vocab = [r[0] for r in conn.execute("SELECT term FROM temp.vocab")]  # sorted
@@ -212,17 +214,15 @@ class MemoryIndex:
                 return []
             typos = [w for t in tokens for w in self._expand(t)[1]]
             records = self._fetch([self._ids[i] for i, _ in scored])
-        pattern = None
+        pattern = _highlighter(tokens, typos)
         hits = []
+        texts = self._texts
         for i, score in scored:
             memory = records.get(self._ids[i])
             if memory is None or (memory.forgotten_at is not None) != self.query.forgotten:
                 continue  # changed since the index was built
-            text = memory.text
-            spans = _prefix_spans(self._texts[i], tokens) if score >= 100 and len(self._texts[i]) == len(text) else None
-            if spans is None:
-                pattern = pattern or _highlighter(tokens, typos)
-                spans = tuple(m.span() for m in pattern.finditer(text))
+            lowered = texts[i] if len(texts[i]) == len(memory.text) else memory.text
+            spans = tuple([m.span() for m in pattern.finditer(lowered)])
             hits.append(MemoryHit(memory, round(min(100.0, score), 2), spans))
         return hits
 
@@ -242,35 +242,13 @@ class MemoryIndex:
         return cache
 
 
-def _prefix_spans(lowered: str, tokens: list[str]) -> tuple[tuple[int, int], ...] | None:
-    """Where the typed words start a word of the (lower-cased) text; None when one is not there."""
-    spans = []
-    for token in tokens:
-        at = lowered.find(token)
-        found = False
-        while at >= 0:
-            if at == 0 or not lowered[at - 1].isalnum():
-                spans.append((at, at + len(token)))
-                found = True
-            at = lowered.find(token, at + len(token))
-        if not found:
-            return None
-    spans.sort()
-    merged: list[tuple[int, int]] = []
-    for a, b in spans:
-        if merged and a <= merged[-1][1]:
-            merged[-1] = (merged[-1][0], max(b, merged[-1][1]))
-        else:
-            merged.append((a, b))
-    return tuple(merged)
-
-
 def _highlighter(prefixes: list[str], words: list[str]) -> re.Pattern:
-    """Matches the typed words at the start of a word, and the typo words they stand for whole."""
+    """Finds, in a lower-cased text with `_` as a space, the typed words at the start of a word and
+    the typo words they stand for as whole words."""
     alt = "|".join(re.escape(p) for p in sorted(prefixes, key=len, reverse=True))
-    pattern = rf"(?<![^\W_])(?:{alt})"
+    pattern = rf"\b(?:{alt})"
     if words:
-        pattern += rf"|(?<![^\W_])(?:{'|'.join(re.escape(w) for w in sorted(words, key=len, reverse=True))})(?![^\W_])"
+        pattern += rf"|\b(?:{'|'.join(re.escape(w) for w in sorted(words, key=len, reverse=True))})\b"
     return re.compile(pattern, re.IGNORECASE)
 
 
@@ -298,15 +276,19 @@ class RawHit:
 
 SNIPPET = 160
 RAW_WINDOW = 500  # newest matches ranked by bm25
+RAW_MIN_PREFIX = 3
+RAW_CHECK_EVERY = 20_000  # SQLite VM steps between looks at the clock
+RAW_TIME_BUDGET = 2.0  # seconds: a query running longer is given up (no hits) rather than hold the worker
 
 
 def fts_query(text: str) -> str | None:
-    """An FTS5 query for typed text: every word quoted (plain text), the last one a prefix."""
+    """An FTS5 query for typed text: every word quoted (plain text), the last one a prefix if it is
+    still being typed and has 3 letters or more (a shorter prefix matches too many words to merge)."""
     words = _WORD.findall(text)
     if not words:
         return None
-    quoted = ['"' + w.replace('"', '""') + '"' for w in words]
-    if not text.rstrip() or text[-1:].isalnum():  # still typing the last word
+    quoted = [_quote(w) for w in words]
+    if text[-1:].isalnum() and len(words[-1]) >= RAW_MIN_PREFIX:
         quoted[-1] += "*"
     return " ".join(quoted)
 
@@ -334,13 +316,18 @@ def search_raw(db: SqliteDatabase, text: str, limit: int = 50) -> list[RawHit]:
     match = fts_query(text)
     if match is None or limit <= 0:
         return []
+    conn = db.connection()
+    deadline = time.monotonic() + RAW_TIME_BUDGET
+    conn.set_progress_handler(lambda: time.monotonic() > deadline, RAW_CHECK_EVERY)
     try:
-        rows = db.execute_sql(
+        rows = conn.execute(
             "SELECT rowid, rank FROM message_fts WHERE message_fts MATCH ? ORDER BY rowid DESC LIMIT ?",
             (match, max(RAW_WINDOW, limit)),
         ).fetchall()
-    except sqlite3.Error:
+    except sqlite3.Error:  # not a query FTS5 can run, or interrupted
         return []
+    finally:
+        conn.set_progress_handler(None, 0)
     rows.sort(key=lambda r: (r[1], -r[0]))
     ids = [r[0] for r in rows[:limit]]
     if not ids:

@@ -157,3 +157,27 @@ def test_bulk_journal_writes_what_the_row_held_exactly(db, sample):
         (i, {"forgotten_at": None, "updated_at": before[i]}) for i in sorted(ids)]
     assert {orjson.loads(a)["forgotten_at"] for _, _, a in events} == {
         rows(db, "SELECT forgotten_at FROM memory WHERE id = ?", ids[0])[0][0]}
+
+
+def test_purge_journals_the_full_state_and_undo_brings_it_back(db, sample):
+    mid = make(db, 'Text with "quotes", a \\ backslash,\na newline and é')
+    db.execute_sql("INSERT INTO evidence (memory_id, message_id, quote) VALUES (?, NULL, 'said \"so\"')", (mid,))
+    state = mem._row_state(db, mid, with_evidence=True)
+    mem.forget(db, [mid, sample["old"]])
+    gone = {i: mem._row_state(db, i, with_evidence=True) for i in (mid, sample["old"])}
+    assert mem.purge(db, [mid, sample["old"]]) == [mid, sample["old"]]
+    assert rows(db, "SELECT COUNT(*) FROM memory WHERE id IN (?, ?)", mid, sample["old"]) == [(0,)]
+    assert rows(db, "SELECT COUNT(*) FROM evidence WHERE memory_id = ?", mid) == [(0,)]
+    assert mem.undo(db).action == "purge"
+    assert {i: mem._row_state(db, i, with_evidence=True) for i in gone} == gone
+    assert gone[mid]["text"] == state["text"] and gone[mid]["evidence"] == [[None, 'said "so"']]
+
+
+def test_a_bulk_action_with_an_unknown_id_changes_nothing(db, sample):
+    ids = curate.memory_ids(db, MemoryQuery())
+    events = rows(db, "SELECT COUNT(*) FROM event")
+    for action in (mem.forget, mem.pin, mem.restore):
+        with pytest.raises(mem.MemoryError_, match="no memory with id 999"):
+            action(db, [*ids, 999])
+    assert rows(db, "SELECT COUNT(*) FROM event") == events
+    assert rows(db, "SELECT COUNT(*) FROM memory WHERE forgotten_at IS NOT NULL OR pinned = 1") == [(1,)]
