@@ -77,37 +77,36 @@ class ForgetScreen(MemoryListScreen):
     def compose(self) -> ComposeResult:
         yield Header(id="header")
         with Horizontal(id="forget-body"):
-            with Vertical(id="forget-rules-pane", classes="pane"):
-                for field_id, label, placeholder in (
-                    ("rule-older", "older than", "e.g. 90d, 2w"),
-                    ("rule-unseen", "not seen for", "e.g. 60d"),
-                    ("rule-session", "session tier >", "e.g. 14d"),
-                    ("rule-confidence", "confidence <", "e.g. 0.5"),
-                ):
-                    with Horizontal(classes="rule-row"):
-                        yield Label(label, classes="rule-label")
-                        yield Input(placeholder=placeholder, compact=True, id=field_id)
-                with Horizontal(classes="rule-row"):
-                    yield Label("only tier", classes="rule-label")
-                    yield Select(_options([("any tier", ANY)] + [(t, t) for t in TIERS]), value=ANY,
-                                 allow_blank=False, compact=True, id="rule-tier")
-                with Horizontal(classes="rule-row"):
-                    yield Label("only kind", classes="rule-label")
-                    yield Select(_options([("any kind", ANY)] + [(k.replace("_", " "), k) for k in KINDS]), value=ANY,
-                                 allow_blank=False, compact=True, id="rule-kind")
-                with Horizontal(classes="rule-row"):
-                    yield Label("only project", classes="rule-label")
-                    yield Select(_options([("any project", ANY)]), value=ANY, allow_blank=False, compact=True,
-                                 id="rule-project")
-                yield Checkbox("include pinned", False, compact=True, id="rule-pinned")
-                yield Static(Content(""), id="forget-hint")
-                yield Button(Content("Forget these…"), id="forget-go", variant="error", compact=True)
-            with Vertical(id="forget-side"):
-                with Vertical(id="forget-preview-pane", classes="pane"):
-                    yield MemoryList(id="forget-preview", selectable=False)
+            with Vertical(id="forget-left"):
+                with Vertical(id="forget-rules-pane", classes="pane"):
+                    yield from self._rules()
                 with Vertical(id="forget-detail-pane", classes="pane detail-pane"):
                     yield MemoryDetail(id="forget-detail")
+            with Vertical(id="forget-preview-pane", classes="pane"):
+                yield MemoryList(id="forget-preview", selectable=False)
         yield Footer(id="footer", compact=True)
+
+    def _rules(self) -> ComposeResult:
+        for field_id, label, placeholder in (
+            ("rule-older", "older than", "e.g. 90d, 2w"),
+            ("rule-unseen", "not seen for", "e.g. 60d"),
+            ("rule-session", "session tier >", "e.g. 14d"),
+            ("rule-confidence", "confidence <", "e.g. 0.5"),
+        ):
+            with Horizontal(classes="rule-row"):
+                yield Label(label, classes="rule-label")
+                yield Input(placeholder=placeholder, compact=True, id=field_id)
+        for select_id, label, options in (
+            ("rule-tier", "only tier", [("any tier", ANY)] + [(t, t) for t in TIERS]),
+            ("rule-kind", "only kind", [("any kind", ANY)] + [(k.replace("_", " "), k) for k in KINDS]),
+            ("rule-project", "only project", [("any project", ANY)]),
+        ):
+            with Horizontal(classes="rule-row"):
+                yield Label(label, classes="rule-label")
+                yield Select(_options(options), value=ANY, allow_blank=False, compact=True, id=select_id)
+        yield Checkbox("include pinned", False, compact=True, id="rule-pinned")
+        yield Static(Content(""), id="forget-hint")
+        yield Button(Content("Forget these…"), id="forget-go", variant="error", compact=True)
 
     def on_mount(self) -> None:
         self.sub_title = "Forget stale"
@@ -117,17 +116,12 @@ class ForgetScreen(MemoryListScreen):
         self.memory_list.empty_text = "Set a rule to see what would go."
         self.set_titles()
 
-    def start(self) -> None:
+    def data_changed(self) -> None:
         self._load_projects()
         self.update_preview()
 
     def reload(self, keep_cursor: bool = True) -> None:
         self.update_preview()
-
-    def on_screen_resume(self) -> None:
-        if self._started:
-            self._load_projects()
-            self.update_preview()
 
     # --- rules ----------------------------------------------------------------------------
 
@@ -234,6 +228,7 @@ class ForgetScreen(MemoryListScreen):
             f"the {shown} least recently seen" if self.count > shown else "least recently seen first"
         )
         hint = self.query_one("#forget-hint", Static)
+        hint.set_class(not self.errors, "-quiet")
         if self.errors:
             hint.update(Content.styled("\n".join(self.errors), "$text-error"))
         else:

@@ -133,6 +133,12 @@ class RawHitsLoaded(Message):
         self.hits = hits
 
 
+class VersionChecked(Message):
+    def __init__(self, version: tuple) -> None:
+        super().__init__()
+        self.version = version
+
+
 class OriginLoaded(Message):
     """A memory with its evidence, to jump to where it came from."""
 
@@ -178,7 +184,8 @@ class MemoryListScreen(Screen):
         self._actions: deque[tuple[str, BulkFunc, bool]] = deque()
         self._busy = False
         self._started = False
-        self.data_generation = 0  # bumped whenever this screen changes the data
+        self.version: tuple | None = None  # memtui.core.store.data_version when last shown
+        self.data_generation = 0  # bumped whenever the data changed since
 
     # --- to fill in -----------------------------------------------------------------------
 
@@ -210,14 +217,38 @@ class MemoryListScreen(Screen):
         self.start()
 
     def start(self) -> None:
-        """The database is open: load."""
-        self.reload(keep_cursor=False)
+        """The database is open: load, and look for other writers as often as Review does."""
+        self._check_version()
+        interval = getattr(self.app, "poll_interval", None)
+        if interval:
+            self.set_interval(interval, self._poll, name="poll")
 
     def on_screen_resume(self) -> None:
         # Something may have changed on another screen (Review, the CLI) while this was hidden.
         if self._started:
+            self._check_version()
+
+    def _poll(self) -> None:
+        if self.is_current:
+            self._check_version()
+
+    @work(thread=True, exclusive=True, group="version")
+    def _check_version(self) -> None:
+        from memtui.core import store
+
+        with self.app.connection() as db:
+            version = store.data_version(db)
+        self.post_message(VersionChecked(version))
+
+    def on_version_checked(self, message: VersionChecked) -> None:
+        if message.version != self.version:
+            self.version = message.version
             self.data_generation += 1
-            self.reload()
+            self.data_changed()
+
+    def data_changed(self) -> None:
+        """The database changed (here, on another screen or in another process): show it."""
+        self.reload()
 
     def reload(self, keep_cursor: bool = True) -> None:
         """Read the count and the page at the cursor again (filters or data changed)."""
@@ -361,18 +392,14 @@ class MemoryListScreen(Screen):
 
     def on_bulk_done(self, message: BulkDone) -> None:
         self._busy = False
-        self.data_generation += 1
         if message.leaves:
             self.memory_list.deselect_ids(message.changed)
         self.notify(message.summary, title=message.action, timeout=3, markup=False)
-        self.after_change()
+        self._check_version()
         review = getattr(self.app, "review", None)
         if review is not None and getattr(review, "db", None) is not None:
             review.poll()  # the Review screen shows the change when it is back
         self._drain()
-
-    def after_change(self) -> None:
-        self.reload()
 
     # --- the project menu (the screens that have one) -------------------------------------
 
@@ -446,8 +473,8 @@ class MemoryListScreen(Screen):
         self.bulk("restore", memories.restore, "Restored", "Not in the trash: nothing to restore.")
 
     def action_reload(self) -> None:
-        self.data_generation += 1
-        self.reload()
+        self.version = None
+        self._check_version()
 
 
 # --- the Memories screen -------------------------------------------------------------------
@@ -553,10 +580,6 @@ class MemoriesScreen(MemoryListScreen):
         super().on_mount()
         self.set_titles()
 
-    def start(self) -> None:
-        self._load_projects()
-        super().start()
-
     # --- the query ------------------------------------------------------------------------
 
     def _value(self, select_id: str) -> str:
@@ -595,14 +618,9 @@ class MemoriesScreen(MemoryListScreen):
         else:
             self.reload(keep_cursor=keep_cursor)
 
-    def after_change(self) -> None:
+    def data_changed(self) -> None:
+        self._load_projects()
         self.refresh_listing()
-
-    def on_screen_resume(self) -> None:
-        if self._started:
-            self.data_generation += 1
-            self._load_projects()
-            self.refresh_listing()
 
     def action_cycle_sort(self) -> None:
         select = self.query_one("#filter-sort", Select)

@@ -305,6 +305,7 @@ class MemoryList(ScrollView, can_focus=True):
         self._selection_changed()
 
     def clear_selection(self) -> None:
+        self._anchor = None
         if self.selected:
             self.selected = set()
             self._selection_changed()
@@ -478,9 +479,11 @@ class MemoryList(ScrollView, can_focus=True):
         self.refresh()
 
     def action_cursor_up(self) -> None:
+        self._anchor = None  # plain moves: a later shift+↑↓ extends from the new row
         self.cursor -= 1
 
     def action_cursor_down(self) -> None:
+        self._anchor = None  # plain moves: a later shift+↑↓ extends from the new row
         self.cursor += 1
 
     def action_extend_up(self) -> None:
@@ -521,6 +524,7 @@ class MemoryList(ScrollView, can_focus=True):
             self.cursor = row
             return
         self.cursor = row
+        self._anchor = row  # a later shift+click extends from here
         if offset.x <= 2 or event.ctrl:  # the check column, or ctrl+click: toggle
             self.toggle(row)
         elif event.chain >= 2:
