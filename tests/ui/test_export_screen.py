@@ -41,6 +41,15 @@ async def opened(pilot) -> ExportScreen:
     return screen
 
 
+def add_memory(data, text: str, project: str = SHOP) -> None:
+    """Approve a memory by hand, as another process would."""
+    db = open_database(data.path)
+    try:
+        memories.add(db, text, tier="project", kind="fact", project=project)
+    finally:
+        db.close()
+
+
 def preview(screen) -> str:
     return screen.query_one("#export-preview", TextArea).text
 
@@ -235,11 +244,7 @@ async def test_a_small_budget_lists_what_was_left_out_and_a_bad_one_keeps_the_pr
 async def test_w_writes_a_new_file_and_refuses_one_memtui_did_not_write(data, make_app, tmp_path):
     root = tmp_path / "checkout"  # a project whose root exists on disk
     root.mkdir()
-    db = open_database(data.path)
-    try:
-        memories.add(db, "The checkout builds with make.", tier="project", kind="fact", project=str(root))
-    finally:
-        db.close()
+    add_memory(data, "The checkout builds with make.", project=str(root))
     app = make_app(data.path)
     target = tmp_path / "repo" / "CLAUDE.md"
     async with app.run_test(size=(120, 36)) as pilot:
@@ -346,16 +351,17 @@ async def test_escape_goes_back_and_coming_back_shows_new_memories(data, make_ap
         await type_budget(pilot, "1k")
         await press_key(pilot, "escape")
         assert isinstance(app.screen, ReviewScreen)
-        db = open_database(data.path)
-        try:
-            memories.add(db, "Newly approved: the shop deploys on Fridays never.", tier="project", project=SHOP)
-        finally:
-            db.close()
+        add_memory(data, "Newly approved: the shop never deploys on Fridays.")
         await pilot.press("5")
         await settle(pilot)
         assert app.screen is screen
         assert screen.query_one("#export-budget", Input).value == "1k"  # the screen kept its state
         assert "Newly approved" in preview(screen)
+        assert_shows(screen, render(data, project=SHOP, budget=1000), budget=1000)
+        # ctrl+r reads again what was approved elsewhere while the screen is shown.
+        add_memory(data, "Approved meanwhile: the shop's CI runs on every push.")
+        await press_key(pilot, "ctrl+r")
+        assert "Approved meanwhile" in preview(screen)
         assert_shows(screen, render(data, project=SHOP, budget=1000), budget=1000)
 
 
@@ -377,3 +383,7 @@ async def test_works_at_80x24(data, make_app):
         assert screen.preview.size.height >= 8
         await type_budget(pilot, "150")
         assert "left out" in status(screen)
+        # A scope with nothing in it says where memories come from.
+        await choose(pilot, "#export-project", API)
+        await choose(pilot, "#export-tiers", ("session",))
+        assert "0 memories" in status(screen) and "nothing approved in this scope" in status(screen)

@@ -181,6 +181,8 @@ class ExportScreen(Screen):
                 tooltip="Next format: CLAUDE.md, AGENTS.md, Cursor rules, Markdown, JSON"),
         Binding("b", "focus_budget", "budget", id="export.budget", show=False, tooltip="Type the token budget"),
         Binding("o", "focus_output", "output", id="export.output", show=False, tooltip="Type the output file"),
+        Binding("ctrl+r", "reload", "reload", id="export.reload", show=False,
+                tooltip="Read the memories again (what was approved elsewhere since)"),
         Binding("escape", "app.show_screen('review')", "review", id="export.back", tooltip="Back to the Review screen"),
     ]
 
@@ -295,6 +297,10 @@ class ExportScreen(Screen):
         here = max(inside, key=len) if inside else None
         if not get_current_worker().is_cancelled:
             self.post_message(ProjectsLoaded(projects, here, version))
+
+    def action_reload(self) -> None:
+        self.version = None  # so the preview is made again even if nothing changed
+        self._start()
 
     def on_projects_loaded(self, message: ProjectsLoaded) -> None:
         changed = message.version != self.version
@@ -461,6 +467,8 @@ class ExportScreen(Screen):
             parts += [" · ", (f"{result.left_out:,} left out", "$text-warning")]
         for note in result.notes[:1]:
             parts += [" · ", (one_line(note), "$text-warning")]
+        if not result.entries:
+            parts += [" · ", ("nothing approved in this scope yet: approve proposals on Review (1)", "$text-warning")]
         if self.wanted is not None and self.wanted != options:
             parts.append((" · updating…", "dim"))
         elif self.options() is None:
