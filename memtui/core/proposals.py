@@ -48,20 +48,33 @@ def _merge_within_session(proposals: Sequence[Proposal]) -> list[Proposal]:
     return merged
 
 
-def _quotes(db: SqliteDatabase, prop: Proposal, texts: Mapping[int, str] | None = None) -> list[tuple[int, str]]:
-    """(message id, quote) for a proposal's evidence: its own quote, else the message's text (from
-    `texts`, the session's messages by id when the caller has them, else from the database)."""
-    out = []
+def _own_quotes(prop: Proposal) -> tuple[str | None, ...]:
+    """A proposal's quotes, one per message id, cleaned and cut; None where it has none (the
+    message's own text is quoted then, see _message_quote)."""
     quotes = list(prop.quotes) + [""] * (len(prop.message_ids) - len(prop.quotes))
-    for mid, quote in zip(prop.message_ids, quotes):
-        if not quote:
-            text = texts.get(mid) if texts is not None else None
-            if text is None:
-                row = db.execute_sql("SELECT text FROM message WHERE id = ?", (mid,)).fetchone()
-                text = row[0] if row else ""
-            quote = " ".join(text.split())
-        out.append((int(mid), clean(quote)[:QUOTE_LEN]))
-    return out
+    return tuple(clean(quote)[:QUOTE_LEN] if quote else None for _, quote in zip(prop.message_ids, quotes))
+
+
+def _message_quote(db: SqliteDatabase, mid: int, texts: Mapping[int, str] | None) -> str:
+    """A message's text as a quote: from `texts` (the session's messages by id, when the caller has
+    them), else from the database."""
+    text = texts.get(mid) if texts is not None else None
+    if text is None:
+        row = db.execute_sql("SELECT text FROM message WHERE id = ?", (mid,)).fetchone()
+        text = row[0] if row else ""
+    return clean(" ".join(text.split()))[:QUOTE_LEN]
+
+
+def _evidence(db: SqliteDatabase, prop: Proposal, quotes: tuple[str | None, ...], texts: Mapping[int, str] | None) -> list[tuple[int, str]]:
+    return [
+        (int(mid), quote if quote is not None else _message_quote(db, mid, texts))
+        for mid, quote in zip(prop.message_ids, quotes)
+    ]
+
+
+def _quotes(db: SqliteDatabase, prop: Proposal, texts: Mapping[int, str] | None = None) -> list[tuple[int, str]]:
+    """(message id, quote) for a proposal's evidence: its own quote, else the message's text."""
+    return _evidence(db, prop, _own_quotes(prop), texts)
 
 
 _EVIDENCE = "INSERT OR IGNORE INTO evidence (memory_id, message_id, quote) VALUES (?, ?, ?)"
@@ -72,6 +85,29 @@ def _token_set(norm: str) -> str:
     words of its two texts, so it scores these exactly as it scores the texts (and faster, having
     less to split, sort and deduplicate)."""
     return " ".join(sorted(set(norm.split())))
+
+
+@dataclass(frozen=True)
+class PreparedProposal:
+    """A proposal as propose_session stores it, as far as that does not depend on the database:
+    merged with its near-duplicates of the same session, its text cleaned, normalised and reduced
+    to its set of words, its quotes cleaned. Pure, so the import workers make these too."""
+
+    proposal: Proposal
+    text: str  # clean(text).strip()[:MAX_TEXT]; "" is not stored
+    norm: str
+    words: str  # _token_set(norm)
+    fingerprint: str
+    quotes: tuple[str | None, ...]  # see _own_quotes
+
+
+def prepare_proposals(proposals: Sequence[Proposal]) -> tuple[PreparedProposal, ...]:
+    out = []
+    for prop in _merge_within_session(proposals):
+        text = clean(prop.text).strip()[:MAX_TEXT]
+        norm = normalise(text)
+        out.append(PreparedProposal(prop, text, norm, _token_set(norm), fingerprint(text), _own_quotes(prop)))
+    return tuple(out)
 
 
 class CandidateCache:
@@ -111,13 +147,16 @@ class CandidateCache:
             )
         return {**dev_choices, **proj_choices}, {**dev_info, **proj_info}, {**dev_sets, **proj_sets}
 
-    def add(self, memory_id: int, text: str, kind: str, tier: str, project_id: int | None) -> None:
+    def add(
+        self, memory_id: int, text: str, kind: str, tier: str, project_id: int | None,
+        norm: str | None = None, words: str | None = None,
+    ) -> None:
         key = "developer" if tier == "developer" else project_id
         if key in self._groups:
             choices, info, sets = self._groups[key]
-            choices[memory_id] = norm = normalise(text)
+            choices[memory_id] = norm = normalise(text) if norm is None else norm
             info[memory_id] = (memory_id, text, kind, tier, "proposed", project_id)
-            sets[memory_id] = _token_set(norm)
+            sets[memory_id] = _token_set(norm) if words is None else words
 
 
 def propose_session(
@@ -127,14 +166,18 @@ def propose_session(
     extractor: str,
     cache: CandidateCache | None = None,
     texts: Mapping[int, str] | None = None,
+    prepared: Sequence[PreparedProposal] | None = None,
 ) -> ProposeResult:
     """Store an extractor's proposals for one session, deduplicated against what is known.
 
     A proposal that says what an existing memory of the same project (or the developer tier)
     already says reinforces it (last_seen_at moves, evidence grows) instead of adding a second
     entry; one that contradicts an existing memory is stored with `supersedes` pointing at it.
-    `texts` (message id -> text, optional) saves reading evidence messages back for their quotes.
+    `texts` (message id -> text, optional) saves reading evidence messages back for their quotes;
+    `prepared`: prepare_proposals(proposals), made earlier (then `proposals` is not read).
     """
+    if prepared is None:
+        prepared = prepare_proposals(proposals)
     row = db.execute_sql("SELECT project_id FROM session WHERE id = ?", (session_id,)).fetchone()
     if row is None:
         raise MemoryError_(f"no session with id {session_id}")
@@ -151,12 +194,13 @@ def propose_session(
             by_words.setdefault(words, mid)
         journal = Journal(db, "propose")
         evidence_rows: list[tuple] = []
-        for prop in _merge_within_session(proposals):
+        for pp in prepared:
+            prop = pp.proposal
             _check(prop.tier, prop.kind)
-            text = clean(prop.text).strip()[:MAX_TEXT]
+            text = pp.text
             if not text:
                 continue
-            norm = normalise(text)
+            norm = pp.norm
             match = None
             related = []
             exact = by_words.get(norm)
@@ -164,14 +208,14 @@ def propose_session(
                 match = exact  # the same words: no need to compare with everything else
             # (the same scores, and so the same order, as over `choices` themselves: see _token_set)
             near = () if match is not None else process.extract(
-                _token_set(norm), token_sets, scorer=fuzz.token_set_ratio, limit=5, score_cutoff=RELATED_SCORE
+                pp.words, token_sets, scorer=fuzz.token_set_ratio, limit=5, score_cutoff=RELATED_SCORE
             )
             for _, score, mid in near:
                 if match is None and is_duplicate(text, info[mid][1]):
                     match = mid
                 elif contradicts(text, info[mid][1]) and info[mid][4] != "rejected":
                     related.append(mid)
-            evidence = _quotes(db, prop, texts)
+            evidence = _evidence(db, prop, pp.quotes, texts)
             if match is not None:
                 before = {"last_seen_at": db.execute_sql("SELECT last_seen_at FROM memory WHERE id = ?", (match,)).fetchone()[0]}
                 db.execute_sql("UPDATE memory SET last_seen_at = ? WHERE id = ?", (now, match))
@@ -183,7 +227,7 @@ def propose_session(
                 "tier": prop.tier, "kind": prop.kind, "text": text, "status": "proposed", "pinned": 0,
                 "confidence": round(float(prop.confidence), 3),
                 "project_id": None if prop.tier == "developer" else project_id, "session_id": session_id,
-                "extractor": extractor, "fingerprint": fingerprint(text),
+                "extractor": extractor, "fingerprint": pp.fingerprint,
                 "supersedes_id": related[0] if related else None,
                 "created_at": now, "updated_at": now, "last_seen_at": now, "forgotten_at": None,
             }
@@ -197,11 +241,11 @@ def propose_session(
             if related:
                 superseding.append((memory_id, related[0]))
             choices[memory_id] = norm
-            token_sets[memory_id] = _token_set(norm)
+            token_sets[memory_id] = pp.words
             by_words.setdefault(norm, memory_id)
             info[memory_id] = (memory_id, text, prop.kind, prop.tier, "proposed", state["project_id"])
             if cache is not None:
-                cache.add(memory_id, text, prop.kind, prop.tier, state["project_id"])
+                cache.add(memory_id, text, prop.kind, prop.tier, state["project_id"], norm, pp.words)
         if evidence_rows:  # in the order they came: the same rows (and ids) as one insert at a time
             conn.executemany(_EVIDENCE, evidence_rows)
         db.execute_sql("UPDATE session SET extracted_at = ? WHERE id = ?", (now, session_id))

@@ -75,16 +75,15 @@ def propose_sessions(
                 if session is None:
                     continue
                 pre = ready.get(sid) if ready else None
-                texts = None
                 if pre is not None and pre.extractor == extractor_name and pre.fields == heuristic_session_fields(session):
-                    proposals = list(pre.proposals)
+                    result = stored_proposals.propose_session(db, sid, (), extractor_name, cache, prepared=pre.prepared)
                 else:
                     messages = store.session_messages(db, sid)
                     if not messages:
                         continue
                     proposals = extractor(session, messages)
                     texts = {m.id: m.text for m in messages}
-                result = stored_proposals.propose_session(db, sid, proposals, extractor_name, cache, texts)
+                    result = stored_proposals.propose_session(db, sid, proposals, extractor_name, cache, texts)
                 summary.sessions += 1
                 summary.created += len(result.created)
                 summary.reinforced += len(result.reinforced)

@@ -20,6 +20,7 @@ from memtui.core.db import open_database
 from memtui.core.extract import Proposal, ReadyProposals
 from memtui.core.importers import prefetch
 from memtui.core.importers.pipeline import Importer
+from memtui.core.proposals import prepare_proposals
 
 
 def _dump(db) -> dict:
@@ -190,7 +191,7 @@ def test_ready_proposals_are_used_only_when_the_session_is_what_the_worker_assum
     shutil.copy(tmp_path / "plain.db", tmp_path / "copy.db")
     db = open_database(tmp_path / "fresh.db")
     report = Importer(db, workers=0).import_paths([tree])
-    bogus = (Proposal("Bogus proposal that must not be stored", "fact", "project", 0.5, ()),)
+    bogus = prepare_proposals([Proposal("Bogus proposal that must not be stored", "fact", "project", 0.5, ())])
     ready = {}
     for sid in report.touched_sessions:
         ready[sid] = ReadyProposals("heuristic", ("other-tool", None, None), bogus)

@@ -35,8 +35,9 @@ def heuristic_session_fields(session) -> tuple:
 @dataclass(frozen=True)
 class ReadyProposals:
     """An extractor's proposals for one session, made ahead (by an import worker) from exactly the
-    messages the session holds now; `fields` are the session fields the extractor was given."""
+    messages the session holds now and prepared for storing (proposals.prepare_proposals); `fields`
+    are the session fields the extractor was given."""
 
     extractor: str
     fields: tuple
-    proposals: tuple[Proposal, ...]
+    prepared: tuple  # of proposals.PreparedProposal

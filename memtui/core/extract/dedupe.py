@@ -32,6 +32,7 @@ def normalise(text: str) -> str:
     return " ".join(_WORD.findall(text.lower()))
 
 
+@lru_cache(maxsize=65_536)
 def fingerprint(text: str) -> str:
     return hashlib.blake2b(normalise(text).encode(), digest_size=10).hexdigest()
 
@@ -62,19 +63,24 @@ def _numbers(text: str) -> set[str]:
     return set(re.findall(r"\b\d+(?:\.\d+)*\b", text))
 
 
+@lru_cache(maxsize=65_536)
+def _features(text: str) -> tuple[frozenset, bool, frozenset]:
+    """What contradicts() reads from one statement (cached: a memory is compared again and again):
+    its content words, whether it negates, its numbers."""
+    return frozenset(_content_words(text)), bool(_NEGATION.search(text.lower())), frozenset(_numbers(text))
+
+
 def contradicts(a: str, b: str) -> bool:
     """Two statements about the same subject that disagree: one negates what the other says,
     or they name different versions/numbers for the same thing."""
-    wa, wb = _content_words(a), _content_words(b)
+    wa, neg_a, na = _features(a)
+    wb, neg_b, nb = _features(b)
     if not wa or not wb:
         return False
     shared = wa & wb
     overlap = len(shared) / min(len(wa), len(wb))
     if len(shared) < 2 or overlap < 0.5:
         return False
-    neg_a = bool(_NEGATION.search(a.lower()))
-    neg_b = bool(_NEGATION.search(b.lower()))
     if neg_a != neg_b:
         return True
-    na, nb = _numbers(a), _numbers(b)
     return bool(na and nb and na != nb and overlap >= 0.6)

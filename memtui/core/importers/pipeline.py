@@ -266,7 +266,10 @@ class Importer:
                 continue
             ids = [r[0] for r in rows]
             try:
-                ready = tuple(replace(p, message_ids=tuple(ids[i - 1] for i in p.message_ids)) for p in proposals)
+                ready = tuple(
+                    replace(pp, proposal=replace(pp.proposal, message_ids=tuple(ids[i - 1] for i in pp.proposal.message_ids)))
+                    for pp in proposals
+                )
             except (IndexError, TypeError):
                 continue
             self.report.extracted[sid] = ReadyProposals(self.extract_ahead, fields, ready)
@@ -667,9 +670,10 @@ class AheadSessions:
 
     def results(self) -> dict[str, tuple]:
         """session key -> (session fields given to the extractor, message count, external_digest
-        of the messages, proposals with positions + 1 for message ids)."""
+        of the messages, the prepared proposals with positions + 1 for message ids)."""
         from memtui.core.extract import heuristic_session_fields
         from memtui.core.extract.heuristic import extract
+        from memtui.core.proposals import prepare_proposals
         from memtui.core.records import MessageRecord, SessionRecord
 
         out: dict[str, tuple] = {}
@@ -694,14 +698,15 @@ class AheadSessions:
                 for i, r in enumerate(s.rows)
             ]
             try:
-                proposals = extract(session, messages)
+                # what storing them does first, done here (merging, cleaning, quotes: pure)
+                prepared = prepare_proposals(extract(session, messages))
             except Exception:  # the importer's own extraction meets (and reports) it
                 continue
             out[key] = (
                 heuristic_session_fields(session),
                 len(s.rows),
                 external_digest(r[6] for r in s.rows),
-                tuple(proposals),
+                prepared,
             )
         return out
 
