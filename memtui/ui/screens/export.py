@@ -237,7 +237,8 @@ class ExportScreen(Screen):
                         yield Label("Write to", classes="export-label")
                         yield Input(
                             compact=True, id="export-path",
-                            tooltip="The output file (relative paths are under the project's root); enter writes",
+                            tooltip="The output file; a relative path is under the project's root"
+                            " (developer tier only: the current directory); enter writes",
                         )
                     with Horizontal(id="export-actions"):
                         yield Button("Write", compact=True, variant="primary", id="export-write",
