@@ -217,3 +217,43 @@ def test_quotes_from_the_session_messages_equal_quotes_read_back(db):
     with_texts = stored._quotes(db, prop_a, texts) + stored._quotes(db, prop_b, texts)
     assert with_texts == with_db
     assert with_db[4] == (ids[1], "own quote")
+
+
+def _row(key: str, ext: str | None, text: str, role: str = "user") -> tuple:
+    """A prepared message (pipeline._prepare_message's tuple)."""
+    return (key, role, "text", None, text, 1.0, ext, None, 0, None, len(text))
+
+
+def test_ahead_sessions_leave_out_what_the_writer_would_not_store_as_it_comes():
+    """A rewind or an external id seen twice (an upsert) makes a session's stored messages differ
+    from the rows in order: such sessions are not extracted ahead."""
+    from memtui.core.importers.base import Rewind, SessionInfo
+    from memtui.core.importers.pipeline import AheadSessions
+
+    ahead = AheadSessions("claude-code", "heuristic")
+    ahead.add(SessionInfo(key="plain", tool="claude-code", cwd="/home/dev/shop"))
+    ahead.add(SessionInfo(key="dup", tool="claude-code", cwd="/home/dev/shop"))
+    ahead.add(SessionInfo(key="rewound", tool="claude-code", cwd="/home/dev/shop"))
+    for i in range(4):
+        ahead.add(_row("plain", f"p{i}", f"Please always use pnpm, never npm, in the shop repository ({i})."))
+        ahead.add(_row("dup", "same" if i in (1, 3) else f"d{i}", f"Always run the tests with pytest -q before committing ({i})."))
+        ahead.add(_row("rewound", f"r{i}", f"Never push to main without a review ({i})."))
+    ahead.add(Rewind(session_key="rewound", external_id="r1"))
+    results = ahead.results()
+    assert set(results) == {"plain"}
+    fields, count, _digest, prepared = results["plain"]
+    assert fields == ("claude-code", "/home/dev/shop", "/home/dev/shop") and count == 4
+    # message ids are positions + 1
+    assert all(1 <= i <= 4 for pp in prepared for i in pp.proposal.message_ids)
+
+
+def test_repeated_lines_in_a_transcript_give_the_same_proposals(tmp_path, eager_workers):
+    tree = tmp_path / "tree"
+    (tree / "p").mkdir(parents=True)
+    lines = _session_lines("s-rep", "r", 10)
+    (tree / "p" / "s-rep.jsonl").write_text("".join(lines[:6] + lines[2:4] + lines[6:]))
+    (tree / "p" / "s-other.jsonl").write_text("".join(_session_lines("s-other", "o", 6)))
+    plain, _ = _run(tmp_path / "plain.db", [tree], fast=False, workers=0)
+    fast, report = _run(tmp_path / "fast.db", [tree], fast=True, workers=1)
+    assert plain["memory"] and report.extracted
+    assert fast == plain
