@@ -409,6 +409,12 @@ def _render_json(db, rows: list[tuple], limit: int | None, scrub: bool, all_toke
     tokens: list[int] = []
     used = len(_JSON_HEAD) + len(_JSON_TAIL)
     strings: list[str] = []
+    if limit is None and not all_tokens:  # everything, no sizes wanted: one orjson call
+        objs = [_json_object(r, evidence.get(r[0], []), sessions.get(r[10], (None, None)), scrub) for r in rows]
+        strings = [v for o in objs for v in (o["text"], o["project"], o["session"], o["extractor"], o["tool"]) if v]
+        strings += [v for o in objs if o["evidence"] for e in o["evidence"] for v in (e["quote"], e["message"]) if v]
+        text = orjson.dumps({"memories": objs, "memtui": EXPORT_VERSION}, option=opt).decode() + "\n"
+        return _Layout(text, len(objs), [], [], "\n".join(strings))
     for r in rows:
         obj = _json_object(r, evidence.get(r[0], []), sessions.get(r[10], (None, None)), scrub)
         strings.extend(v for v in (obj["text"], obj["project"], obj["session"], obj["extractor"], obj["tool"]) if v)
