@@ -21,6 +21,7 @@ from memtui.core.redact import clean
 
 TTY = "/dev/tty"
 TOOL_TIMEOUT = 5.0  # seconds a clipboard tool may take
+OSC52_MAX = 1_000_000  # bytes of sequence at most: terminals drop (or choke on) longer ones
 
 
 class ClipboardError(Exception):
@@ -49,7 +50,11 @@ def _tools() -> list[tuple[str, list[str]]]:
 def system_copy(text: str) -> str | None:
     """Copy `text` with the first system clipboard tool that exists and succeeds; its name, or
     None when there is none (or all failed)."""
-    data = clean(text).encode("utf-8")
+    return _system_copy(clean(text))
+
+
+def _system_copy(text: str) -> str | None:
+    data = text.encode("utf-8")
     for name, argv in _tools():
         exe = shutil.which(argv[0])
         if not exe:
@@ -67,13 +72,20 @@ def system_copy(text: str) -> str | None:
 
 
 def tty_copy(text: str, tty: str | None = None) -> bool:
-    """Write the OSC 52 sequence for `text` to the controlling terminal; False when there is none."""
+    """Write the OSC 52 sequence for `text` to the controlling terminal; False when there is none
+    (or the text is too long for one)."""
+    return _tty_copy(clean(text), tty)
+
+
+def _tty_copy(text: str, tty: str | None = None) -> bool:
+    data = osc52(text).encode("ascii")
+    if len(data) > OSC52_MAX:
+        return False
     try:
         fd = os.open(tty or TTY, os.O_WRONLY | os.O_NOCTTY | getattr(os, "O_CLOEXEC", 0))
     except OSError:
         return False
     try:
-        data = osc52(clean(text)).encode("ascii")
         while data:
             data = data[os.write(fd, data):]
         return True
@@ -85,10 +97,11 @@ def tty_copy(text: str, tty: str | None = None) -> bool:
 
 def copy(text: str) -> str:
     """Put `text` on the clipboard (OSC 52 and a system tool); returns how, or raises ClipboardError."""
+    text = clean(text)
     ways = []
-    if tty_copy(text):
+    if _tty_copy(text):
         ways.append("OSC 52")
-    tool = system_copy(text)
+    tool = _system_copy(text)
     if tool:
         ways.append(tool)
     if not ways:
