@@ -5,6 +5,7 @@ same dates in every run). `age` moves some of them to a time relative to now, fo
 
 from __future__ import annotations
 
+import sqlite3
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -50,6 +51,7 @@ class CurateData:
     path: Path
     review: ReviewData
     ids: dict[str, int] = field(default_factory=dict)  # name -> memory id (extra and trashed ones)
+    _reader: sqlite3.Connection | None = field(default=None, repr=False)
 
     @property
     def proposals(self) -> list[int]:
@@ -60,11 +62,10 @@ class CurateData:
         return open_database(self.path)
 
     def rows(self, sql: str, *args) -> list[tuple]:
-        db = self.db()
-        try:
-            return db.execute_sql(sql, args).fetchall()
-        finally:
-            db.close()
+        """Read what the app wrote (one plain sqlite3 connection, autocommit: sees each commit)."""
+        if self._reader is None:
+            self._reader = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
+        return self._reader.execute(sql, args).fetchall()
 
     def memory(self, memory_id: int) -> dict:
         row = self.rows(

@@ -660,12 +660,22 @@ class MemoriesScreen(MemoryListScreen):
         self.query_one("#memories-search", Input).focus()
 
     def action_escape(self) -> None:
-        if isinstance(self.focused, Input) or (self.focused is not None and self.focused.id == "raw-hits"
-                                               and not self.memory_list.display):
-            if isinstance(self.focused, Input):
-                self._focus_results()
-                return
-        self.action_clear_selection()
+        """From the search box: back to the results; elsewhere: clear the selection."""
+        if isinstance(self.focused, Input):
+            self._focus_results()
+        else:
+            self.action_clear_selection()
+
+    _LIST_ACTIONS = frozenset({
+        "toggle_select", "select_all", "forget", "restore", "pin", "unpin", "approve", "move_tier", "change_kind",
+        "origin", "cycle_sort",
+    })
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        """Searching the transcripts: the memory keys have nothing to act on (hidden from the footer)."""
+        if self.raw_mode and action in self._LIST_ACTIONS:
+            return False
+        return True
 
     def _focus_results(self) -> None:
         (self.query_one("#raw-hits") if self.raw_mode else self.memory_list).focus()
@@ -761,6 +771,7 @@ class MemoriesScreen(MemoryListScreen):
         self.memory_list.display = not raw
         self.query_one("#raw-hits").display = raw
         self.query_one("#memories-filters").disabled = raw
+        self.refresh_bindings()
         if raw:
             self.raw_hits = ()
             self.query_one("#raw-hits", OptionList).clear_options()
