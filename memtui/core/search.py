@@ -21,12 +21,14 @@ from __future__ import annotations
 
 import os
 import re
+from array import array
 import sqlite3
 import threading
 import time
 from bisect import bisect_left
 from collections import OrderedDict
 from dataclasses import dataclass
+from operator import itemgetter
 
 from peewee import SqliteDatabase
 from rapidfuzz import fuzz, process
@@ -37,9 +39,10 @@ from memtui.core.memories import _COLUMNS, _FROM, _records
 from memtui.core.records import MemoryRecord
 
 _WORD = re.compile(r"[^\W_]+")
-EXTRA_CANDIDATES = 250  # memories scored beyond `limit` (the most recently seen matches)
-RECORD_CACHE = 20_000  # records kept between keystrokes (the hits of a growing query overlap)
+EXTRA_CANDIDATES = 150  # memories scored beyond `limit` (the most recently seen matches)
+RECORD_CACHE = 4_000  # records kept between keystrokes (the hits of a growing query overlap)
 TYPO_WORDS = 64  # vocabulary words a typed word may stand for, at most
+SHORT_WORD = 4  # a word this short that is in the vocabulary gets no typo alternatives
 _TOKEN_CACHE = 64
 
 
@@ -52,6 +55,11 @@ class MemoryHit:
 
 def _tokens(text: str) -> list[str]:
     return list(dict.fromkeys(_WORD.findall(text.lower())))
+
+
+def _typing(text: str) -> bool:
+    """Whether the last word is still being typed (a prefix), not ended by a space or a sign."""
+    return text[-1:].isalnum()
 
 
 def _allowed_edits(length: int) -> int:
@@ -84,7 +92,7 @@ class MemoryIndex:
         path = db.database if db.database == ":memory:" else os.path.abspath(db.database)
         conn.execute("ATTACH DATABASE ? AS src", (path,))
         conn.execute(
-            "CREATE VIRTUAL TABLE idx USING fts5(text, content='', detail=none, columnsize=0, prefix='1 2',"
+            "CREATE VIRTUAL TABLE idx USING fts5(text, content='', detail=none, columnsize=0, prefix='1 2 3',"
             " tokenize='unicode61 remove_diacritics 2')"
         )
         source = f" FROM src.memory m{_needs_project(self.query.project)} WHERE {where}"  # project: src's
@@ -97,12 +105,13 @@ class MemoryIndex:
             )
         finally:
             conn.execute("COMMIT")
-        self._ids = [r[0] for r in rows]
+        # An array and tuples of strings: the garbage collector need not walk 100k items on each pass.
+        self._ids = array("q", [r[0] for r in rows])
         # Lower case, `_` as a space (FTS5 splits words there too): scored, and searched for highlights.
-        self._texts = [r[1].lower().replace("_", " ") for r in rows]
+        self._texts = tuple([r[1].lower().replace("_", " ") for r in rows])
         del rows
         conn.execute("CREATE VIRTUAL TABLE temp.vocab USING fts5vocab(main, idx, row)")
-        self._vocab = [r[0] for r in conn.execute("SELECT term FROM temp.vocab")]  # sorted
+        self._vocab = tuple([r[0] for r in conn.execute("SELECT term FROM temp.vocab")])  # sorted
         conn.execute("DROP TABLE temp.vocab")
 
     def __len__(self) -> int:
@@ -113,13 +122,18 @@ class MemoryIndex:
 
     # --- typed words -> FTS5 expressions ------------------------------------------------------
 
-    def _typos(self, token: str) -> tuple[str, ...]:
-        """Vocabulary words (not starting with `token`) within the allowed edits of it or of a prefix of it."""
+    def _typos(self, token: str, prefix: bool) -> tuple[str, ...]:
+        """Vocabulary words (not starting with `token`) within the allowed edits of it or of a prefix
+        of it. None for a short word (4 letters or less) found as it is: `the` is not a typo of `then`."""
         n = len(token)
         edits = _allowed_edits(n)
+        vocab = self._vocab
         if not edits:
             return ()
-        vocab = self._vocab
+        if n <= SHORT_WORD:
+            at = bisect_left(vocab, token)
+            if at < len(vocab) and (vocab[at] == token or (prefix and vocab[at].startswith(token))):
+                return ()
         found: dict[str, float] = {}
         for first in dict.fromkeys(token[:2]):  # a typo rarely hits the first two letters both
             words = vocab[bisect_left(vocab, first) : bisect_left(vocab, first + "\U0010ffff")]
@@ -138,16 +152,18 @@ class MemoryIndex:
         best = sorted(found, key=lambda w: (found[w], len(w), w))[:TYPO_WORDS]
         return tuple(best)
 
-    def _expand(self, token: str) -> tuple[str, tuple[str, ...]]:
-        """(FTS5 expression for the word and its typos, the typo words)."""
-        hit = self._cache.get(token)
+    def _expand(self, token: str, prefix: bool) -> tuple[str, str, tuple[str, ...]]:
+        """(FTS5 expression for the word itself, for the word or its typos, the typo words). A word
+        still being typed is a prefix; a finished one a whole word."""
+        key = (token, prefix)
+        hit = self._cache.get(key)
         if hit is not None:
-            self._cache.move_to_end(token)
+            self._cache.move_to_end(key)
             return hit
-        typos = self._typos(token)
-        expr = " OR ".join([_quote(token) + "*", *map(_quote, typos)])
-        hit = (f"({expr})" if typos else _quote(token) + "*", typos)
-        self._cache[token] = hit
+        exact = _quote(token) + ("*" if prefix else "")
+        typos = self._typos(token, prefix)
+        hit = (exact, "(" + " OR ".join([exact, *map(_quote, typos)]) + ")" if typos else exact, typos)
+        self._cache[key] = hit
         if len(self._cache) > _TOKEN_CACHE:
             self._cache.popitem(last=False)
         return hit
@@ -159,16 +175,18 @@ class MemoryIndex:
         except sqlite3.Error:  # a word FTS5 splits into a phrase (detail=none has no phrases)
             return []
 
-    def _candidates(self, tokens: list[str], limit: int | None) -> tuple[list[int], set[int]]:
+    def _expansions(self, tokens: list[str], typing: bool) -> list[tuple[str, str, tuple[str, ...]]]:
+        return [self._expand(t, typing and k == len(tokens) - 1) for k, t in enumerate(tokens)]
+
+    def _candidates(self, expanded: list, limit: int | None) -> tuple[list[int], set[int]]:
         """(matching positions, newest first; those matching every word exactly)."""
-        expanded = [self._expand(t) for t in tokens]
-        exact = self._match(" AND ".join(_quote(t) + "*" for t in tokens), limit)
-        if (limit is not None and len(exact) >= limit) or not any(typos for _, typos in expanded):
+        exact = self._match(" AND ".join(e for e, _, _ in expanded), limit)
+        if (limit is not None and len(exact) >= limit) or not any(typos for _, _, typos in expanded):
             found = exact
         else:
-            found = self._match(" AND ".join(e for e, _ in expanded), limit)
-        if not found and len(tokens) > 1:  # nothing holds every word: those holding any
-            found = self._match(" OR ".join(e for e, _ in expanded), limit)
+            found = self._match(" AND ".join(f for _, f, _ in expanded), limit)
+        if not found and len(expanded) > 1:  # nothing holds every word: those holding any
+            found = self._match(" OR ".join(f for _, f, _ in expanded), limit)
         return found, set(exact)
 
     # --- searching --------------------------------------------------------------------------
@@ -179,28 +197,38 @@ class MemoryIndex:
         if not tokens:
             return []
         with self._lock:
-            found, _ = self._candidates(tokens, None)
+            found, _ = self._candidates(self._expansions(tokens, _typing(text)), None)
         return [self._ids[i] for i in found]
 
-    def _scored(self, tokens: list[str], limit: int) -> list[tuple[int, float]]:
-        found, exact = self._candidates(tokens, limit + EXTRA_CANDIDATES)
+    def _scored(self, tokens: list[str], expanded: list, limit: int) -> list[tuple[int, float]]:
+        """(position, score) of the best `limit`, best first; ties: the most recently seen first."""
+        found, exact = self._candidates(expanded, limit + EXTRA_CANDIDATES)
         if not found:
             return []
         texts = self._texts
+        phrase = " ".join(tokens)
+        if len(exact) == len(found):  # every word as typed (100 each): the phrase in order first
+            if len(tokens) == 1:
+                return [(i, 100.0) for i in found[:limit]]
+            ordered = [i for i in found if phrase in texts[i]]
+            first = set(ordered)
+            return [(i, 100.0) for i in ordered[:limit]] + [(i, 85.0) for i in found if i not in first][: limit - len(ordered)]
         total = dict.fromkeys(found, 100.0 * len(tokens))  # an exact match scores 100 for each word
         fuzzy = {i: texts[i] for i in found if i not in exact}
-        if fuzzy:
-            for i in fuzzy:
-                total[i] = 0.0
-            for token in tokens:
-                for _, score, i in process.extract(token, fuzzy, scorer=fuzz.partial_ratio, processor=None, limit=None):
-                    total[i] += score
+        for i in fuzzy:
+            total[i] = 0.0
+        for token, (_, _, typos) in zip(tokens, expanded):
+            if not typos:  # every candidate holds the word itself
+                for i in fuzzy:
+                    total[i] += 100.0
+                continue
+            for _, score, i in process.extract(token, fuzzy, scorer=fuzz.partial_ratio, processor=None, limit=None):
+                total[i] += score
         if len(tokens) > 1:  # word order is free; the phrase as typed earns a bonus
-            phrase = " ".join(tokens)
-            scored = [(i, 0.85 * total[i] / len(tokens) + (15.0 if phrase in texts[i] else 0.0)) for i in found]
+            scored = [(i, round(0.85 * total[i] / len(tokens) + (15.0 if phrase in texts[i] else 0.0), 2)) for i in found]
         else:
-            scored = list(total.items())
-        scored.sort(key=lambda x: (-x[1], x[0]))
+            scored = [(i, round(score, 2)) for i, score in total.items()]
+        scored.sort(key=itemgetter(1), reverse=True)  # stable: ties stay newest first
         return scored[:limit]
 
     def search(self, text: str, limit: int = 100) -> list[MemoryHit]:
@@ -209,21 +237,20 @@ class MemoryIndex:
         if not tokens or limit <= 0:
             return []
         with self._lock:
-            scored = self._scored(tokens, limit)
+            expanded = self._expansions(tokens, _typing(text))
+            scored = self._scored(tokens, expanded, limit)
             if not scored:
                 return []
-            typos = [w for t in tokens for w in self._expand(t)[1]]
             records = self._fetch([self._ids[i] for i, _ in scored])
-        pattern = _highlighter(tokens, typos)
+        finditer = _highlighter(tokens, _typing(text), [w for _, _, typos in expanded for w in typos]).finditer
         hits = []
-        texts = self._texts
+        texts, ids, forgotten = self._texts, self._ids, self.query.forgotten
         for i, score in scored:
-            memory = records.get(self._ids[i])
-            if memory is None or (memory.forgotten_at is not None) != self.query.forgotten:
+            memory = records.get(ids[i])
+            if memory is None or (memory.forgotten_at is None) == forgotten:
                 continue  # changed since the index was built
-            lowered = texts[i] if len(texts[i]) == len(memory.text) else memory.text
-            spans = tuple([m.span() for m in pattern.finditer(lowered)])
-            hits.append(MemoryHit(memory, round(min(100.0, score), 2), spans))
+            lowered = texts[i] if len(texts[i]) == len(memory.text) else memory.text.lower()
+            hits.append(MemoryHit(memory, score, tuple([m.span() for m in finditer(lowered)])))
         return hits
 
     def _fetch(self, ids: list[int]) -> dict[int, MemoryRecord]:
@@ -242,14 +269,17 @@ class MemoryIndex:
         return cache
 
 
-def _highlighter(prefixes: list[str], words: list[str]) -> re.Pattern:
-    """Finds, in a lower-cased text with `_` as a space, the typed words at the start of a word and
-    the typo words they stand for as whole words."""
-    alt = "|".join(re.escape(p) for p in sorted(prefixes, key=len, reverse=True))
-    pattern = rf"\b(?:{alt})"
-    if words:
-        pattern += rf"|\b(?:{'|'.join(re.escape(w) for w in sorted(words, key=len, reverse=True))})\b"
-    return re.compile(pattern, re.IGNORECASE)
+def _highlighter(tokens: list[str], typing: bool, typos: list[str]) -> re.Pattern:
+    """Finds, in a lower-cased text with `_` as a space, the typed words (the one being typed at the
+    start of a word, the others whole) and the typo words they stand for."""
+    def alternatives(words: list[str]) -> str:
+        return "|".join(re.escape(w) for w in sorted(words, key=len, reverse=True))
+
+    whole = tokens[:-1] + typos if typing else tokens + typos
+    parts = [rf"\b(?:{alternatives(whole)})\b"] if whole else []
+    if typing:
+        parts.append(rf"\b{re.escape(tokens[-1])}")
+    return re.compile("|".join(parts))
 
 
 def search_memories(db: SqliteDatabase, text: str, limit: int = 20, query: MemoryQuery | None = None) -> list[MemoryHit]:
@@ -275,15 +305,16 @@ class RawHit:
 
 
 SNIPPET = 160
-RAW_WINDOW = 500  # newest matches ranked by bm25
-RAW_MIN_PREFIX = 3
+RAW_WINDOW = 200  # newest matches ranked by bm25 (bm25 costs ~0.1 ms a row on a large index)
+RAW_MIN_PREFIX = 4
 RAW_CHECK_EVERY = 20_000  # SQLite VM steps between looks at the clock
 RAW_TIME_BUDGET = 2.0  # seconds: a query running longer is given up (no hits) rather than hold the worker
 
 
 def fts_query(text: str) -> str | None:
     """An FTS5 query for typed text: every word quoted (plain text), the last one a prefix if it is
-    still being typed and has 3 letters or more (a shorter prefix matches too many words to merge)."""
+    still being typed and has 4 letters or more (FTS5 merges every word a prefix matches, and
+    message_fts has no prefix index: on 1M messages a 3-letter one takes ~0.5 s)."""
     words = _WORD.findall(text)
     if not words:
         return None
