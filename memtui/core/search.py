@@ -178,16 +178,17 @@ class MemoryIndex:
     def _expansions(self, tokens: list[str], typing: bool) -> list[tuple[str, str, tuple[str, ...]]]:
         return [self._expand(t, typing and k == len(tokens) - 1) for k, t in enumerate(tokens)]
 
-    def _candidates(self, expanded: list, limit: int | None) -> tuple[list[int], set[int]]:
-        """(matching positions, newest first; those matching every word exactly)."""
+    def _candidates(self, expanded: list, limit: int | None) -> tuple[list[int], set[int], bool]:
+        """(matching positions, newest first; those matching every word exactly; whether every
+        position holds every word, as typed or as a typo)."""
         exact = self._match(" AND ".join(e for e, _, _ in expanded), limit)
         if (limit is not None and len(exact) >= limit) or not any(typos for _, _, typos in expanded):
             found = exact
         else:
             found = self._match(" AND ".join(f for _, f, _ in expanded), limit)
         if not found and len(expanded) > 1:  # nothing holds every word: those holding any
-            found = self._match(" OR ".join(f for _, f, _ in expanded), limit)
-        return found, set(exact)
+            return self._match(" OR ".join(f for _, f, _ in expanded), limit), set(), False
+        return found, set(exact), True
 
     # --- searching --------------------------------------------------------------------------
 
@@ -197,12 +198,12 @@ class MemoryIndex:
         if not tokens:
             return []
         with self._lock:
-            found, _ = self._candidates(self._expansions(tokens, _typing(text)), None)
+            found, _, _ = self._candidates(self._expansions(tokens, _typing(text)), None)
         return [self._ids[i] for i in found]
 
     def _scored(self, tokens: list[str], expanded: list, limit: int) -> list[tuple[int, float]]:
         """(position, score) of the best `limit`, best first; ties: the most recently seen first."""
-        found, exact = self._candidates(expanded, limit + EXTRA_CANDIDATES)
+        found, exact, every_word = self._candidates(expanded, limit + EXTRA_CANDIDATES)
         if not found:
             return []
         texts = self._texts
@@ -218,7 +219,7 @@ class MemoryIndex:
         for i in fuzzy:
             total[i] = 0.0
         for token, (_, _, typos) in zip(tokens, expanded):
-            if not typos:  # every candidate holds the word itself
+            if every_word and not typos:  # every candidate holds the word itself
                 for i in fuzzy:
                     total[i] += 100.0
                 continue

@@ -129,3 +129,11 @@ def test_raw_search_short_prefixes_and_the_time_budget(db, transcript, monkeypat
     assert search.search_raw(db, "webpack") == []
     monkeypatch.undo()
     assert [h.position for h in search.search_raw(db, "webpack alias")] == [1]
+
+
+def test_when_no_memory_holds_every_word_the_one_holding_most_comes_first(db, ids):
+    index = search.MemoryIndex(db)
+    hits = index.search("pnpm repository alembic ")
+    assert texts(hits)[0] == TEXTS[2]  # two of the three words; the others hold one
+    assert set(texts(hits)) == {TEXTS[2], TEXTS[4], TEXTS[5]}
+    assert set(index.ids("pnpm repository alembic")) == {ids[2], ids[4], ids[5]}
