@@ -898,28 +898,32 @@ TIER_HELP = {
 }
 
 
-def raw_hit_prompt(hit) -> Content:  # noqa: ANN001 (memtui.core.search.RawHit)
-    """Two rows: where (session title, project, role) and the snippet with the matches highlighted."""
-    title = one_line(hit.session_title or "") or "(untitled)"
-    project = project_label(hit.project) if hit.project else "-"
-    who = hit.role if hit.kind == "text" else f"{hit.role} {hit.kind.replace('_', ' ')}"
+def _raw_where(hit) -> str:  # noqa: ANN001 (memtui.core.search.RawHit)
+    what = hit.role if hit.kind == "text" else hit.kind.replace("_", " ")
+    return f"{what} · message #{hit.position}"
+
+
+def _raw_snippet(hit) -> Content:  # noqa: ANN001
     snippet, spans = flatten(hit.snippet or "", tuple(hit.spans or ()))
     line = Content(snippet)
     for start, end in spans:
         line = line.stylize("$text-accent bold underline", start, end)
+    return line
+
+
+def raw_hit_prompt(hit) -> Content:  # noqa: ANN001
+    """Two rows (each cut to the width): the snippet with the matches highlighted; where it is."""
+    title = one_line(hit.session_title or "") or "(untitled)"
+    project = project_label(hit.project) if hit.project else "-"
     return Content.assemble(
-        (title[:120], "bold"), (f"  {project} · {one_line(hit.tool)} · {who} · #{hit.position}", "dim"), "\n  ", line
+        _raw_snippet(hit), "\n", ("  ", ""), (f"{project} · {_raw_where(hit)} · ", "dim"), (title[:200], "dim italic")
     )
 
 
 def raw_hit_detail(hit) -> Content:  # noqa: ANN001
-    snippet, spans = flatten(hit.snippet or "", tuple(hit.spans or ()))
-    line = Content(snippet)
-    for start, end in spans:
-        line = line.stylize("$text-accent bold underline", start, end)
     return Content.assemble(
-        ("session ", "dim"), (one_line(hit.session_title or "(untitled)"), "bold"),
-        ("  ·  ", "dim"), (one_line(hit.project or "-"), "$text-secondary"),
-        "\n", (f"message #{hit.position} · {hit.role} · {hit.kind}", "dim"), "\n", line,
-        "\n", ("enter: show it in its session on the Review screen", "dim italic"),
+        _raw_snippet(hit), "\n",
+        ("session ", "dim"), (one_line(hit.session_title or "(untitled)")[:300], "bold"), "\n",
+        (f"{one_line(hit.project or '-')} · {one_line(hit.tool)} · {_raw_where(hit)}", "dim"), "\n",
+        ("enter or click: show it in its session on the Review screen", "dim italic"),
     )

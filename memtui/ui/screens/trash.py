@@ -97,7 +97,7 @@ class TrashScreen(MemoryListScreen):
                     ConfirmScreen(
                         "Purge for good",
                         f"Are you sure? {what} will be deleted from the database: gone from every list and"
-                        " export. Only u, straight after, brings them back.",
+                        f" export. Only u, straight after, brings {'it' if len(ids) == 1 else 'them'} back.",
                         yes="Purge", no="Keep", danger=True,
                     ),
                     second,
