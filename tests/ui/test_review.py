@@ -867,12 +867,15 @@ async def test_show_message_selects_a_session_beyond_the_loaded_pages_and_a_mess
         await settle(pilot)
 
 
-async def test_a_long_session_is_shown_from_its_first_messages_and_the_rest_follows(review_data, make_app):
+async def test_a_long_session_is_shown_from_its_first_messages_and_the_rest_follows(review_data, make_app, monkeypatch):
     """A session longer than HEAD: read up to its first proposal's evidence and shown, then the rest
-    read and added; evidence further down and a jump to it work once it is there."""
+    read and added in parts; evidence further down and a jump to it work once it is there."""
     from memtui.core.extract import Proposal
     from memtui.core.proposals import propose_session
+    from memtui.ui.screens import review as review_module
     from memtui.ui.screens.review import HEAD
+
+    monkeypatch.setattr(review_module, "TAIL_PART", 200)
 
     far, ids = _add_far_session(review_data, sessions=0, messages=1200)
     db = open_database(review_data.path)
@@ -892,7 +895,7 @@ async def test_a_long_session_is_shown_from_its_first_messages_and_the_rest_foll
         view.extend_messages = lambda rest, **kw: (extended.append(len(view.messages)), extend(rest, **kw))
         review.sessions.highlighted = review.sessions.index_of(far)
         await settle(pilot)
-        assert extended == [HEAD + 301]
+        assert extended == [HEAD + 301 + 200 * i for i in range(4)]  # 551, then parts of 200
         assert review.session.id == far and view.complete
         assert [m.id for m in view.messages] == ids  # all of it, once, in order
         assert 300 + HEAD < 1200

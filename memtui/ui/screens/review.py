@@ -55,13 +55,17 @@ TAIL_PART = 2000
 
 
 class TranscriptTail(Message):
-    """The rest of a session's messages, after the first `offset` already shown."""
+    """A part of the rest of a session's messages: those from `offset` on (the last part: `complete`)."""
 
-    def __init__(self, session_id: int, offset: int, messages: tuple[MessageRecord, ...]) -> None:
+    def __init__(
+        self, session_id: int, start: int, offset: int, messages: tuple[MessageRecord, ...], complete: bool
+    ) -> None:
         super().__init__()
         self.session_id = session_id
+        self.start = start  # the messages shown first, after which the rest was read
         self.offset = offset
         self.messages = messages
+        self.complete = complete
 
 
 class SessionMissing(Message):
@@ -287,23 +291,27 @@ class ReviewScreen(Screen):
         if self._tail_for != (session_id, offset):
             return  # another session (or a reload) came in before this started
         worker = get_current_worker()
-        rest: list[MessageRecord] = []
+        read = offset
         with self.app.connection() as db:
-            while True:  # in parts, so a switch to another session stops it soon
-                part = store.session_messages(db, session_id, offset=offset + len(rest), limit=TAIL_PART)
-                rest.extend(part)
+            # In parts: a switch to another session stops this soon, and the screen lays out
+            # (and stays responsive between) a part at a time.
+            while True:
+                part = tuple(store.session_messages(db, session_id, offset=read, limit=TAIL_PART))
                 if worker.is_cancelled or self._tail_for != (session_id, offset):
                     return
-                if len(part) < TAIL_PART:
-                    break
-        self.post_message(TranscriptTail(session_id, offset, tuple(rest)))
+                complete = len(part) < TAIL_PART
+                self.post_message(TranscriptTail(session_id, offset, read, part, complete))
+                read += len(part)
+                if complete:
+                    return
 
     def on_transcript_tail(self, message: TranscriptTail) -> None:
         view = self.transcript
-        if self._tail_for != (message.session_id, message.offset) or len(view.messages) != message.offset:
+        if self._tail_for != (message.session_id, message.start) or len(view.messages) != message.offset:
             return  # the transcript shows something else by now
-        self._tail_for = None
-        view.extend_messages(message.messages)
+        if message.complete:
+            self._tail_for = None
+        view.extend_messages(message.messages, complete=message.complete)
         self._finish_jump(message.session_id)
 
     def on_session_missing(self, message: SessionMissing) -> None:
