@@ -13,6 +13,7 @@ of bulk actions, undo and redo.
 
 from __future__ import annotations
 
+import sqlite3
 import threading
 from collections import deque
 from typing import Callable, Sequence
@@ -131,6 +132,12 @@ class RawHitsLoaded(Message):
         super().__init__()
         self.text = text
         self.hits = hits
+
+
+class SearchFailed(Message):
+    def __init__(self, error: str) -> None:
+        super().__init__()
+        self.error = error
 
 
 class VersionChecked(Message):
@@ -703,22 +710,34 @@ class MemoriesScreen(MemoryListScreen):
         else:
             self.reload(keep_cursor=False)
 
-    @work(thread=True, exclusive=True, group="search")
-    def run_search(self, text: str, query: MemoryQuery, generation: int) -> None:
-        """Rank the memories matching the filters against `text` (one worker per keystroke)."""
+    def memory_index(self, query: MemoryQuery, generation: int):  # noqa: ANN201 (memtui.core.search.MemoryIndex)
+        """The fuzzy index of the memories matching `query` as of data `generation` (built here,
+        in the calling worker, when the filters or the data changed; the old one is closed)."""
         from memtui.core.search import MemoryIndex
 
-        worker = get_current_worker()
         key = (query, generation)
         with self._index_lock:
             if self._index is None or self._index[0] != key:
                 with self.app.connection() as db:
                     index = MemoryIndex(db, query)
-                self._index = (key, index)
-            index = self._index[1]
-        if worker.is_cancelled:
+                old, self._index = self._index, (key, index)
+                if old is not None:
+                    old[1].close()  # a stale search still using it fails quietly (below)
+            return self._index[1]
+
+    @work(thread=True, exclusive=True, group="search")
+    def run_search(self, text: str, query: MemoryQuery, generation: int) -> None:
+        """Rank the memories matching the filters against `text` (one worker per keystroke)."""
+        worker = get_current_worker()
+        try:
+            index = self.memory_index(query, generation)
+            if worker.is_cancelled:
+                return
+            hits = index.search(text, limit=SEARCH_LIMIT)
+        except sqlite3.Error as exc:
+            if not worker.is_cancelled:  # (a cancelled one: its index was replaced while it ran)
+                self.post_message(SearchFailed(f"{type(exc).__name__}: {exc}"))
             return
-        hits = index.search(text, limit=SEARCH_LIMIT)
         if not worker.is_cancelled:
             self.post_message(HitsLoaded(text, generation, tuple(hits)))
 
@@ -741,15 +760,19 @@ class MemoriesScreen(MemoryListScreen):
 
     @work(thread=True, exclusive=True, group="select")
     def _select_all_matches(self, text: str, query: MemoryQuery, data_generation: int, generation: int) -> None:
-        from memtui.core.search import MemoryIndex
+        try:
+            ids = self.memory_index(query, data_generation).ids(text)
+        except sqlite3.Error as exc:
+            self.post_message(SearchFailed(f"{type(exc).__name__}: {exc}"))
+            return
+        self.post_message(IdsLoaded(generation, tuple(ids), replace=True))
 
-        key = (query, data_generation)
-        with self._index_lock:
-            if self._index is None or self._index[0] != key:
-                with self.app.connection() as db:
-                    self._index = (key, MemoryIndex(db, query))
-            index = self._index[1]
-        self.post_message(IdsLoaded(generation, tuple(index.ids(text)), replace=True))
+    def on_search_failed(self, message: SearchFailed) -> None:
+        self.notify(message.error, title="search failed", severity="error", markup=False)
+
+    def on_unmount(self) -> None:
+        if self._index is not None:
+            self._index[1].close()
 
     # --- raw transcript search ------------------------------------------------------------
 
