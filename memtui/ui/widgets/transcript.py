@@ -4,6 +4,8 @@ Each message is a *block* of rows. Row counts are computed for every block when 
 shown (cheap: a collapsed tool call or result is one row without reading its text; a long text
 stops being wrapped at the fold), rows are produced only for blocks on screen, and the Strips of
 visible rows are cached. So a session of tens of thousands of messages switches and scrolls fast.
+A long session can also be given in parts (set_messages(first, complete=False), then
+extend_messages): the Review screen shows the first messages while the rest is read.
 
 A row is a one-cell mark (the evidence bar), a label column (role, tool name) and the body.
 Tool calls and results are folded to one row and expand on enter or click; thinking is dimmed;
