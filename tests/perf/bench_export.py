@@ -12,7 +12,9 @@
 * CPU time is given next to wall time: on a machine shared with other work it is the steadier figure.
 * floor_ms: what any export of that store costs at least here: reading the texts from SQLite,
   and one redaction pass over the rendered text; and python_loop_10m_s, to compare machines.
-* peak_rss_mb: this process's peak resident memory (the in-process exports).
+* cli_export_100k: the `memtui export ... -o FILE` command on that store (claude-md and json), wall
+  time and the peak RSS of those commands (RUSAGE_CHILDREN: also covers the hook runs before them).
+* peak_rss_mb: this process's peak resident memory (the in-process exports, entries included).
 
 Human-readable lines come first; the last line is one JSON object. Not collected by pytest.
 """
@@ -142,6 +144,7 @@ def bench_export(tmp: Path, count: int) -> tuple[dict, dict, dict]:
                 cpu[fmt] = _ms(statistics.median(cpus))
         print(f"export {fmt:<13} {count:,} memories: {plain[fmt]:>8} ms (CPU {cpu[fmt]} ms; {entries[fmt]} ms with"
               f" entries; {result.tokens:,} tokens, {len(result.text) / 1e6:.1f} MB)")
+    cli = bench_cli(db_path, tmp)
     started = time.perf_counter()
     rows = db.execute_sql("SELECT id, text FROM memory").fetchall()
     select_ms = _ms(time.perf_counter() - started)
@@ -158,7 +161,34 @@ def bench_export(tmp: Path, count: int) -> tuple[dict, dict, dict]:
     print(f"floor: SELECT id, text of {len(rows):,} rows {select_ms} ms; one redaction pass over the claude-md text"
           f" {clean_ms} ms; a 10M-step Python loop {loop_s} s")
     db.close()
-    return plain, entries, floor, cpu
+    return plain, entries, floor, cpu, cli
+
+
+def bench_cli(db_path: Path, tmp: Path) -> dict:
+    """`memtui export` of the whole 100k store to a file, as a command: wall time and peak RSS."""
+    exe = Path(sys.executable).with_name("memtui")
+    argv = [str(exe)] if exe.exists() else [sys.executable, "-m", "memtui"]
+    out = {}
+    for fmt in ("claude-md", "json"):
+        target = tmp / f"cli-export.{fmt}"
+        times = []
+        for _ in range(3):
+            if target.exists():
+                target.unlink()
+            started = time.perf_counter()
+            done = subprocess.run(
+                [*argv, "--db", str(db_path), "export", "--format", fmt, "--project", "/home/dev/src/project-0",
+                 "--tier", "developer,project,session", "-o", str(target)],
+                capture_output=True, text=True, env={**os.environ, "HOME": str(tmp)},
+            )
+            times.append(time.perf_counter() - started)
+            assert done.returncode == 0, done.stderr
+        out[fmt] = _ms(statistics.median(times))
+    rss = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    out["peak_rss_mb"] = round(rss / (1024 * 1024) if sys.platform == "darwin" else rss / 1024, 1)
+    print(f"memtui export command, 100k memories to a file: claude-md {out['claude-md']} ms, json {out['json']} ms,"
+          f" peak RSS of a child {out['peak_rss_mb']} MB")
+    return out
 
 
 def main() -> int:
@@ -170,7 +200,7 @@ def main() -> int:
     print(f"cpus {os.cpu_count()}, load average {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
     with tempfile.TemporaryDirectory(prefix="memtui-bench-export-") as tmp:
         hook = bench_hook(Path(tmp), args.hook_memories, args.runs)
-        plain, entries, floor, cpu = bench_export(Path(tmp), args.memories)
+        plain, entries, floor, cpu, cli = bench_export(Path(tmp), args.memories)
     rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     peak_rss_mb = round(rss / (1024 * 1024) if sys.platform == "darwin" else rss / 1024, 1)
     print(f"peak RSS {peak_rss_mb} MB")
@@ -178,6 +208,7 @@ def main() -> int:
         "hook_session_start_ms": hook,
         "export_100k_ms": plain,
         "export_100k_cpu_ms": cpu,
+        "cli_export_100k": cli,
         "export_100k_with_entries_ms": entries,
         "memories": args.memories,
         "floor_ms": floor,
