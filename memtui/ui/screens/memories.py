@@ -45,7 +45,6 @@ BulkFunc = Callable[[SqliteDatabase], tuple[Sequence[int], str]]
 SEARCH_LIMIT = 500  # fuzzy hits shown (select all takes every match)
 RAW_LIMIT = 50
 UNDO_GROUP = Binding.Group("undo/redo", compact=True)
-PIN_GROUP = Binding.Group("pin/unpin", compact=True)
 
 
 def plural(n: int, one: str, many: str | None = None) -> str:
@@ -508,7 +507,7 @@ class MemoriesScreen(MemoryListScreen):
     BINDINGS = [
         Binding("question_mark", "app.help", "help", id="help", show=False, tooltip="Show every key and its binding id"),
         Binding("q", "app.quit", "quit", id="quit", show=False, tooltip="Quit memtui"),
-        Binding("slash", "focus_search", "search", id="memories.search",
+        Binding("slash", "focus_search", "search", id="memories.search", show=False,
                 tooltip="Type to search: fuzzy over the memories, or full text over the transcripts (ctrl+t)"),
         Binding("ctrl+t", "toggle_mode", "memories/transcripts", id="memories.mode", show=False,
                 tooltip="Switch the search between memories (fuzzy) and the raw transcripts (full text)"),
@@ -522,16 +521,16 @@ class MemoriesScreen(MemoryListScreen):
                 tooltip="Forget the selected memories (or the one at the cursor): into the trash, undoable"),
         Binding("r", "restore", "restore", id="memories.restore", show=False,
                 tooltip="Restore the selected memories from the trash (status filter: in trash)"),
-        Binding("p", "pin", "pin", id="memories.pin", group=PIN_GROUP,
+        Binding("p", "pin", "pin", id="memories.pin",
                 tooltip="Pin the selected memories (pinned ones export first and are never forgotten as stale)"),
-        Binding("P", "unpin", "unpin", id="memories.unpin", group=PIN_GROUP, tooltip="Unpin the selected memories"),
+        Binding("P", "unpin", "unpin", id="memories.unpin", show=False, tooltip="Unpin the selected memories"),
         Binding("a", "approve", "approve", id="memories.approve", tooltip="Approve the selected memories"),
         Binding("t", "move_tier", "tier", id="memories.tier",
                 tooltip="Move the selected memories to another tier: developer, project or session"),
         Binding("k", "change_kind", "kind", id="memories.kind", tooltip="Change the kind of the selected memories"),
-        Binding("u", "undo", "undo", id="memories.undo", group=UNDO_GROUP,
+        Binding("u", "undo", "undo", id="memories.undo",
                 tooltip="Undo the last action in one step (the same journal as Review and 'memtui undo')"),
-        Binding("U", "redo", "redo", id="memories.redo", group=UNDO_GROUP, tooltip="Redo what undo undid"),
+        Binding("U", "redo", "redo", id="memories.redo", show=False, tooltip="Redo what undo undid"),
         Binding("enter", "origin", "origin", id="memories.origin",
                 tooltip="Jump to where the memory came from: its session and evidence on the Review screen"),
         Binding("s", "cycle_sort", "sort", id="memories.sort", show=False,
@@ -556,7 +555,7 @@ class MemoriesScreen(MemoryListScreen):
                 value="memories", allow_blank=False, compact=True, id="search-mode",
                 tooltip="Search the memories (fuzzy) or the raw transcripts (full text): ctrl+t",
             )
-            yield Input(placeholder="Search memories (fuzzy: typos and word order forgiven)…", compact=True,
+            yield Input(placeholder="/ to search memories (fuzzy: typos and word order forgiven)…", compact=True,
                         id="memories-search")
         with Horizontal(id="memories-filters"):
             yield Select(_options([("any tier", ANY)] + [(t, t) for t in TIERS]), value=ANY, allow_blank=False,
@@ -789,7 +788,7 @@ class MemoriesScreen(MemoryListScreen):
         search = self.query_one("#memories-search", Input)
         search.placeholder = (
             "Search the raw transcripts (full text)…" if raw
-            else "Search memories (fuzzy: typos and word order forgiven)…"
+            else "/ to search memories (fuzzy: typos and word order forgiven)…"
         )
         self.memory_list.display = not raw
         self.query_one("#raw-hits").display = raw
