@@ -123,6 +123,7 @@ class ReviewScreen(Screen):
         self._jump_target: tuple[int, int | None] | None = None
         self._jump_waiters: list[asyncio.Future[None]] = []
         self._tail_for: tuple[int, int] | None = None  # (session, messages shown) while the rest is read
+        self._titles: dict[str, str] = {}  # the panes' border titles as last set (as markup)
 
     # --- layout ----------------------------------------------------------------------------
 
@@ -160,20 +161,20 @@ class ReviewScreen(Screen):
         count = len(sessions.sessions)
         position = (sessions.highlighted or 0) + 1 if count else 0
         more = "+" if sessions.more else ""
-        self.query_one("#sessions-pane").border_title = Content(f"Sessions {position}/{count}{more}")
+        self._set_border_title("#sessions-pane", Content(f"Sessions {position}/{count}{more}"))
         session = self.session
         if session is None:
-            self.query_one("#transcript-pane").border_title = Content("Transcript")
+            self._set_border_title("#transcript-pane", Content("Transcript"))
         else:
             title = one_line(session.title or "") or "(untitled)"
-            self.query_one("#transcript-pane").border_title = Content.assemble(
+            self._set_border_title("#transcript-pane", Content.assemble(
                 "Transcript · ", (title[:200], "bold"), f" · {session.message_count:,} messages"
-            )
+            ))
         pending = len(self.proposals.pending)
         total = len(self.proposals.memories)
-        self.query_one("#proposals-pane").border_title = Content(
+        self._set_border_title("#proposals-pane", Content(
             f"Proposals · {pending} pending" + (f" · {total - pending} reviewed" if total > pending else "")
-        )
+        ))
         if self.counts is not None:
             c = self.counts
             sessions = f"{c.sessions} session{'s' if c.sessions != 1 else ''}"
@@ -186,6 +187,13 @@ class ReviewScreen(Screen):
                     f"{c.proposals_pending} proposal{'s' if c.proposals_pending != 1 else ''} to review"
                     f" in {c.sessions_pending} of {sessions}"
                 )
+
+    def _set_border_title(self, selector: str, title: Content) -> None:
+        """Set a pane's title only when it changes: each set repaints the whole pane."""
+        key = title.markup  # (Content's == compares the text only, not its styles)
+        if self._titles.get(selector) != key:
+            self._titles[selector] = key
+            self.query_one(selector).border_title = title
 
     # --- loading ---------------------------------------------------------------------------
 
