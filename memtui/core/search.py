@@ -95,21 +95,18 @@ class MemoryIndex:
             "CREATE VIRTUAL TABLE idx USING fts5(text, content='', detail=none, columnsize=0, prefix='1 2 3',"
             " tokenize='unicode61 remove_diacritics 2')"
         )
-        source = f" FROM src.memory m{_needs_project(self.query.project)} WHERE {where}"  # project: src's
-        order = "m.last_seen_at DESC, m.id DESC"
-        conn.execute("BEGIN")  # one snapshot for both reads
-        try:
-            rows = conn.execute(f"SELECT m.id, m.text{source} ORDER BY {order}", args).fetchall()
-            conn.execute(
-                f"INSERT INTO idx(rowid, text) SELECT ROW_NUMBER() OVER (ORDER BY {order}) - 1, m.text{source}", args
-            )
-        finally:
-            conn.execute("COMMIT")
+        rows = conn.execute(
+            f"SELECT m.id, m.text FROM src.memory m{_needs_project(self.query.project)} WHERE {where}"
+            " ORDER BY m.last_seen_at DESC, m.id DESC",
+            args,
+        ).fetchall()
         # An array and tuples of strings: the garbage collector need not walk 100k items on each pass.
         self._ids = array("q", [r[0] for r in rows])
         # Lower case, `_` as a space (FTS5 splits words there too): scored, and searched for highlights.
         self._texts = tuple([r[1].lower().replace("_", " ") for r in rows])
         del rows
+        with conn:  # rowid = position, newest first
+            conn.executemany("INSERT INTO idx(rowid, text) VALUES (?, ?)", enumerate(self._texts))
         conn.execute("CREATE VIRTUAL TABLE temp.vocab USING fts5vocab(main, idx, row)")
         self._vocab = tuple([r[0] for r in conn.execute("SELECT term FROM temp.vocab")])  # sorted
         conn.execute("DROP TABLE temp.vocab")
