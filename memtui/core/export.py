@@ -82,7 +82,7 @@ class ExportOptions:
     budget: int | None = None  # tokens; None = no limit
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class ExportEntry:
     memory: MemoryRecord
     section: str  # the heading it goes under
