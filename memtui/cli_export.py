@@ -12,9 +12,10 @@ import os
 import sys
 
 from memtui.cli import EXIT_ERROR, EXIT_OK, EXIT_USAGE, CliError, _open_db, _Parser, _print_json, _stderr
+from memtui.core.models import TIERS
 
-FORMATS = ("claude-md", "agents-md", "cursor-rules", "markdown", "json")  # = memtui.core.export.FORMATS
-TIERS = ("developer", "project", "session")
+# = memtui.core.export.FORMATS (a test checks), not imported: building the parser stays light
+FORMATS = ("claude-md", "agents-md", "cursor-rules", "markdown", "json")
 
 
 def _tiers(values: list[str] | None) -> tuple[str, ...]:

@@ -194,6 +194,13 @@ def test_nothing_can_copy_is_a_one_line_error(project, db_path, capsys, clip, mo
     assert err.startswith("memtui: error: nothing can copy here") and err.count("\n") == 1
 
 
+def test_the_command_line_offers_the_core_formats():
+    from memtui import cli_export
+    from memtui.core import export
+
+    assert cli_export.FORMATS == export.FORMATS
+
+
 def test_osc52_sequence():
     assert clipboard.osc52("hi") == "\x1b]52;c;aGk=\x07"
 
