@@ -257,3 +257,28 @@ def test_repeated_lines_in_a_transcript_give_the_same_proposals(tmp_path, eager_
     fast, report = _run(tmp_path / "fast.db", [tree], fast=True, workers=1)
     assert plain["memory"] and report.extracted
     assert fast == plain
+
+
+def test_the_heuristic_extractor_reads_only_the_session_fields_the_workers_fill(tmp_path, corpus):
+    """The workers give the extractor a stand-in session with only HEURISTIC_SESSION_FIELDS filled
+    (and propose_sessions checks those): every other field must leave the proposals unchanged."""
+    from dataclasses import fields, replace
+
+    from memtui.core import store
+    from memtui.core.extract import HEURISTIC_SESSION_FIELDS
+    from memtui.core.extract.heuristic import extract
+
+    db = open_database(tmp_path / "fields.db")
+    report = Importer(db, workers=0).import_paths([corpus])
+    checked = 0
+    for sid in sorted(report.touched_sessions):
+        session = store.get_session(db, sid)
+        messages = store.session_messages(db, sid)
+        if not messages:
+            continue
+        blank = {f.name: None for f in fields(session) if f.name not in HEURISTIC_SESSION_FIELDS}
+        blank.update(id=0, external_id="", message_count=0, raw_size=0, review_state="new", pending=0)
+        assert extract(replace(session, **blank), messages) == extract(session, messages)
+        checked += 1
+    db.close()
+    assert checked >= 20
