@@ -113,35 +113,19 @@ async def test_listing_each_filter_and_sort(data, make_app):
         assert first not in listed(screen)
 
 
-async def test_age_filters(data, make_app):
-    # Everything seen yesterday, except: redis created and last seen 40 days ago, orm created
-    # 100 days ago but seen 5 days ago.
-    now = time.time()
-    db = data.db()
-    db.execute_sql("UPDATE memory SET created_at = ?, last_seen_at = ?", (now - DAY, now - DAY))
-    db.close()
-    data.age("redis", 40)
-    data.age("orm", 100, 5)
-    app = make_app(data.path)
-    async with app.run_test(size=SIZE) as pilot:
-        screen = await show(pilot, "2")
-        await set_value(pilot, screen, "#filter-age", "old30")
-        assert listed(screen) == [data.ids["orm"], data.ids["redis"]]
-        await set_value(pilot, screen, "#filter-age", "old90")
-        assert listed(screen) == [data.ids["orm"]]
-        await set_value(pilot, screen, "#filter-age", "unseen30")
-        assert listed(screen) == [data.ids["redis"]]
-
-
-async def test_the_list_pages_from_the_database(data, make_app):
+async def test_the_list_pages_from_the_database_and_age_filters(data, make_app):
     """250 more memories: the list holds the count and the pages it was asked for, not every row."""
     from memtui.core import memories
 
     db = data.db()
     with db.atomic():
-        for i in range(250):
-            memories.add(db, f"Bulk memory number {i}", tier="project", kind="fact", project="/work/shop")
+        added = [memories.add(db, f"Bulk memory number {i}", tier="project", kind="fact", project="/work/shop")
+                 for i in range(250)]
     db.close()
+    # Ages (the 13 others are from 2025): one created 100 days ago but seen 5 days ago, one created
+    # and last seen 40 days ago.
+    data.age(added[0], 100, 5)
+    data.age(added[1], 40)
     app = make_app(data.path)
     async with app.run_test(size=SIZE) as pilot:
         screen = await show(pilot, "2")
@@ -154,6 +138,19 @@ async def test_the_list_pages_from_the_database(data, make_app):
         assert memory_list.current.id == live_ids(data)[-1]
         assert len(memory_list.loaded()) <= 200
         assert "263 memories" in str(screen.query_one("#memories-pane").border_title)
+        # The age filters: created more than N days ago, or not seen for N days.
+        now = time.time()
+        for age, where in (
+            ("old30", f"created_at < {now - 30 * DAY}"),
+            ("old90", f"created_at < {now - 90 * DAY}"),
+            ("unseen30", f"last_seen_at < {now - 30 * DAY}"),
+        ):
+            await set_value(pilot, screen, "#filter-age", age)
+            assert listed(screen) == live_ids(data, where), age
+        await set_value(pilot, screen, "#filter-age", "old30")
+        assert {added[0], added[1]} <= set(listed(screen))
+        await set_value(pilot, screen, "#filter-age", "unseen30")
+        assert added[1] in listed(screen) and added[0] not in listed(screen)
 
 
 # --- search ----------------------------------------------------------------------------------
@@ -199,7 +196,7 @@ async def test_fuzzy_search_as_you_type_forgives_typos_and_word_order(data, make
         assert screen.memory_list.selected == set(found)
 
 
-async def test_raw_search_lists_transcript_hits_and_jumps_to_review(data, make_app):
+async def test_raw_search_and_origin_jump_to_review(data, make_app):
     app = make_app(data.path)
     async with app.run_test(size=SIZE) as pilot:
         screen = await show(pilot, "2")
@@ -222,14 +219,16 @@ async def test_raw_search_lists_transcript_hits_and_jumps_to_review(data, make_a
         view = review.transcript
         assert view.message_at(view.cursor_row).id == target.message_id
 
-
-async def test_enter_jumps_from_a_memory_to_its_evidence_on_review(data, make_app):
-    cents = data.review.memories["shop"][1]
-    evidence = data.rows("SELECT message_id FROM evidence WHERE memory_id = ?", cents)[0][0]
-    app = make_app(data.path)
-    async with app.run_test(size=SIZE) as pilot:
+        # From a memory, enter jumps to its evidence (a memory added by hand has none: it says so).
+        cents = data.review.memories["shop"][1]
+        evidence = data.rows("SELECT message_id FROM evidence WHERE memory_id = ?", cents)[0][0]
         screen = await show(pilot, "2")
-        # A memory added by hand has no origin: it says so and stays here.
+        screen.query_one("#memories-search").value = ""
+        await pilot.press("ctrl+t")  # back to the memories
+        await settle(pilot)
+        assert not screen.memory_list.ranked
+        screen.memory_list.focus()
+        screen.memory_list.cursor = 0
         assert screen.memory_list.current.session_id is None
         await pilot.press("enter")
         await settle(pilot)
@@ -239,7 +238,6 @@ async def test_enter_jumps_from_a_memory_to_its_evidence_on_review(data, make_ap
         await settle(pilot)
         assert isinstance(app.screen, ReviewScreen)
         assert app.review.session.id == data.review.sessions["shop"]
-        view = app.review.transcript
         assert view.message_at(view.cursor_row).id == evidence
 
 

@@ -49,6 +49,8 @@ class MemoryDetail(Static):
         self.memory: MemoryRecord | None = None
 
     def show(self, memory: MemoryRecord | None, note: str = "") -> None:
+        if memory is not None and memory == self.memory:
+            return  # (re-rendering it would lay the screen out again for nothing)
         self.memory = memory
         self.update(memory_detail(memory) if memory is not None else Content.styled(note, "dim"))
 
