@@ -201,7 +201,9 @@ class Prefetcher:
             while self.jobs[0].key != key:
                 self._drop(self.jobs.popleft())
             job = self.jobs.popleft()
-            if job.size >= WAIT_FOR_START and not self.ready and self.proc is not None and not self.broken:
+            # a large file waits for the worker to start rather than being parsed here; with
+            # extraction every file does (what is parsed here is extracted after the run, serially)
+            if (job.size >= WAIT_FOR_START or self.extract) and not self.ready and self.proc is not None and not self.broken:
                 self._poll_ready(wait=True)
             if job.spec != spec or self.proc is None or self.broken or not self._poll_ready():
                 self._drop(job)  # (until the worker has started, the importer parses by itself)
