@@ -175,7 +175,15 @@ async def test_fuzzy_search_as_you_type_forgives_typos_and_word_order(data, make
         await pilot.press("backspace", "backspace", "backspace", "backspace", "backspace")
         await type_text(pilot, "integer cents")
         await settle(pilot)
-        assert listed(screen)[0] == data.review.memories["shop"][1]
+        cents = data.review.memories["shop"][1]
+        assert listed(screen)[0] == cents
+        # Acting on a hit: the search stays, without what left.
+        await pilot.press("enter", "f")
+        await settle(pilot)
+        assert data.memory(cents)["forgotten"] and memory_list.ranked and cents not in listed(screen)
+        await pilot.press("u")
+        await settle(pilot)
+        assert listed(screen)[0] == cents
         # Clearing the box pages the whole list again.
         screen.query_one("#memories-search").value = ""
         await settle(pilot)

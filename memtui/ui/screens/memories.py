@@ -119,11 +119,12 @@ class ProjectsLoaded(Message):
 class HitsLoaded(Message):
     """Fuzzy search hits for `text` (best first)."""
 
-    def __init__(self, text: str, generation: int, hits: tuple) -> None:
+    def __init__(self, text: str, generation: int, hits: tuple, keep_cursor: bool = False) -> None:
         super().__init__()
         self.text = text
         self.generation = generation
         self.hits = hits
+        self.keep_cursor = keep_cursor  # the same search again (the data changed): stay in place
 
 
 class RawHitsLoaded(Message):
@@ -620,7 +621,7 @@ class MemoriesScreen(MemoryListScreen):
                 self.run_raw_search(self.search_text)
             return
         if self.search_text:
-            self.run_search(self.search_text, self.memory_query(), self.data_generation)
+            self.run_search(self.search_text, self.memory_query(), self.data_generation, keep_cursor)
         else:
             self.reload(keep_cursor=keep_cursor)
 
@@ -725,7 +726,7 @@ class MemoriesScreen(MemoryListScreen):
             return self._index[1]
 
     @work(thread=True, exclusive=True, group="search")
-    def run_search(self, text: str, query: MemoryQuery, generation: int) -> None:
+    def run_search(self, text: str, query: MemoryQuery, generation: int, keep_cursor: bool = False) -> None:
         """Rank the memories matching the filters against `text` (one worker per keystroke)."""
         worker = get_current_worker()
         try:
@@ -738,13 +739,15 @@ class MemoriesScreen(MemoryListScreen):
                 self.post_message(SearchFailed(f"{type(exc).__name__}: {exc}"))
             return
         if not worker.is_cancelled:
-            self.post_message(HitsLoaded(text, generation, tuple(hits)))
+            self.post_message(HitsLoaded(text, generation, tuple(hits), keep_cursor))
 
     def on_hits_loaded(self, message: HitsLoaded) -> None:
         if message.text != self.search_text or self.raw_mode:
             return  # typed on since: a newer search is on its way
         self.hits_shown = len(message.hits)
-        self.memory_list.set_ranked([h.memory for h in message.hits], [h.spans for h in message.hits])
+        self.memory_list.set_ranked(
+            [h.memory for h in message.hits], [h.spans for h in message.hits], keep_cursor=message.keep_cursor
+        )
         self.memory_list.empty_text = f"No memory matches “{one_line(message.text)[:60]}”."
         self.set_titles()
 

@@ -210,7 +210,9 @@ class MemoryList(ScrollView, can_focus=True):
         if first <= self.cursor < first + PAGE:
             self._post_highlight(force=True)
 
-    def set_ranked(self, records: Sequence[MemoryRecord], spans: Sequence[Spans] | None = None) -> None:
+    def set_ranked(
+        self, records: Sequence[MemoryRecord], spans: Sequence[Spans] | None = None, *, keep_cursor: bool = False
+    ) -> None:
         """Show a fixed list (best first), e.g. search hits with their highlight ranges."""
         self.generation += 1
         self.ranked = True
@@ -218,7 +220,7 @@ class MemoryList(ScrollView, can_focus=True):
         self._pages = {i // PAGE: tuple(records[i : i + PAGE]) for i in range(0, len(records), PAGE)}
         self._spans = list(spans) if spans is not None else [()] * len(records)
         self._requested = set()
-        self._after_reset(keep_cursor=False)
+        self._after_reset(keep_cursor=keep_cursor)
 
     def _store_page(self, page: int, records: Sequence[MemoryRecord]) -> None:
         self._pages[page] = tuple(records)
