@@ -18,10 +18,15 @@ the import's peak memory:
     peak_rss_mb = that child's ru_maxrss + its parsing worker's (importers/prefetch.py);
     CPU seconds of both and the time the import waited for a CPU held by other processes
     (Linux schedstat) are reported too, since a busy machine inflates wall time;
-  * noop re-import: a new Importer over the same, unchanged tree (at least 1,000 files).
+  * noop re-import: a new Importer over the same, unchanged tree (at least 1,000 files);
+  * import + heuristic extraction, as `memtui import` does by default: Importer(extractor=
+    "heuristic") (two workers parse and extract ahead) then propose_sessions with report.extracted;
+    mb_per_s_with_extraction = input bytes / wall seconds of both, extract_s = the part after the
+    import (storing the proposals, extracting what was not extracted ahead).
 
 Human-readable lines come first; the last line is one JSON object. Targets (2-core machine):
-mb_per_s >= 50, peak_rss_mb < 300, noop_reimport_s < 1 (for >= 1,000 files).
+mb_per_s >= 50, peak_rss_mb < 300, noop_reimport_s < 1 (for >= 1,000 files); the import issue's
+50 MB/s is to include extraction (mb_per_s_with_extraction), not yet met (targets_met leaves it out).
 --big-file-mb N adds one long session file of N MB (memory on huge files).
 This file is not collected by pytest (tests/perf is in norecursedirs). Linux/macOS (resource).
 """
@@ -282,6 +287,7 @@ def child_import_extract(root: Path, db_path: Path) -> dict:
     from memtui.core import propose
     from memtui.core.db import open_database
     from memtui.core.importers.pipeline import Importer
+    from memtui.core.importers.prefetch import worker_count
 
     cpu_before = _cpu_s()
     worker_cpu_before = _cpu_s(resource.RUSAGE_CHILDREN)
@@ -307,7 +313,9 @@ def child_import_extract(root: Path, db_path: Path) -> dict:
         "worker_cpu_s": _cpu_s(resource.RUSAGE_CHILDREN) - worker_cpu_before,
         "runqueue_wait_s": _runqueue_wait_s() - wait_before,
         "peak_rss_mb": _rss_mb(),
+        # the largest worker's peak (ru_maxrss of the children is a maximum, not a sum) and how many
         "worker_peak_rss_mb": resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024,
+        "workers": worker_count(True),
     }
 
 
@@ -434,7 +442,7 @@ def main(argv: list[str] | None = None) -> int:
             f" and storing {ext['extract_s']:.2f}s; {ext['extracted_ahead']} of {ext['sessions']} sessions extracted"
             f" ahead; {ext['proposals']} proposals, {ext['reinforced']} reinforced)"
             f" = {mb / ext['seconds']:.1f} MB/s (CPU: {ext['cpu_s']:.2f} s + workers {ext['worker_cpu_s']:.2f} s),"
-            f" peak RSS {ext['peak_rss_mb']:.0f} MB + workers {ext['worker_peak_rss_mb']:.0f} MB"
+            f" peak RSS {ext['peak_rss_mb']:.0f} MB + {ext['workers']} workers of at most {ext['worker_peak_rss_mb']:.0f} MB"
         )
 
         result = {
@@ -445,7 +453,8 @@ def main(argv: list[str] | None = None) -> int:
             "cpu_s_with_extraction": round(ext["cpu_s"] + ext["worker_cpu_s"], 2),
             "extracted_ahead": ext["extracted_ahead"],
             "runqueue_wait_with_extraction_s": round(ext["runqueue_wait_s"], 2),
-            "peak_rss_with_extraction_mb": round(ext["peak_rss_mb"] + ext["worker_peak_rss_mb"], 1),
+            # the importing process and its workers (each at the largest worker's peak: an upper bound)
+            "peak_rss_with_extraction_mb": round(ext["peak_rss_mb"] + max(1, ext["workers"]) * ext["worker_peak_rss_mb"], 1),
             "files": built["files"],
             "mb_per_s": round(mb / imp["seconds"], 1),
             "import_s": round(imp["seconds"], 2),

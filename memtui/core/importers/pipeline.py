@@ -594,7 +594,7 @@ def prepare_items(items: Iterable[Item]) -> Iterator:
 
 
 AHEAD_EXTRACTORS = ("heuristic",)  # extractors the import workers can run ahead
-AHEAD_MAX_CHARS = 64_000_000  # a file with more message text than this is extracted in-process
+AHEAD_MAX_CHARS = 24_000_000  # a file with more (stored) message text is extracted in-process (bounds memory)
 
 
 def external_digest(external_ids: Iterable[str | None]) -> str:
