@@ -282,3 +282,29 @@ def test_the_heuristic_extractor_reads_only_the_session_fields_the_workers_fill(
         checked += 1
     db.close()
     assert checked >= 20
+
+
+def test_memtui_import_with_and_without_workers_stores_the_same(tmp_path, corpus, eager_workers, monkeypatch, capsys):
+    from memtui.cli import main
+
+    seen = {}
+    real = propose.propose_sessions
+
+    def spy(db, ids, extractor, name, on_session=None, ready=None):
+        seen["ready"] = len(ready or {})
+        return real(db, ids, extractor, name, on_session, ready)
+
+    monkeypatch.setattr(propose, "propose_sessions", spy)
+    dumps, ready = {}, {}
+    for workers in ("0", "2"):
+        monkeypatch.setenv("MEMTUI_IMPORT_WORKERS", workers)
+        db_path = tmp_path / f"cli-{workers}.db"
+        assert main(["--db", str(db_path), "import", str(corpus / "claude-code"), "--json"]) == 0
+        summary = json.loads(capsys.readouterr().out)
+        assert summary["proposals"]["created"] > 0
+        db = open_database(db_path)
+        dumps[workers] = _dump(db)
+        db.close()
+        ready[workers] = seen["ready"]
+    assert ready["0"] == 0 and ready["2"] > 0  # the workers extracted ahead
+    assert dumps["2"] == dumps["0"]
