@@ -20,7 +20,7 @@ from textual.message import Message
 from textual.widgets import Button, Checkbox, Footer, Header, Input, Label, Select, Static
 from textual.worker import get_current_worker
 
-from memtui.core import memories
+from memtui.core import curate, memories
 from memtui.core.curate import ForgetRules, MemoryQuery, parse_duration
 from memtui.core.models import KINDS, TIERS
 from memtui.core.records import MemoryRecord
@@ -200,8 +200,6 @@ class ForgetScreen(MemoryListScreen):
 
     @work(thread=True, exclusive=True, group="preview")
     def _preview(self, rules: ForgetRules) -> None:
-        from memtui.core import curate
-
         with self.app.connection() as db:
             count, records = curate.preview_stale(db, rules, limit=PREVIEW)
         if not get_current_worker().is_cancelled:
@@ -272,8 +270,6 @@ class ForgetScreen(MemoryListScreen):
 
 
 def _forget_stale(db: SqliteDatabase, rules: ForgetRules) -> tuple[Sequence[int], str]:
-    from memtui.core import curate
-
     with db.atomic():
         changed = memories.forget(db, curate.stale_ids(db, rules))
     if not changed:

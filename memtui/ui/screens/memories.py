@@ -30,7 +30,7 @@ from textual.widgets import Footer, Header, Input, OptionList, Select
 from textual.widgets.option_list import Option
 from textual.worker import get_current_worker
 
-from memtui.core import memories
+from memtui.core import curate, memories, store
 from memtui.core.curate import MemoryQuery
 from memtui.core.models import KINDS, STATUSES, TIERS
 from memtui.core.records import MemoryRecord
@@ -173,11 +173,7 @@ async def jump_to_review(screen: Screen, session_id: int, message_id: int | None
     """Show the Review screen at a session's message (ReviewScreen.show_message)."""
     app = screen.app
     await app.action_show_screen("review")  # type: ignore[attr-defined]
-    review = getattr(app, "review", None)
-    if review is not None and hasattr(review, "show_message"):
-        await review.show_message(session_id, message_id)
-    else:  # pragma: no cover - an older Review screen
-        app.notify("The Review screen cannot show one message yet.", severity="warning", markup=False)
+    await app.review.show_message(session_id, message_id)  # type: ignore[attr-defined]
 
 
 class MemoryListScreen(Screen):
@@ -241,8 +237,6 @@ class MemoryListScreen(Screen):
 
     @work(thread=True, exclusive=True, group="version")
     def _check_version(self) -> None:
-        from memtui.core import store
-
         with self.app.connection() as db:
             version = store.data_version(db)
         self.post_message(VersionChecked(version))
@@ -270,8 +264,6 @@ class MemoryListScreen(Screen):
 
     @work(thread=True, exclusive=True, group="list")
     def _load_list(self, query: MemoryQuery, generation: int, offset: int, keep_cursor: bool) -> None:
-        from memtui.core import curate
-
         with self.app.connection() as db:
             total = curate.count_memories(db, query)
             if offset >= total:
@@ -294,8 +286,6 @@ class MemoryListScreen(Screen):
 
     @work(thread=True, group="pages")
     def _load_page(self, query: MemoryQuery, generation: int, offset: int) -> None:
-        from memtui.core import curate
-
         with self.app.connection() as db:
             records = curate.page_memories(db, query, offset, PAGE)
         self.post_message(PageLoaded(generation, offset, tuple(records)))
@@ -309,8 +299,6 @@ class MemoryListScreen(Screen):
 
     @work(thread=True, group="pages")
     def _load_range(self, query: MemoryQuery, generation: int, start: int, end: int) -> None:
-        from memtui.core import curate
-
         with self.app.connection() as db:
             records = curate.page_memories(db, query, start, end - start)
         self.post_message(IdsLoaded(generation, tuple(m.id for m in records), replace=False))
@@ -348,8 +336,6 @@ class MemoryListScreen(Screen):
 
     @work(thread=True, exclusive=True, group="select")
     def _select_all(self, query: MemoryQuery, generation: int) -> None:
-        from memtui.core import curate
-
         with self.app.connection() as db:
             ids = curate.memory_ids(db, query)
         self.post_message(IdsLoaded(generation, tuple(ids), replace=True))
@@ -415,8 +401,6 @@ class MemoryListScreen(Screen):
 
     @work(thread=True, exclusive=True, group="projects")
     def _load_projects(self) -> None:
-        from memtui.core import curate
-
         with self.app.connection() as db:
             projects = curate.list_projects(db)
         self.post_message(ProjectsLoaded(tuple(projects)))
