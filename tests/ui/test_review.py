@@ -780,7 +780,7 @@ def test_switching_to_a_5000_message_session_is_fast():
 # --- show_message: the way other screens jump to a message ---------------------------------
 
 
-def _add_far_session(data, sessions: int = 450, messages: int = 400) -> tuple[int, list[int]]:
+def _add_far_session(data, sessions: int = 450, messages: int = 400, name: str = "far-away") -> tuple[int, list[int]]:
     """Many sessions, then the oldest (last in the list, beyond the first page) with a long log."""
     db = open_database(data.path)
     try:
@@ -793,8 +793,8 @@ def _add_far_session(data, sessions: int = 450, messages: int = 400) -> tuple[in
                 )
             far = db.execute_sql(
                 "INSERT INTO session (tool, external_id, title, started_at, message_count, raw_size, review_state)"
-                " VALUES ('claude-code', 'far-away', 'the far session', 1000000, ?, 0, 'new')",
-                (messages,),
+                " VALUES ('claude-code', ?, 'the far session', 1000000, ?, 0, 'new')",
+                (name, messages),
             ).lastrowid
             for pos in range(messages):
                 role, kind = [("user", "text"), ("assistant", "text"), ("tool", "tool_result")][pos % 3]
@@ -802,7 +802,7 @@ def _add_far_session(data, sessions: int = 450, messages: int = 400) -> tuple[in
                 db.execute_sql(
                     "INSERT INTO message (session_id, position, role, kind, tool_name, text, timestamp, external_id,"
                     " group_id, is_error, original_len) VALUES (?, ?, ?, ?, ?, ?, NULL, ?, NULL, 0, NULL)",
-                    (far, pos, role, kind, "Bash" if kind == "tool_result" else None, text, f"far-{pos}"),
+                    (far, pos, role, kind, "Bash" if kind == "tool_result" else None, text, f"{name}-{pos}"),
                 )
             ids = [r[0] for r in db.execute_sql("SELECT id FROM message WHERE session_id = ? ORDER BY position", (far,))]
     finally:
@@ -919,3 +919,32 @@ async def test_a_long_session_is_shown_from_its_first_messages_and_the_rest_foll
         view.highlight([ids[1100]])
         view.jump_to(ids[1100])
         assert view.plain_lines() == rows
+
+
+async def test_quick_switches_between_long_sessions_end_on_the_right_messages(review_data, make_app, monkeypatch):
+    """Switching on while a session's rest is still read: no part of it lands in another's transcript."""
+    from memtui.ui.screens import review as review_module
+
+    monkeypatch.setattr(review_module, "TAIL_PART", 100)
+    one, one_ids = _add_far_session(review_data, sessions=0, messages=700, name="one")
+    two, two_ids = _add_far_session(review_data, sessions=0, messages=650, name="two")
+    app = make_app(review_data)
+    async with app.run_test(size=(120, 36)) as pilot:
+        review = await started(pilot)
+        sessions = review.sessions
+        for target in (one, two, one, two, one, two):
+            sessions.highlighted = sessions.index_of(target)
+            await pilot.pause(0.01 if target == one else 0)
+        await settle(pilot)
+        view = review.transcript
+        assert review.session.id == two and view.complete
+        assert [m.id for m in view.messages] == two_ids
+        await pilot.press("n")  # (the same start time: two is listed first, the higher id)
+        await settle(pilot)
+        assert review.session.id == one and [m.id for m in view.messages] == one_ids
+        # Back on the shown session while another is read: its rest, cut short, is read again.
+        sessions.highlighted = sessions.index_of(two)
+        await pilot.pause(0)
+        sessions.highlighted = sessions.index_of(one)
+        await settle(pilot)
+        assert review.session.id == one and view.complete and [m.id for m in view.messages] == one_ids

@@ -259,7 +259,18 @@ class ReviewScreen(Screen):
         session = self.sessions.session_at(event.option_index)
         if session is not None and (self.session is None or session.id != self.session.id):
             self.show_session(session.id)
+        elif session is not None:
+            self._back_on_shown_session()
         self._set_titles()
+
+    def _back_on_shown_session(self) -> None:
+        """The highlight came back to the session shown before another one was read: the other one
+        is not wanted any more, and the rest of this one's messages is read again if it was cut short."""
+        self._loading_session = None
+        view = self.transcript
+        if self.session is not None and not view.complete and self._tail_for is None:
+            self._tail_for = (self.session.id, len(view.messages))
+            self._load_tail(self.session.id, len(view.messages))
 
     @on(OptionList.OptionSelected, "#sessions")
     def _session_selected(self, event: OptionList.OptionSelected) -> None:
@@ -270,8 +281,10 @@ class ReviewScreen(Screen):
             return
         self._loading_session = session_id
         self._focus_after_load = focus
-        self._tail_for = None  # the rest of the session shown before is no longer wanted
-        self.workers.cancel_group(self, "transcript-tail")
+        # The rest of the session shown before is no longer wanted: its worker stops after the
+        # part it is reading (not cancelled: a cancelled worker makes App.workers.wait_for_complete,
+        # which tests wait on, raise).
+        self._tail_for = None
         self.load_session(session_id)
 
     @work(thread=True, exclusive=True, group="session")
@@ -294,7 +307,7 @@ class ReviewScreen(Screen):
         if not worker.is_cancelled:
             self.post_message(SessionLoaded(session, messages, proposals))
 
-    @work(thread=True, exclusive=True, group="transcript-tail")
+    @work(thread=True, group="transcript-tail")
     def _load_tail(self, session_id: int, offset: int) -> None:
         if self._tail_for != (session_id, offset):
             return  # another session (or a reload) came in before this started
@@ -337,7 +350,12 @@ class ReviewScreen(Screen):
     def on_session_loaded(self, message: SessionLoaded) -> None:
         current = self.sessions.current
         if current is not None and current.id != message.session.id:
-            return  # the highlight moved on while this was read
+            # The highlight moved on while this was read (so a later highlight reads it again).
+            if self._loading_session == message.session.id:
+                self._loading_session = None
+            if self._jump_target is not None and self._jump_target[0] == message.session.id:
+                self._finish_jump(message.session.id, give_up=True)
+            return
         self._loading_session = None
         same = self.session is not None and self.session.id == message.session.id
         keep = self.proposals.current.id if same and self.proposals.current else None
@@ -427,10 +445,10 @@ class ReviewScreen(Screen):
                     break
         return found, more, session
 
-    def _finish_jump(self, session_id: int) -> None:
+    def _finish_jump(self, session_id: int, give_up: bool = False) -> None:
         """The session is shown: put the cursor where show_message asked, and wake who waits."""
         target, self._jump_target = self._jump_target, None
-        if target is not None and target[0] == session_id:
+        if target is not None and target[0] == session_id and not give_up:
             view = self.transcript
             message_id = target[1]
             if message_id is not None and view.index_of(message_id) is None and not view.complete:
