@@ -19,17 +19,19 @@ matches are ranked by bm25.
 
 from __future__ import annotations
 
+import hashlib
 import os
 import re
-from array import array
 import sqlite3
 import threading
 import time
+from array import array
 from bisect import bisect_left
 from collections import OrderedDict
 from dataclasses import dataclass
 from operator import itemgetter
 
+import orjson
 from peewee import SqliteDatabase
 from rapidfuzz import fuzz, process
 from rapidfuzz.distance import Indel
@@ -75,47 +77,90 @@ def _quote(word: str) -> str:
     return '"' + word.replace('"', '""') + '"'
 
 
+@dataclass
+class _Built:
+    """The searchable copy of a query's memories, shared by the MemoryIndexes made while the
+    memories it holds (ids, order, texts) stay the same: a pin or an approval does not rebuild it."""
+
+    conn: sqlite3.Connection  # private, in memory: the FTS5 table `idx` (rowid = position)
+    lock: threading.Lock
+    cache: OrderedDict  # (word, prefix) -> FTS5 expressions and typo words
+    ids: array  # memory ids by position, most recently seen first
+    texts: tuple[str, ...]  # lower case, `_` as a space (FTS5 splits words there too)
+    vocab: tuple[str, ...]  # every word in the index, sorted
+
+
+_BUILT: OrderedDict[tuple[str, MemoryQuery], tuple[bytes, _Built]] = OrderedDict()
+_BUILT_LOCK = threading.Lock()
+_BUILT_KEEP = 4
+
+
+def _built(path: str, query: MemoryQuery) -> _Built:
+    """The index of `query`'s memories: the last one built if they have not changed since."""
+    where, args = _where(query)
+    source = f" FROM src.memory m{_needs_project(query.project)} WHERE {where} ORDER BY m.last_seen_at DESC, m.id DESC"
+    # What the index depends on: which memories, their order, their texts (fingerprint and length).
+    shape = "m.id, m.last_seen_at, m.fingerprint, length(m.text)"
+    conn = sqlite3.connect(":memory:", check_same_thread=False)
+    conn.execute("ATTACH DATABASE ? AS src", (path,))
+    conn.execute("BEGIN")  # one snapshot for the check and the build
+    try:
+        signature = hashlib.blake2b(orjson.dumps(conn.execute(f"SELECT {shape}{source}", args).fetchall())).digest()
+        with _BUILT_LOCK:
+            known = _BUILT.get((path, query))
+        rows = None if known and known[0] == signature else conn.execute(f"SELECT m.id, m.text{source}", args).fetchall()
+    finally:
+        conn.execute("COMMIT")
+    if rows is None:
+        conn.close()
+        return known[1]
+    conn.execute(
+        "CREATE VIRTUAL TABLE idx USING fts5(text, content='', detail=none, columnsize=0, prefix='1 2 3',"
+        " tokenize='unicode61 remove_diacritics 2')"
+    )
+    # An array and tuples of strings: the garbage collector need not walk 100k items on each pass.
+    ids = array("q", [r[0] for r in rows])
+    texts = tuple([r[1].lower().replace("_", " ") for r in rows])
+    del rows
+    with conn:  # rowid = position, newest first
+        conn.executemany("INSERT INTO idx(rowid, text) VALUES (?, ?)", enumerate(texts))
+    conn.execute("CREATE VIRTUAL TABLE temp.vocab USING fts5vocab(main, idx, row)")
+    vocab = tuple([r[0] for r in conn.execute("SELECT term FROM temp.vocab")])  # sorted
+    conn.execute("DROP TABLE temp.vocab")
+    built = _Built(conn, threading.Lock(), OrderedDict(), ids, texts, vocab)
+    with _BUILT_LOCK:
+        _BUILT[(path, query)] = (signature, built)
+        _BUILT.move_to_end((path, query))
+        while len(_BUILT) > _BUILT_KEEP:
+            _BUILT.popitem(last=False)
+    return built
+
+
 class MemoryIndex:
     """Built once (in a worker) from the live or forgotten memories; searched per keystroke from one thread.
 
-    A snapshot: rebuild it after memories change (hits of memories forgotten or restored since are
-    dropped, and records are read fresh, so texts and states shown are current)."""
+    A snapshot: make a new one after memories change. That is cheap when the memories it matches,
+    their order and texts are unchanged (a pin, an approval): the searchable copy is shared then,
+    and only the records (read fresh for each index) change. Hits of memories forgotten or restored
+    since are dropped."""
 
     def __init__(self, db: SqliteDatabase, query: MemoryQuery | None = None) -> None:
         self.query = query or MemoryQuery()
-        self._lock = threading.Lock()
-        self._cache: OrderedDict[str, tuple[str, tuple[str, ...]]] = OrderedDict()
-        self._records: dict[int, MemoryRecord] = {}
-        where, args = _where(self.query)
-        conn = sqlite3.connect(":memory:", check_same_thread=False)
-        self._conn = conn
+        self._records: dict[int, MemoryRecord] = {}  # read fresh for each index: states change
         path = db.database if db.database == ":memory:" else os.path.abspath(db.database)
-        conn.execute("ATTACH DATABASE ? AS src", (path,))
-        conn.execute(
-            "CREATE VIRTUAL TABLE idx USING fts5(text, content='', detail=none, columnsize=0, prefix='1 2 3',"
-            " tokenize='unicode61 remove_diacritics 2')"
-        )
-        rows = conn.execute(
-            f"SELECT m.id, m.text FROM src.memory m{_needs_project(self.query.project)} WHERE {where}"
-            " ORDER BY m.last_seen_at DESC, m.id DESC",
-            args,
-        ).fetchall()
-        # An array and tuples of strings: the garbage collector need not walk 100k items on each pass.
-        self._ids = array("q", [r[0] for r in rows])
-        # Lower case, `_` as a space (FTS5 splits words there too): scored, and searched for highlights.
-        self._texts = tuple([r[1].lower().replace("_", " ") for r in rows])
-        del rows
-        with conn:  # rowid = position, newest first
-            conn.executemany("INSERT INTO idx(rowid, text) VALUES (?, ?)", enumerate(self._texts))
-        conn.execute("CREATE VIRTUAL TABLE temp.vocab USING fts5vocab(main, idx, row)")
-        self._vocab = tuple([r[0] for r in conn.execute("SELECT term FROM temp.vocab")])  # sorted
-        conn.execute("DROP TABLE temp.vocab")
+        built = _built(path, self.query)
+        self._conn, self._lock, self._cache = built.conn, built.lock, built.cache
+        self._ids, self._texts, self._vocab = built.ids, built.texts, built.vocab
 
     def __len__(self) -> int:
         return len(self._ids)
 
     def close(self) -> None:
-        self._conn.close()
+        """Let go of the index (it is kept for the next MemoryIndex of the same memories otherwise)."""
+        with _BUILT_LOCK:
+            for key, (_, built) in list(_BUILT.items()):
+                if built.conn is self._conn:
+                    del _BUILT[key]
 
     # --- typed words -> FTS5 expressions ------------------------------------------------------
 

@@ -137,3 +137,20 @@ def test_when_no_memory_holds_every_word_the_one_holding_most_comes_first(db, id
     assert texts(hits)[0] == TEXTS[2]  # two of the three words; the others hold one
     assert set(texts(hits)) == {TEXTS[2], TEXTS[4], TEXTS[5]}
     assert set(index.ids("pnpm repository alembic")) == {ids[2], ids[4], ids[5]}
+
+
+def test_a_new_index_of_unchanged_memories_shares_the_built_one(db, ids):
+    first = search.MemoryIndex(db)
+    mem.pin(db, [ids[0]])  # a state changes; which memories, their order and texts do not
+    second = search.MemoryIndex(db)
+    assert second._conn is first._conn
+    assert second.search("redis")[0].memory.pinned  # records are read fresh
+    mem.edit(db, ids[3], text="Configuration lives in pyproject.toml")
+    third = search.MemoryIndex(db)
+    assert third._conn is not first._conn
+    assert texts(third.search("pyproject")) == ["Configuration lives in pyproject.toml"]
+    mem.forget(db, [ids[0]])
+    fourth = search.MemoryIndex(db)
+    assert fourth._conn is not third._conn and len(fourth) == len(TEXTS) - 1
+    assert first.search("pool") == [] and fourth.search("pool") == []  # forgotten since: dropped
+    assert search.MemoryIndex(db, MemoryQuery(forgotten=True))._conn is not fourth._conn
