@@ -12,7 +12,8 @@ from memtui.ui.screens.forget import ForgetScreen
 from memtui.ui.screens.memories import MemoriesScreen
 from memtui.ui.screens.review import ReviewScreen
 from memtui.ui.screens.trash import TrashScreen
-from memtui.ui.widgets.memory_list import MemoryList
+from memtui.ui.widgets import memory_list as memory_list_module
+from memtui.ui.widgets.memory_list import PAGE
 from tests.ui.conftest import settle
 from tests.ui.curate_data import DAY, CurateData, build_curate_db
 
@@ -113,7 +114,7 @@ async def test_listing_each_filter_and_sort(data, make_app):
         assert first not in listed(screen)
 
 
-async def test_the_list_pages_from_the_database_and_age_filters(data, make_app):
+async def test_the_list_pages_from_the_database_and_age_filters(data, make_app, monkeypatch):
     """250 more memories: the list holds the count and the pages it was asked for, not every row."""
     from memtui.core import memories
 
@@ -138,6 +139,17 @@ async def test_the_list_pages_from_the_database_and_age_filters(data, make_app):
         assert memory_list.current.id == live_ids(data)[-1]
         assert len(memory_list.loaded()) <= 200
         assert "263 memories" in str(screen.query_one("#memories-pane").border_title)
+        # Scrolled with the mouse far from the cursor, keeping few pages: what is on screen stays
+        # loaded (and the cursor's page), the rest is dropped.
+        monkeypatch.setattr(memory_list_module, "KEEP_PAGES", 2)
+        await pilot.press("home")
+        await settle(pilot)
+        memory_list.scroll_to(y=150, animate=False, immediate=True)
+        await settle(pilot)
+        memory_list.scroll_end(animate=False, immediate=True)
+        await settle(pilot)
+        assert memory_list.memory_at(0) is not None and memory_list.memory_at(memory_list.total - 1) is not None
+        assert len(memory_list.loaded()) <= 2 * PAGE
         # The age filters: created more than N days ago, or not seen for N days.
         now = time.time()
         for age, where in (

@@ -225,9 +225,12 @@ class MemoryList(ScrollView, can_focus=True):
     def _store_page(self, page: int, records: Sequence[MemoryRecord]) -> None:
         self._pages[page] = tuple(records)
         if len(self._pages) > KEEP_PAGES:
-            here = self.cursor // PAGE
-            for far in sorted(self._pages, key=lambda p: -abs(p - here))[: len(self._pages) - KEEP_PAGES]:
-                del self._pages[far]
+            # Drop the pages farthest from what is on screen (never the cursor's, nor this one).
+            here = int(self.scroll_y + self.scrollable_content_region.height / 2) // PAGE
+            keep = {page, self.cursor // PAGE}
+            far = sorted((p for p in self._pages if p not in keep), key=lambda p: -abs(p - here))
+            for p in far[: len(self._pages) - KEEP_PAGES]:
+                del self._pages[p]
 
     def _after_reset(self, keep_cursor: bool) -> None:
         self._strips.clear()
