@@ -103,12 +103,16 @@ def _built(path: str, query: MemoryQuery) -> _Built:
     shape = "m.id, m.last_seen_at, m.fingerprint, length(m.text)"
     conn = sqlite3.connect(":memory:", check_same_thread=False)
     conn.execute("ATTACH DATABASE ? AS src", (path,))
+    with _BUILT_LOCK:
+        known = _BUILT.get((path, query))
     conn.execute("BEGIN")  # one snapshot for the check and the build
     try:
-        signature = hashlib.blake2b(orjson.dumps(conn.execute(f"SELECT {shape}{source}", args).fetchall())).digest()
-        with _BUILT_LOCK:
-            known = _BUILT.get((path, query))
-        rows = None if known and known[0] == signature else conn.execute(f"SELECT m.id, m.text{source}", args).fetchall()
+        if known is None:  # nothing to compare with: read everything at once
+            rows = conn.execute(f"SELECT {shape}, m.text{source}", args).fetchall()
+            signature = hashlib.blake2b(orjson.dumps([r[:4] for r in rows])).digest()
+        else:
+            signature = hashlib.blake2b(orjson.dumps(conn.execute(f"SELECT {shape}{source}", args).fetchall())).digest()
+            rows = None if known[0] == signature else conn.execute(f"SELECT {shape}, m.text{source}", args).fetchall()
     finally:
         conn.execute("COMMIT")
     if rows is None:
@@ -120,7 +124,7 @@ def _built(path: str, query: MemoryQuery) -> _Built:
     )
     # An array and tuples of strings: the garbage collector need not walk 100k items on each pass.
     ids = array("q", [r[0] for r in rows])
-    texts = tuple([r[1].lower().replace("_", " ") for r in rows])
+    texts = tuple([r[4].lower().replace("_", " ") for r in rows])
     del rows
     with conn:  # rowid = position, newest first
         conn.executemany("INSERT INTO idx(rowid, text) VALUES (?, ?)", enumerate(texts))
