@@ -425,8 +425,9 @@ async def test_forget_stale_previews_live_and_confirms(data, make_app):
         await settle(pilot)
         assert all(data.memory(i)["forgotten"] for i in expected)
         assert screen.count == 0  # the preview is read again
-        # One undo step brings them all back.
-        screen.memory_list.focus()
+        # One undo step brings them all back (escape: from the rule fields to the preview).
+        await pilot.press("escape")
+        assert app.focused is screen.memory_list
         await pilot.press("u")
         await settle(pilot)
         assert not any(data.memory(i)["forgotten"] for i in expected)

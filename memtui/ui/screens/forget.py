@@ -65,6 +65,8 @@ class ForgetScreen(MemoryListScreen):
         Binding("u", "undo", "undo", id="forget.undo", group=UNDO_GROUP,
                 tooltip="Undo the last action in one step (the same journal as Review and 'memtui undo')"),
         Binding("U", "redo", "redo", id="forget.redo", group=UNDO_GROUP, tooltip="Redo what undo undid"),
+        Binding("escape", "focus_preview", "preview", id="forget.preview", show=False,
+                tooltip="From a rule field to the preview (where u and U undo and redo)"),
         Binding("q", "app.quit", "quit", id="quit", show=False, tooltip="Quit memtui"),
     ]
 
@@ -175,6 +177,9 @@ class ForgetScreen(MemoryListScreen):
     @on(Input.Submitted, "#forget-rules-pane Input")
     def _next_field(self) -> None:
         self.focus_next()
+
+    def action_focus_preview(self) -> None:
+        self.memory_list.focus()
 
     def action_clear_rules(self) -> None:
         for field_id in (*DURATIONS, "rule-confidence"):
