@@ -306,9 +306,10 @@ def _existing(db: SqliteDatabase, ids: Iterable[int]) -> list[int]:
 _REAL_FIELDS = frozenset({"confidence", "created_at", "updated_at", "last_seen_at", "forgotten_at"})
 
 
-def _json_sql(fields: Sequence[str]) -> str:
+def _json_sql(fields: Sequence[str], extra: str = "") -> str:
     """SQL building the JSON object of `fields` of memory `m`, as orjson would write it (floats with
-    17 significant digits, so they read back exactly; json_object writes 15)."""
+    17 significant digits, so they read back exactly; json_object writes 15), and `extra` members
+    (SQL giving `"name":value`)."""
     parts = []
     for f in fields:
         value = (
@@ -316,6 +317,8 @@ def _json_sql(fields: Sequence[str]) -> str:
             else f"json_quote(m.{f})"
         )
         parts.append(f"'\"{f}\":' || {value}")
+    if extra:
+        parts.append(extra)
     return "'{' || " + " || ',' || ".join(parts) + " || '}'"
 
 
@@ -410,11 +413,10 @@ def purge(db: SqliteDatabase, ids: Iterable[int]) -> list[int]:
     """Delete memories for good (journalled with their full state, so even this can be undone)."""
     ids = _existing(db, ids)
     id_list = _id_list(ids)
-    evidence = (
-        "(SELECT json_group_array(json_array(message_id, quote)) FROM"
+    state = _json_sql(_FIELDS, extra=(
+        "'\"evidence\":' || (SELECT json_group_array(json_array(message_id, quote)) FROM"
         " (SELECT message_id, quote FROM evidence WHERE memory_id = m.id ORDER BY id))"
-    )
-    state = _json_sql(_FIELDS)[: -len(" || '}'")] + f" || ',\"evidence\":' || {evidence} || '}}'"
+    ))
     with db.atomic():
         (batch,) = db.execute_sql("SELECT COALESCE(MAX(batch), 0) + 1 FROM event").fetchone()
         db.execute_sql(

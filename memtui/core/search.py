@@ -1,20 +1,22 @@
 """Search: fuzzy search over memories (as you type) and full-text search over the raw transcripts.
 
 Memories: `MemoryIndex` copies the memories of a query, most recently seen first, into a private
-in-memory SQLite FTS5 index (built in C in one statement, with prefix indexes for 1-3 letters) and
-keeps their lower-cased texts. A search splits the typed text into words; each word counts as a
-prefix (so the word being typed matches) and, from 3 letters on, also as the vocabulary words a
-typo or two away from it (`tokn` -> `token`, `conection` -> `connection`; words sharing its first or
-second letter, by rapidfuzz Indel distance on their prefixes; at most 64 per word). FTS5 finds the
-memories holding a match for every word, newest first, stopping at a few hundred more than asked
-(exact matches first, then typo matches; when no memory holds every word, those holding any);
-only those are scored with rapidfuzz `partial_ratio`: the mean over the words plus a bonus for
-the phrase in order. Word order does not matter; typos cost a little; ties go to the most
-recently seen. A word's expansion is cached, so a keystroke redoes only the word being typed.
+in-memory SQLite FTS5 table (prefix indexes for 1-3 letters) and keeps their lower-cased texts;
+the copy is shared by later indexes of the same query while its memories, their order and texts
+are unchanged. A search splits the typed text into words: the one still being typed is a prefix,
+the others whole words; from 3 letters on, each also stands for the vocabulary words a typo or two
+away (`tokn` -> `token`, `conection` -> `connection`: words sharing its first or second letter,
+by rapidfuzz Indel distance on their prefixes, at most 64), except a short word (4 letters or
+less) found as it is. FTS5 finds the memories holding every word, newest first, stopping a
+little past the number asked for: as typed first, then with typos; when no memory holds every
+word, those holding any. Only those are scored: 100 a word held as typed, else rapidfuzz
+`partial_ratio`; the mean, plus a bonus for the phrase in order. Word order does not matter,
+typos cost a little, ties go to the most recently seen. A word's expansion is cached, so a
+keystroke redoes only the word being typed.
 
 Raw transcripts: SQLite FTS5 (`message_fts`, external content over `message`). The typed words are
-quoted (so `foo-bar`, `"`, `AND`, `*` are plain text), the last one as a prefix; the newest
-matches are ranked by bm25.
+quoted (so `foo-bar`, `"`, `AND`, `*` are plain text), the last one a prefix from 4 letters; the
+newest 200 matches are ranked by bm25; a query running past 2 s is given up.
 """
 
 from __future__ import annotations
