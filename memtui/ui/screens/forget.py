@@ -27,10 +27,10 @@ from memtui.core.records import MemoryRecord
 from memtui.ui.screens.confirm import ConfirmScreen
 from memtui.ui.screens.memories import (
     ANY,
-    UNDO_GROUP,
     MemoryListScreen,
     _options,
     memories_word,
+    shared_bindings,
 )
 from memtui.ui.text import one_line
 from memtui.ui.widgets.memory_detail import MemoryDetail
@@ -57,17 +57,13 @@ class ForgetScreen(MemoryListScreen):
     HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (110, "-wide")]
 
     BINDINGS = [
-        Binding("question_mark", "app.help", "help", id="help", show=False, tooltip="Show every key and its binding id"),
         Binding("ctrl+f", "forget_stale", "forget these", id="forget.confirm",
                 tooltip="Move every memory the rules select to the trash (asks first; undoable)"),
         Binding("ctrl+l", "clear_rules", "clear rules", id="forget.clear", show=False,
                 tooltip="Clear every rule"),
-        Binding("u", "undo", "undo", id="forget.undo", group=UNDO_GROUP,
-                tooltip="Undo the last action in one step (the same journal as Review and 'memtui undo')"),
-        Binding("U", "redo", "redo", id="forget.redo", group=UNDO_GROUP, tooltip="Redo what undo undid"),
         Binding("escape", "focus_preview", "preview", id="forget.preview", show=False,
                 tooltip="From a rule field to the preview (where u and U undo and redo)"),
-        Binding("q", "app.quit", "quit", id="quit", show=False, tooltip="Quit memtui"),
+        *shared_bindings("forget"),
     ]
 
     def __init__(self) -> None:

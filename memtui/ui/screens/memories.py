@@ -44,7 +44,17 @@ BulkFunc = Callable[[SqliteDatabase], tuple[Sequence[int], str]]
 
 SEARCH_LIMIT = 500  # fuzzy hits shown (select all takes every match)
 RAW_LIMIT = 50
-UNDO_GROUP = Binding.Group("undo/redo", compact=True)
+
+
+def shared_bindings(prefix: str) -> list[Binding]:
+    """Keys every curate screen has: help and quit (in the help screen, not the footer), undo, redo."""
+    return [
+        Binding("question_mark", "app.help", "help", id="help", show=False, tooltip="Show every key and its binding id"),
+        Binding("q", "app.quit", "quit", id="quit", show=False, tooltip="Quit memtui"),
+        Binding("u", "undo", "undo", id=f"{prefix}.undo",
+                tooltip="Undo the last action in one step (the same journal as Review and 'memtui undo')"),
+        Binding("U", "redo", "redo", id=f"{prefix}.redo", show=False, tooltip="Redo what undo undid"),
+    ]
 
 
 def plural(n: int, one: str, many: str | None = None) -> str:
@@ -490,8 +500,6 @@ class MemoriesScreen(MemoryListScreen):
     HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (110, "-wide")]
 
     BINDINGS = [
-        Binding("question_mark", "app.help", "help", id="help", show=False, tooltip="Show every key and its binding id"),
-        Binding("q", "app.quit", "quit", id="quit", show=False, tooltip="Quit memtui"),
         Binding("slash", "focus_search", "search", id="memories.search", show=False,
                 tooltip="Type to search: fuzzy over the memories, or full text over the transcripts (ctrl+t)"),
         Binding("ctrl+t", "toggle_mode", "memories/transcripts", id="memories.mode", show=False,
@@ -513,9 +521,7 @@ class MemoriesScreen(MemoryListScreen):
         Binding("t", "move_tier", "tier", id="memories.tier",
                 tooltip="Move the selected memories to another tier: developer, project or session"),
         Binding("k", "change_kind", "kind", id="memories.kind", tooltip="Change the kind of the selected memories"),
-        Binding("u", "undo", "undo", id="memories.undo",
-                tooltip="Undo the last action in one step (the same journal as Review and 'memtui undo')"),
-        Binding("U", "redo", "redo", id="memories.redo", show=False, tooltip="Redo what undo undid"),
+        *shared_bindings("memories"),
         Binding("enter", "origin", "origin", id="memories.origin",
                 tooltip="Jump to where the memory came from: its session and evidence on the Review screen"),
         Binding("s", "cycle_sort", "sort", id="memories.sort", show=False,

@@ -15,7 +15,7 @@ from textual.widgets import Footer, Header
 from memtui.core import memories
 from memtui.core.curate import MemoryQuery
 from memtui.ui.screens.confirm import ConfirmScreen
-from memtui.ui.screens.memories import UNDO_GROUP, MemoryListScreen, memories_word
+from memtui.ui.screens.memories import MemoryListScreen, memories_word, shared_bindings
 from memtui.ui.widgets.memory_detail import MemoryDetail
 from memtui.ui.widgets.memory_list import MemoryList
 
@@ -28,8 +28,6 @@ class TrashScreen(MemoryListScreen):
     HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (110, "-wide")]
 
     BINDINGS = [
-        Binding("question_mark", "app.help", "help", id="help", show=False, tooltip="Show every key and its binding id"),
-        Binding("q", "app.quit", "quit", id="quit", show=False, tooltip="Quit memtui"),
         Binding("space", "toggle_select", "select", id="trash.toggle",
                 tooltip="Select or unselect the memory at the cursor (shift+click or shift+↑↓ extend a range)"),
         Binding("ctrl+a", "select_all", "all", id="trash.select_all", tooltip="Select everything in the trash"),
@@ -38,10 +36,8 @@ class TrashScreen(MemoryListScreen):
                 tooltip="Restore the selected memories (or the one at the cursor) to where they were"),
         Binding("X,delete", "purge", "purge", id="trash.purge",
                 tooltip="Purge the selected memories for good (asks twice)"),
-        Binding("u", "undo", "undo", id="trash.undo", group=UNDO_GROUP,
-                tooltip="Undo the last action in one step (the same journal as Review and 'memtui undo')"),
-        Binding("U", "redo", "redo", id="trash.redo", group=UNDO_GROUP, tooltip="Redo what undo undid"),
         Binding("ctrl+r", "reload", "reload", id="trash.reload", show=False, tooltip="Read the trash again"),
+        *shared_bindings("trash"),
     ]
 
     def __init__(self) -> None:
