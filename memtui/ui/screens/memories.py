@@ -604,6 +604,12 @@ class MemoriesScreen(MemoryListScreen):
         self.memory_list.date_field = DATE_FIELD.get(self._value("filter-sort"), "last_seen_at")
         self.refresh_listing(keep_cursor=False)
 
+    def empty_text(self) -> str:
+        if self.memory_query() == MemoryQuery(sort=self.memory_query().sort):
+            return ("No memories yet.\n\nApprove proposals on the Review screen (1),"
+                    " or add one with: memtui add TEXT")
+        return "No memories match these filters."
+
     def refresh_listing(self, keep_cursor: bool = True) -> None:
         """Show the listing again: the search hits when searching, else pages."""
         if self.raw_mode:
