@@ -47,7 +47,7 @@ def get_extractor(name: str) -> Extractor | None:
     raise ValueError("the anthropic extractor is run through run_anthropic (it needs a cost check first)")
 
 
-COMMIT_EVERY = 64  # sessions stored per transaction (each session's proposals are still one journal batch)
+COMMIT_EVERY = 64  # sessions stored in a row per transaction (extracting in-process commits first)
 
 
 def propose_sessions(
@@ -64,32 +64,55 @@ def propose_sessions(
     for sessions whose messages were verified to be exactly those the worker saw; they are used
     when they come from the same extractor and the session's fields are the ones the worker
     assumed, and the session is extracted here otherwise. The result is the same either way.
+    Sessions stored in a row share a transaction (committed every COMMIT_EVERY sessions and before
+    any in-process extraction): `on_session` may run before its session is committed.
     """
     summary = ProposeSummary()
     cache = stored_proposals.CandidateCache()
-    ids = list(session_ids)
-    for start in range(0, len(ids), COMMIT_EVERY):
-        with db.atomic():  # one commit for several sessions (each propose_session is a savepoint)
-            for sid in ids[start : start + COMMIT_EVERY]:
-                session = store.get_session(db, sid)
-                if session is None:
+    tx = None  # one transaction for up to COMMIT_EVERY sessions stored in a row
+    stored = 0
+
+    def commit() -> None:
+        nonlocal tx, stored
+        if tx is not None:
+            tx.__exit__(None, None, None)
+            tx, stored = None, 0
+
+    try:
+        for sid in session_ids:
+            session = store.get_session(db, sid)
+            if session is None:
+                continue
+            pre = ready.get(sid) if ready else None
+            if pre is not None and pre.extractor == extractor_name and pre.fields == heuristic_session_fields(session):
+                proposals, texts, prepared = (), None, pre.prepared
+            else:
+                commit()  # no write transaction is held while extracting
+                messages = store.session_messages(db, sid)
+                if not messages:
                     continue
-                pre = ready.get(sid) if ready else None
-                if pre is not None and pre.extractor == extractor_name and pre.fields == heuristic_session_fields(session):
-                    result = stored_proposals.propose_session(db, sid, (), extractor_name, cache, prepared=pre.prepared)
-                else:
-                    messages = store.session_messages(db, sid)
-                    if not messages:
-                        continue
-                    proposals = extractor(session, messages)
-                    texts = {m.id: m.text for m in messages}
-                    result = stored_proposals.propose_session(db, sid, proposals, extractor_name, cache, texts)
-                summary.sessions += 1
-                summary.created += len(result.created)
-                summary.reinforced += len(result.reinforced)
-                summary.superseding += len(result.superseding)
-                if on_session:
-                    on_session(session, result)
+                proposals, prepared = extractor(session, messages), None
+                texts = {m.id: m.text for m in messages}
+            if tx is None:
+                tx = db.atomic()
+                tx.__enter__()
+            # (each session is a savepoint of that transaction and one batch of the journal)
+            result = stored_proposals.propose_session(db, sid, proposals, extractor_name, cache, texts, prepared)
+            stored += 1
+            if stored >= COMMIT_EVERY:
+                commit()
+            summary.sessions += 1
+            summary.created += len(result.created)
+            summary.reinforced += len(result.reinforced)
+            summary.superseding += len(result.superseding)
+            if on_session:
+                on_session(session, result)
+    except BaseException as exc:
+        if tx is not None:
+            tx.__exit__(type(exc), exc, exc.__traceback__)  # rolls back the sessions not yet committed
+            tx = None
+        raise
+    commit()
     return summary
 
 
