@@ -90,11 +90,12 @@ class _Built:
     ids: array  # memory ids by position, most recently seen first
     texts: tuple[str, ...]  # lower case, `_` as a space (FTS5 splits words there too)
     vocab: tuple[str, ...]  # every word in the index, sorted
+    users: int = 0  # MemoryIndexes using it and not closed
 
 
 _BUILT: OrderedDict[tuple[str, MemoryQuery], tuple[bytes, _Built]] = OrderedDict()
 _BUILT_LOCK = threading.Lock()
-_BUILT_KEEP = 4
+_BUILT_KEEP = 2  # e.g. the live memories and the trash
 
 
 def _built(path: str, query: MemoryQuery) -> _Built:
@@ -119,7 +120,11 @@ def _built(path: str, query: MemoryQuery) -> _Built:
         conn.execute("COMMIT")
     if rows is None:
         conn.close()
-        return known[1]
+        with _BUILT_LOCK:
+            if known[1].users > 0:  # not closed meanwhile
+                known[1].users += 1
+                return known[1]
+        return _built(path, query)
     conn.execute(
         "CREATE VIRTUAL TABLE idx USING fts5(text, content='', detail=none, columnsize=0, prefix='1 2 3',"
         " tokenize='unicode61 remove_diacritics 2')"
@@ -133,7 +138,7 @@ def _built(path: str, query: MemoryQuery) -> _Built:
     conn.execute("CREATE VIRTUAL TABLE temp.vocab USING fts5vocab(main, idx, row)")
     vocab = tuple([r[0] for r in conn.execute("SELECT term FROM temp.vocab")])  # sorted
     conn.execute("DROP TABLE temp.vocab")
-    built = _Built(conn, threading.Lock(), OrderedDict(), ids, texts, vocab)
+    built = _Built(conn, threading.Lock(), OrderedDict(), ids, texts, vocab, users=1)
     with _BUILT_LOCK:
         _BUILT[(path, query)] = (signature, built)
         _BUILT.move_to_end((path, query))
@@ -153,8 +158,9 @@ class MemoryIndex:
     def __init__(self, db: SqliteDatabase, query: MemoryQuery | None = None) -> None:
         self.query = query or MemoryQuery()
         self._records: dict[int, MemoryRecord] = {}  # read fresh for each index: states change
+        self._closed = False
         path = db.database if db.database == ":memory:" else os.path.abspath(db.database)
-        built = _built(path, self.query)
+        self._built = built = _built(path, self.query)
         self._conn, self._lock, self._cache = built.conn, built.lock, built.cache
         self._ids, self._texts, self._vocab = built.ids, built.texts, built.vocab
 
@@ -162,11 +168,21 @@ class MemoryIndex:
         return len(self._ids)
 
     def close(self) -> None:
-        """Let go of the index (it is kept for the next MemoryIndex of the same memories otherwise)."""
+        """Done with this index: its SQLite connection is closed once no other index made since of
+        the same, unchanged memories shares it (a closed index finds nothing)."""
+        built = self._built
         with _BUILT_LOCK:
-            for key, (_, built) in list(_BUILT.items()):
-                if built.conn is self._conn:
+            if self._closed:
+                return
+            self._closed = True
+            built.users -= 1
+            if built.users > 0:
+                return
+            for key, (_, known) in list(_BUILT.items()):
+                if known is built:
                     del _BUILT[key]
+        with built.lock:
+            built.conn.close()
 
     # --- typed words -> FTS5 expressions ------------------------------------------------------
 
@@ -333,7 +349,11 @@ def _highlighter(tokens: list[str], typing: bool, typos: list[str]) -> re.Patter
 
 def search_memories(db: SqliteDatabase, text: str, limit: int = 20, query: MemoryQuery | None = None) -> list[MemoryHit]:
     """One-off fuzzy search (builds an index; keep a MemoryIndex to search as you type)."""
-    return MemoryIndex(db, query).search(text, limit)
+    index = MemoryIndex(db, query)
+    try:
+        return index.search(text, limit)
+    finally:
+        index.close()
 
 
 # --- raw transcripts (FTS5) ----------------------------------------------------------------------

@@ -154,3 +154,18 @@ def test_a_new_index_of_unchanged_memories_shares_the_built_one(db, ids):
     assert fourth._conn is not third._conn and len(fourth) == len(TEXTS) - 1
     assert first.search("pool") == [] and fourth.search("pool") == []  # forgotten since: dropped
     assert search.MemoryIndex(db, MemoryQuery(forgotten=True))._conn is not fourth._conn
+
+
+def test_closing_an_index_keeps_the_copy_a_newer_index_shares(db, ids):
+    first = search.MemoryIndex(db)
+    second = search.MemoryIndex(db)  # nothing changed: shares first's copy
+    first.close()
+    first.close()  # twice is harmless
+    assert texts(second.search("redis")) == [TEXTS[0]]  # still open: second uses it
+    third = search.MemoryIndex(db)
+    assert third._conn is second._conn
+    second.close()
+    third.close()
+    assert third.search("redis") == [] and third.ids("redis") == []  # the last one: closed, finds nothing
+    fourth = search.MemoryIndex(db)  # built again
+    assert fourth._conn is not third._conn and texts(fourth.search("redis")) == [TEXTS[0]]
