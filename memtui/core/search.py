@@ -106,6 +106,7 @@ def _built(path: str, query: MemoryQuery) -> _Built:
     shape = "m.id, m.last_seen_at, m.fingerprint, length(m.text)"
     conn = sqlite3.connect(":memory:", check_same_thread=False)
     conn.execute("ATTACH DATABASE ? AS src", (path,))
+    conn.execute("PRAGMA src.cache_size = -16000")  # KiB: records of hits are read from there per keystroke
     with _BUILT_LOCK:
         known = _BUILT.get((path, query))
     conn.execute("BEGIN")  # one snapshot for the check and the build
