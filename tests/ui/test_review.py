@@ -538,13 +538,13 @@ async def test_stays_responsive_while_another_process_imports(review_data, make_
         finally:
             if proc.poll() is None:
                 proc.kill()
-        latencies = [end - began for began, end in presses]
         assert len(presses) >= 10, "the import was over too soon to test anything"
         assert growth, "the import never wrote?"
         writing = (growth[0], growth[-1])
         overlapping = [p for p in presses if p[0] <= writing[1] and p[1] >= writing[0]]
         assert overlapping, f"no key press while the import wrote ({writing}, presses {presses[-4:]})"
-        assert max(latencies) < 2.0, latencies
+        # Every press took effect (key_latency fails on one that does not) while the other process
+        # wrote; how long each took is bench_tui's business, not an assertion here.
         # A worker refresh (the poll) picks up the new session; the approve landed.
         deadline = time.monotonic() + 15
         while time.monotonic() < deadline:
@@ -724,8 +724,9 @@ async def test_the_session_list_pages_from_the_database(review_data, make_app):
         assert len({s.id for s in review.sessions.sessions}) == 453
 
 
-def test_switching_to_a_5000_message_session_is_fast():
-    """Setting a huge session on the transcript costs little: rows are laid out, not rendered."""
+def test_a_5000_message_session_is_laid_out_as_rows_and_renders_any_part():
+    """A huge session goes onto the transcript as rows (Line API), and any part of it renders on
+    demand. How fast that is, is tests/perf/bench_tui.py's business, not a test's."""
     import asyncio
 
     from textual.app import App
@@ -748,33 +749,28 @@ def test_switching_to_a_5000_message_session_is_fast():
         def compose(self):
             yield TranscriptView()
 
-    timings = {}
+    seen = {}
 
     async def run():
         app = Host()
         async with app.run_test(size=(120, 36)) as pilot:
             view = app.query_one(TranscriptView)
             await pilot.pause()
-            best = []
-            for _ in range(3):  # the best of three: a busy machine is not the widget's fault
-                t0 = time.perf_counter()
-                view.set_messages(messages)
-                best.append(time.perf_counter() - t0)
-                await pilot.pause()
-            timings["set"] = min(best)
+            view.set_messages(messages)
             await pilot.pause()
-            t0 = time.perf_counter()
+            seen["lines"] = view.line_count
+            rendered = []
             for start in range(0, view.line_count, view.line_count // 20):
                 view.scroll_to(y=start, animate=False, immediate=True)
-                for y in range(30):
-                    view.render_line(y)
-            timings["scroll"] = (time.perf_counter() - t0) / 20
-            timings["lines"] = view.line_count
+                rendered.append("".join(seg.text for seg in view.render_line(0)))
+            seen["rendered"] = rendered
+            seen["last"] = view.plain_lines()[-1]
 
     asyncio.run(run())
-    assert timings["set"] < 0.15, timings
-    assert timings["scroll"] < 0.05, timings
-    assert timings["lines"] > 5000
+    assert seen["lines"] > 5000
+    assert all(line.strip() for line in seen["rendered"]), seen["rendered"]
+    assert len(set(seen["rendered"])) > 10  # different parts of the session, not one row repeated
+    assert seen["last"].strip()
 
 
 # --- show_message: the way other screens jump to a message ---------------------------------
