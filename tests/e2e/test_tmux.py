@@ -237,3 +237,71 @@ def test_review_in_a_real_terminal(tmp_path, env, demo_db, terminal):
         pinned = [r[0] for r in con.execute("SELECT id FROM memory WHERE pinned").fetchall()]
     assert statuses == {"approved": 1, "proposed": total - 1}
     assert pinned == [pinned_id]
+
+
+def test_curate_and_export_in_a_real_terminal(tmp_path, env, demo_db, terminal):
+    """Memories (fuzzy search with a typo, approve, forget), Trash (restore) and Export (write into
+    a hand-written CLAUDE.md) in the real program, then the database and the file are checked."""
+    work = tmp_path / "work"
+    work.mkdir()
+    claude_md = work / "CLAUDE.md"
+    claude_md.write_text("# House rules\n\nWritten by hand; keep this.\n", encoding="utf-8")
+    before = {m["id"]: m for m in memories_json(demo_db, env)}
+    never_npm = next(i for i, m in before.items() if m["text"] == "User requirement: Use pnpm, never npm.")
+    pnpm_rather = next(i for i, m in before.items() if m["text"].startswith("Use pnpm rather than npm"))
+
+    terminal.start(["sh", "-c", f"cd {_quote(str(work))} && exec {_quote(sys.executable)} -m memtui --db {_quote(str(demo_db))}"],
+                   tmp_path / "exit-status")
+    terminal.wait_text("Sessions 1/5")
+
+    # --- 2: the Memories screen; / and a query with a typo and the words out of order ----------
+    terminal.send("2")
+    terminal.wait_for(lambda s: "Memories · " in s and f"{len(before)} memories" in s, "the Memories screen")
+    terminal.wait_text("space select")  # the footer shows the list's keys: it has the focus
+    terminal.send("/")
+    terminal.wait_for(lambda s: "space select" not in s, "the search box focused (the list's keys leave the footer)")
+    terminal.send("-l", "nevr pnpm")
+    screen = terminal.wait_text("2 matches for “nevr pnpm”")
+    rows = [line for line in screen.splitlines() if "pnpm" in line and "│" in line]
+    assert "Use pnpm, never npm." in rows[0] and "Use pnpm rather than npm" in rows[1], screen
+
+    # --- escape leaves the search box; a approves the first hit, then down, f forgets the next --
+    terminal.send("Escape")  # (a key right after ESC would read as alt+key: wait for the list's keys)
+    terminal.wait_text("space select")
+    terminal.send("a")
+    terminal.wait_for(lambda s: "✓   preference" in s, "the approved mark on the first hit")
+    terminal.send("Down", "f")
+    terminal.wait_text("Forgot 1 memory")
+    terminal.wait_text("1 match for “nevr pnpm”")
+
+    # --- 4: the Trash holds it; r restores it ----------------------------------------------------
+    terminal.send("4")
+    screen = terminal.wait_text("Trash · 1 memory")
+    assert "Use pnpm rather than npm" in screen
+    terminal.send("r")
+    terminal.wait_text("The trash is empty.")
+
+    # --- 5: Export; w writes into the hand-written CLAUDE.md after asking ------------------------
+    terminal.send("5")
+    screen = terminal.wait_for(lambda s: "Preview · CLAUDE.md" in s and "Use pnpm, never npm." in s, "the export preview")
+    assert "Use pnpm rather than npm" not in screen  # still a proposal: never exported
+    terminal.send("w")
+    terminal.wait_for(lambda s: "rest of the file is kept" in s, "the question before writing into an existing file")
+    terminal.send("y")
+    terminal.wait_for(lambda s: "CLAUDE.md" in s and "memtui:begin" in claude_md.read_text(encoding="utf-8"), "the file written")
+
+    terminal.send("q")
+    assert terminal.wait_exit() == 0
+
+    text = claude_md.read_text(encoding="utf-8")
+    assert text.startswith("# House rules\n\nWritten by hand; keep this.\n")
+    block = text.split("<!-- memtui:begin -->", 1)[1].split("<!-- memtui:end -->", 1)[0]
+    assert "- User requirement: Use pnpm, never npm." in block
+    assert "rather than npm" not in block
+    after = {m["id"]: m for m in memories_json(demo_db, env)}
+    assert after[never_npm]["status"] == "approved"
+    assert after[pnpm_rather]["status"] == "proposed"  # forgotten, then restored from the trash
+    with sqlite3.connect(demo_db) as con:
+        assert con.execute("SELECT COUNT(*) FROM memory WHERE forgotten_at IS NOT NULL").fetchone()[0] == 0
+        assert dict(con.execute("SELECT status, COUNT(*) FROM memory GROUP BY status").fetchall()) == {
+            "approved": 1, "proposed": len(before) - 1}
