@@ -66,6 +66,21 @@ async def expand_tool_result(pilot) -> None:
     await settle(pilot)
 
 
+def typing(screen_key: str, *presses: str):
+    """Open a screen, then press keys; "=text" types the text one character at a time."""
+
+    async def drive(pilot) -> None:
+        await pilot.press(screen_key)
+        await settle(pilot)
+        for press in presses:
+            await pilot.press(*(list(press[1:]) if press.startswith("=") else [press]))
+            await settle(pilot)
+        await pilot.pause(0.3)  # the last search / preview worker's result
+        await settle(pilot)
+
+    return drive
+
+
 # (file name, size, what to do after the data is shown)
 SHOTS = [
     ("review", (120, 36), keys("down", "enter", "escape")),  # a proposal selected, its evidence highlighted
@@ -73,6 +88,21 @@ SHOTS = [
     ("edit", (120, 36), keys("down", "e")),
     ("help", (120, 36), keys("question_mark")),
     ("review-80x24", (80, 24), keys("down")),
+    ("memories", (120, 36), typing("2", "down", "space", "down", "space")),
+    ("memories-search", (120, 36), typing("2", "slash", "=pnmp nevr")),  # a typo, words out of order
+    ("forget-stale", (120, 36), typing("3", "tab", "tab", "=0d")),  # session-tier memories older than 0 days
+    ("trash", (120, 36), typing("4")),
+    ("export", (120, 36), typing("5", "b", "=250")),  # a budget that leaves some out
+    ("memories-80x24", (80, 24), typing("2")),
+]
+
+# Some review already done on the demo database, so the curate and export screens have something
+# to show: approved, pinned, rejected and forgotten memories.
+PREPARE = [
+    ("approve", "1", "2", "4", "6", "9", "10", "11", "12", "14", "15", "17", "18", "19", "21", "22"),
+    ("pin", "14", "15"),
+    ("reject", "3"),
+    ("forget", "--yes", "--below-confidence", "0.65", "--tier", "session"),
 ]
 
 
@@ -105,6 +135,8 @@ def main(argv: list[str] | None = None) -> int:
         time.tzset()
         db = Path(tmp) / "demo.db"
         subprocess.run([sys.executable, "-m", "memtui", "demo", "--no-ui", "--db", str(db)], check=True)
+        for command in PREPARE:
+            subprocess.run([sys.executable, "-m", "memtui", "--db", str(db), *command], check=True, stdout=subprocess.DEVNULL)
 
         svgs = [asyncio.run(shoot(db, args.out, name, size, drive)) for name, size, drive in SHOTS]
 
