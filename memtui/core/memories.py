@@ -151,6 +151,19 @@ def _row_state(db: SqliteDatabase, memory_id: int, with_evidence: bool = False) 
     return state
 
 
+REDO_DROPPED = 2  # event.undone: undone, then a new action was taken, so it can no longer be redone
+
+
+def _new_batch(db: SqliteDatabase, *, user: bool) -> int:
+    """The next journal batch number. A new user action ends what redo could bring back (as in
+    any editor: undo A, do B, undo B, redo brings back B, never A); system actions (propose,
+    reinforce) do not, so an import between an undo and its redo changes nothing."""
+    if user:
+        db.execute_sql("UPDATE event SET undone = ? WHERE undone = 1", (REDO_DROPPED,))
+    (batch,) = db.execute_sql("SELECT COALESCE(MAX(batch), 0) + 1 FROM event").fetchone()
+    return batch
+
+
 class Journal:
     """Collects the events of one action; written in one go by `commit`."""
 
@@ -173,8 +186,7 @@ class Journal:
     def commit(self) -> int | None:
         if not self.events:
             return None
-        (batch,) = self.db.execute_sql("SELECT COALESCE(MAX(batch), 0) + 1 FROM event").fetchone()
-        self.db.execute_sql  # keep peewee's connection open
+        batch = _new_batch(self.db, user=any(e[1] in USER_ACTIONS for e in self.events))
         self.db.connection().executemany(
             "INSERT INTO event (batch, memory, action, before, after, at, undone) VALUES (?, ?, ?, ?, ?, ?, 0)",
             [(batch, m, a, b, af, self.now) for m, a, b, af in self.events],
@@ -332,7 +344,7 @@ def _change_many(
     where = f"m.id IN (SELECT value FROM json_each(?)) AND ({condition or f'm.{field} IS NOT ?'})"
     args = (_id_list(ids),) if condition else (_id_list(ids), value)
     with db.atomic():
-        (batch,) = db.execute_sql("SELECT COALESCE(MAX(batch), 0) + 1 FROM event").fetchone()
+        batch = _new_batch(db, user=True)
         after = orjson.dumps({field: value, "updated_at": now}).decode()
         changed = {r[0] for r in db.execute_sql(
             "INSERT INTO event (batch, memory, action, before, after, at, undone)"
@@ -418,7 +430,7 @@ def purge(db: SqliteDatabase, ids: Iterable[int]) -> list[int]:
         " (SELECT message_id, quote FROM evidence WHERE memory_id = m.id ORDER BY id))"
     ))
     with db.atomic():
-        (batch,) = db.execute_sql("SELECT COALESCE(MAX(batch), 0) + 1 FROM event").fetchone()
+        batch = _new_batch(db, user=True)
         db.execute_sql(
             "INSERT INTO event (batch, memory, action, before, after, at, undone)"
             f" SELECT ?, m.id, 'purge', {state}, NULL, ?, 0 FROM memory m"

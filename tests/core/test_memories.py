@@ -79,6 +79,30 @@ def test_actions_change_the_db_and_undo_redo_walk_the_journal(db, session):
     assert all(m.status == "proposed" and not m.pinned for m in mem.list_memories(db))
 
 
+def test_redo_brings_back_the_last_undone_action_never_one_a_later_action_replaced(db, session):
+    """Undo A, do B, undo B: redo re-applies B. A was given up when B was taken."""
+    sid, mids = session
+    a, b = proposals.propose_session(
+        db, sid, [P("Use pnpm, never npm", ids=[mids[0]]), P("API listens on 8080", "fact", ids=[mids[2]])], "heuristic"
+    ).created
+    mem.approve(db, [a])
+    assert mem.undo(db).action == "approve"
+    mem.pin(db, [b])
+    assert mem.undo(db).action == "pin"
+    redone = mem.redo(db)
+    assert (redone.action, redone.memory_ids) == ("pin", (b,))
+    assert mem.get_memory(db, b).pinned and mem.get_memory(db, a).status == "proposed"
+    assert mem.redo(db) is None
+    # Undone twice in a row, redo walks forward in order; proposals stored meanwhile change nothing.
+    mem.reject(db, [a])
+    mem.set_tier(db, [b], "session")
+    assert [mem.undo(db).action for _ in range(2)] == ["edit", "reject"]
+    proposals.propose_session(db, sid, [P("Tests run with pytest -q", "convention", ids=[mids[1]])], "heuristic")
+    assert [mem.redo(db).action for _ in range(2)] == ["reject", "edit"]
+    assert mem.get_memory(db, a).status == "rejected" and mem.get_memory(db, b).tier == "session"
+    assert mem.redo(db) is None
+
+
 def test_forget_restore_purge_and_undo_of_purge(db, session):
     sid, mids = session
     (a,) = proposals.propose_session(db, sid, [P("Use pnpm, never npm", ids=[mids[0]])], "heuristic").created
