@@ -450,8 +450,12 @@ class PrefetchGroup:
         self.close()
 
 
+GC_EVERY_JOBS = 128  # the worker collects cyclic garbage itself, after this many files
+
+
 def worker_main() -> None:
     """The worker process: read job descriptions from stdin, write prepared items to stdout."""
+    import gc
     import traceback
 
     from memtui.core.importers import parser_class
@@ -459,13 +463,22 @@ def worker_main() -> None:
 
     inp, out = sys.stdin.buffer, sys.stdout.buffer
     sys.stdout = sys.stderr  # nothing else may write into the frame stream
+    # Parsing and extracting make no reference cycles (none at all over the 200 MB benchmark tree):
+    # reference counting frees everything, and the collector's passes over the objects of a file
+    # in flight cost ~9% of this process's time. It runs every GC_EVERY_JOBS files instead.
+    gc.freeze()
+    gc.disable()
     _write_frame(out, _READY)
     protocol = pickle.HIGHEST_PROTOCOL
     buf: list = []
+    jobs = 0
     while True:
         payload = _read_frame(inp)
         if payload is None:
             return
+        jobs += 1
+        if jobs % GC_EVERY_JOBS == 0:
+            gc.collect()
         key, fmt, start, state, extract = pickle.loads(payload)
         ctx = ParseContext(path=Path(key), start=start, state=state, on_warning=lambda text: buf.append(Control("warn", text)))
         chars = 0
