@@ -414,9 +414,10 @@ def _anthropic_flags(p) -> None:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from memtui.core.extract import EXTRACTORS
-    from memtui.core.importers import FORMATS
-    from memtui.core.models import KINDS, TIERS
+    # the choices only: importing the modules that define them (peewee, the extractors, the
+    # importers) would slow every command down, the SessionStart hook included
+    from memtui.core.constants import EXTRACTORS, KINDS, TIERS
+    from memtui.core.constants import IMPORT_FORMATS as FORMATS
 
     parser = _Parser(prog="memtui", description="A memory a person can trust, for AI coding sessions.")
     parser.add_argument("--version", action="version", version=f"memtui {__version__}")
@@ -509,8 +510,41 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _session_start_args(argv: Sequence[str]):
+    """The arguments of `[--db PATH] hooks run session-start [--budget N]` (what the installed
+    SessionStart hook runs at the start of every session), read without building the parser; None
+    for any other command line (the parser reads it, and reports what is wrong)."""
+    argv = list(argv)
+    db = None
+    if argv[:1] == ["--db"] and len(argv) > 1 and not argv[1].startswith("-"):
+        db, argv = argv[1], argv[2:]
+    elif argv and argv[0].startswith("--db=") and len(argv[0]) > 5:
+        db, argv = argv[0][5:], argv[1:]
+    if argv[:3] != ["hooks", "run", "session-start"]:
+        return None
+    rest = argv[3:]
+    if rest and rest[0].startswith("--budget="):
+        rest = ["--budget", rest[0][9:], *rest[1:]]
+    budget = None
+    if rest:
+        if len(rest) != 2 or rest[0] != "--budget":
+            return None
+        try:
+            budget = int(rest[1])  # as argparse's type=int reads it
+        except ValueError:
+            return None
+    from types import SimpleNamespace
+
+    return SimpleNamespace(db=db, command="hooks", hooks_command="run", event="session-start", budget=budget)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     try:
+        fast = _session_start_args(sys.argv[1:] if argv is None else argv)
+        if fast is not None:  # every session starts with this: no parser, no peewee
+            from memtui.cli_export import cmd_hooks_run
+
+            return cmd_hooks_run(fast)
         parser = build_parser()
         args = parser.parse_args(argv)
         if args.command is None:

@@ -12,10 +12,8 @@ import os
 import sys
 
 from memtui.cli import EXIT_ERROR, EXIT_OK, EXIT_USAGE, CliError, _open_db, _Parser, _print_json, _stderr
-from memtui.core.models import TIERS
-
-# = memtui.core.export.FORMATS (a test checks), not imported: building the parser stays light
-FORMATS = ("claude-md", "agents-md", "cursor-rules", "markdown", "json")
+from memtui.core.constants import EXPORT_FORMATS as FORMATS  # not export.py: building the parser stays light
+from memtui.core.constants import TIERS
 
 
 def _tiers(values: list[str] | None) -> tuple[str, ...]:

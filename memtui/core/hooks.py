@@ -16,8 +16,9 @@ that changes is first copied to settings.json.bak-<n>. A settings.json that is n
 never touched (HooksError).
 
 `run_session_start` and `run_session_end` are what the hook commands run. They stay light: the
-start path imports only the database layer and export.py; the end path imports the importer
-lazily. The command line wraps both so that a hook always exits 0, with errors going to
+start path reads the store read-only with sqlite3 alone (no peewee) and imports only export.py;
+the end path imports the database layer and the importer lazily. The command line runs the start
+hook without building its parser (`memtui.cli.main`). The command line wraps both so that a hook always exits 0, with errors going to
 `log_path()` (a file in the user state directory), never to the session.
 """
 
@@ -290,21 +291,69 @@ def run_session_start(stdin_json: str, db_path, budget: int | None = HOOK_BUDGET
     """The curated context for the session's project (`cwd` of the hook input), as Claude Code
     adds it to the session: claude-md within `budget` tokens. Empty when there is nothing."""
     data = _payload(stdin_json)
-    from memtui.core.db import default_db_path
-
-    path = Path(db_path).expanduser() if db_path else default_db_path()
+    path = Path(db_path).expanduser() if db_path else _default_db_path()
     if not path.is_file():
         return ""  # no database yet: nothing curated, and no need to create one
-    from memtui.core.db import open_database
     from memtui.core.export import ExportOptions, render
 
     cwd = data.get("cwd") if isinstance(data.get("cwd"), str) and data.get("cwd") else os.getcwd()
-    db = open_database(path)
+    db = _ReadOnly.open(path)
+    if db is None:  # not readable as it is (an older schema, no -shm file possible ...): open it for real
+        from memtui.core.db import open_database
+
+        db = open_database(path)
     try:
         result = render(db, ExportOptions("claude-md", project=cwd, budget=budget), with_entries=False)
     finally:
         db.close()
     return result.text if result.included else ""
+
+
+def _default_db_path() -> Path:
+    """= memtui.core.db.default_db_path(), without importing the database layer (peewee)."""
+    env = os.environ.get("MEMTUI_DB")
+    if env:
+        return Path(env).expanduser()
+    from platformdirs import user_data_dir
+
+    return Path(user_data_dir("memtui", appauthor=False)) / "memtui.db"
+
+
+class _ReadOnly:
+    """The store opened read-only with sqlite3 alone, for the SessionStart hook: peewee and the
+    migrations cost more than the read. Offers the one method export.render uses (execute_sql)."""
+
+    def __init__(self, conn) -> None:
+        self.conn = conn
+
+    @classmethod
+    def open(cls, path: Path) -> _ReadOnly | None:
+        """The connection, or None when the file cannot be read this way or its schema is not
+        this memtui's (the caller then opens it through the database layer, which migrates)."""
+        import sqlite3
+
+        from memtui.core.constants import SCHEMA_VERSION
+
+        conn = None
+        try:
+            # mode=ro: never creates the file nor writes to it (the WAL the writers use is read as
+            # usual); timeout: like busy_timeout, waits for a writer's lock instead of failing
+            conn = sqlite3.connect(path.absolute().as_uri() + "?mode=ro", uri=True, timeout=10.0)
+            conn.execute("PRAGMA query_only = 1")
+            row = conn.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()
+            if row and row[0] == str(SCHEMA_VERSION):
+                return cls(conn)
+        except sqlite3.Error:
+            pass
+        if conn is not None:
+            conn.close()
+        return None
+
+    def execute_sql(self, sql: str, params=()):
+        return self.conn.execute(sql, params)
+
+    def close(self) -> None:
+        self.conn.close()
 
 
 def run_session_end(stdin_json: str, db_path) -> None:

@@ -218,3 +218,26 @@ def test_failing_tool_falls_through_to_the_next(tmp_path, monkeypatch):
     assert (tmp_path / "got").read_text() == "text"
     monkeypatch.delenv("DISPLAY")
     assert clipboard.system_copy("text") is None  # no display: the X tools are not tried
+
+
+def test_the_light_constants_match_their_modules():
+    from memtui.core import constants, db, export, models
+    from memtui.core.extract import EXTRACTORS
+    from memtui.core.importers import FORMATS as IMPORT_FORMATS
+
+    assert constants.TIERS == models.TIERS and constants.KINDS == models.KINDS
+    assert constants.EXTRACTORS == EXTRACTORS and constants.IMPORT_FORMATS == IMPORT_FORMATS
+    assert constants.EXPORT_FORMATS == export.FORMATS and constants.SCHEMA_VERSION == db.SCHEMA_VERSION
+
+
+def test_the_session_start_command_line_is_read_without_the_parser():
+    from memtui.cli import _session_start_args as read
+
+    assert read(["hooks", "run", "session-start"]).db is None
+    args = read(["--db", "x.db", "hooks", "run", "session-start", "--budget", "50"])
+    assert args.db == "x.db" and args.budget == 50 and args.event == "session-start"
+    assert read(["--db=x.db", "hooks", "run", "session-start", "--budget=7"]).budget == 7
+    for argv in (["hooks", "run", "session-end"], ["hooks", "run", "session-start", "--budget", "x"],
+                 ["hooks", "run", "session-start", "--help"], ["--db", "hooks", "run", "session-start"],
+                 ["export"], [], ["--db", "-x", "hooks", "run", "session-start"]):
+        assert read(argv) is None, argv

@@ -305,7 +305,8 @@ def test_the_session_start_path_stays_light(curated, db_path, _isolate_user, tmp
         f"sys.stdin = io.TextIOWrapper(io.BytesIO({_start_payload(str(curated))!r}.encode()))\n"
         f"rc = main(['--db', {str(db_path)!r}, 'hooks', 'run', 'session-start'])\n"
         "heavy = ('textual', 'rapidfuzz', 'anthropic', 'memtui.core.importers.pipeline', 'memtui.core.importers.claude',"
-        " 'memtui.core.memories', 'memtui.core.extract.heuristic')\n"
+        " 'memtui.core.memories', 'memtui.core.extract.heuristic', 'peewee', 'memtui.core.db', 'memtui.core.models',"
+        " 'memtui.core.importers', 'memtui.core.extract')\n"
         "print('HEAVY:' + ','.join(sorted(m for m in sys.modules if m.startswith(heavy))))\n"
     )
     done = _run([sys.executable, "-c", code], "", _isolate_user, cwd=tmp_path)
