@@ -172,8 +172,12 @@ async def test_fuzzy_search_as_you_type_forgives_typos_and_word_order(data, make
     app = make_app(data.path)
     async with app.run_test(size=SIZE) as pilot:
         screen = await show(pilot, "2")
+        assert screen._index is None
         await pilot.press("slash")
         assert app.focused.id == "memories-search"
+        await settle(pilot)
+        # Focusing the box built the fuzzy index (in a worker), before the first keystroke.
+        assert screen._index is not None and screen._index[0] == (screen.memory_query(), screen.data_generation)
         await type_text(pilot, "sesions redsi")  # typos, and not in the text's order; no waiting
         await settle(pilot)
         memory_list = screen.memory_list

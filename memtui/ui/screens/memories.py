@@ -19,7 +19,7 @@ from collections import deque
 from typing import Callable, Sequence
 
 from peewee import SqliteDatabase
-from textual import on, work
+from textual import events, on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
@@ -720,6 +720,19 @@ class MemoriesScreen(MemoryListScreen):
                 if old is not None:
                     old[1].close()  # a stale search still using it fails quietly (below)
             return self._index[1]
+
+    def on_descendant_focus(self, event: events.DescendantFocus) -> None:
+        """About to type: build the fuzzy index now (in a worker), not on the first keystroke;
+        on 100,000 memories that takes over a second. The first search waits for it if need be."""
+        if event.widget.id == "memories-search" and self._started and not self.raw_mode and not self.search_text:
+            self.prepare_index(self.memory_query(), self.data_generation)
+
+    @work(thread=True, exclusive=True, group="index")
+    def prepare_index(self, query: MemoryQuery, generation: int) -> None:
+        try:
+            self.memory_index(query, generation)
+        except sqlite3.Error:
+            pass  # the search that needs it builds it again and reports what fails
 
     @work(thread=True, exclusive=True, group="search")
     def run_search(self, text: str, query: MemoryQuery, generation: int, keep_cursor: bool = False) -> None:
