@@ -29,16 +29,19 @@ This module stays light (no rapidfuzz, importers or textual): the SessionStart h
 
 from __future__ import annotations
 
+import gc
 import os
 import re
+from bisect import bisect_left
 from dataclasses import dataclass
+from itertools import chain
 from operator import itemgetter
 from pathlib import Path
 from typing import TYPE_CHECKING, Callable, Iterable, Iterator
 
 import orjson
 
-from memtui.core.redact import clean
+from memtui.core.redact import clean, clean_document
 
 if TYPE_CHECKING:  # imported when records are made: the SessionStart hook does without
     from memtui.core.records import MemoryRecord
@@ -82,12 +85,36 @@ class ExportOptions:
     budget: int | None = None  # tokens; None = no limit
 
 
-@dataclass(frozen=True, slots=True)
 class ExportEntry:
-    memory: MemoryRecord
-    section: str  # the heading it goes under
-    tokens: int
-    included: bool  # False = fell outside the budget
+    """One candidate: its memory, the heading it goes under, its tokens, and whether it is in the
+    text (False = fell outside the budget). The MemoryRecord is made from the row on first use:
+    the Export screen looks at a few entries of a large export, not at every one."""
+
+    __slots__ = ("_row", "_memory", "section", "tokens", "included")
+
+    def __init__(self, memory, section: str, tokens: int, included: bool) -> None:
+        # `memory`: a MemoryRecord, or a full row of select_rows (made into one when asked for)
+        self._row, self._memory = (memory, None) if isinstance(memory, tuple) else (None, memory)
+        self.section, self.tokens, self.included = section, tokens, included
+
+    @property
+    def memory(self) -> MemoryRecord:
+        if self._memory is None:
+            self._memory = _record(self._row)
+        return self._memory
+
+    def _key(self) -> tuple:
+        return (self.memory, self.section, self.tokens, self.included)
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, ExportEntry) and self._key() == other._key()
+
+    def __hash__(self) -> int:
+        return hash(self._key())
+
+    def __repr__(self) -> str:
+        return (f"ExportEntry(memory={self.memory!r}, section={self.section!r}, tokens={self.tokens!r},"
+                f" included={self.included!r})")
 
 
 @dataclass(frozen=True)
@@ -115,15 +142,22 @@ _REST = (
     " m.updated_at, m.forgotten_at, m.supersedes_id"
 )
 _FROM = " FROM memory m LEFT JOIN project p ON p.id = m.project_id LEFT JOIN session s ON s.id = m.session_id"
-# Three more columns, last in every row, make the rank a plain tuple compare (sorting with an
-# itemgetter key in Python is about three times as fast as SQLite's ORDER BY over the same rows).
+# Three more columns, last in every row, hold the rank: rows come from SQLite in id order, newest
+# first (the table read backwards: no sort), then two stable sorts on plain numbers (last seen, then
+# pinned/tier/kind) finish it; several times as fast as SQLite's ORDER BY or one sort on tuples.
 _RANK_COLS = (
     ", (1 - m.pinned) * 10000"
     " + 100 * CASE m.tier " + " ".join(f"WHEN '{t}' THEN {i}" for i, t in enumerate(TIER_ORDER)) + " ELSE 99 END"
     " + CASE m.kind " + " ".join(f"WHEN '{k}' THEN {i}" for i, k in enumerate(KIND_ORDER)) + " ELSE 99 END,"
     " -m.last_seen_at, -m.id"
 )
-_rank_key = itemgetter(-3, -2, -1)
+_rank_key = itemgetter(-3, -2, -1)  # the rank (ascending)
+
+
+def _rank_sort(rows: list[tuple]) -> None:
+    """Sort rows read in id order, newest first, by rank (see _RANK_COLS)."""
+    rows.sort(key=itemgetter(-2))  # -last_seen_at: stable, so ties keep the newest id first
+    rows.sort(key=itemgetter(-3))
 TEXT_CHUNK = 500  # memories whose text is read at a time when a budget is likely to stop early
 
 
@@ -170,12 +204,9 @@ def _scope(tiers: tuple[str, ...], project_id: int | None) -> tuple[str, list]:
     return ("(" + " OR ".join(parts) + ")" if parts else "0"), args
 
 
-def select_rows(
-    db, options: ExportOptions, full: bool = True, text: bool = True
-) -> tuple[list[tuple], str | None, list[str]]:
-    """The candidate rows in rank order (id, tier, kind, text, pinned, last_seen_at, and with
-    `full` the rest of a MemoryRecord's columns, then three rank columns), the project root, and
-    notes. Without `text` (and not `full`) the text is None: see `_with_text`."""
+def _target(db, options: ExportOptions) -> tuple[str, list, str | None, list[str]]:
+    """The SQL condition (on `memory m`) and its arguments that pick the candidates, the project
+    root, and notes."""
     bad = [t for t in options.tiers if t not in TIER_ORDER]
     if bad:
         raise ExportError(f"unknown tier {bad[0]!r} (choose from {', '.join(TIER_ORDER)})")
@@ -188,13 +219,23 @@ def select_rows(
         else:
             notes.append(f"no project known at {options.project}: exporting the developer tier only")
     where, args = _scope(tuple(options.tiers), project_id)
+    return where, args, root, notes
+
+
+def select_rows(
+    db, options: ExportOptions, full: bool = True, text: bool = True
+) -> tuple[list[tuple], str | None, list[str]]:
+    """The candidate rows in rank order (id, tier, kind, text, pinned, last_seen_at, and with
+    `full` the rest of a MemoryRecord's columns, then three rank columns), the project root, and
+    notes. Without `text` (and not `full`) the text is None: see `_with_text`."""
+    where, args, root, notes = _target(db, options)
     if full:
         sql = f"SELECT {_SLIM}{_REST}{_RANK_COLS}{_FROM}"
     else:
         sql = f"SELECT {_SLIM if text else _SLIM.replace('m.text', 'NULL')}{_RANK_COLS} FROM memory m"
-    sql += f" WHERE m.status = 'approved' AND m.forgotten_at IS NULL AND {where}"
+    sql += f" WHERE m.status = 'approved' AND m.forgotten_at IS NULL AND {where} ORDER BY m.id DESC"
     rows = db.execute_sql(sql, args).fetchall()
-    rows.sort(key=_rank_key)
+    _rank_sort(rows)
     return rows, root, notes
 
 
@@ -354,6 +395,57 @@ def _render_document(fmt: str, rows: Iterable[tuple], root: str | None, limit: i
     return _Layout("".join(out), kept, kept_tokens, kept_sections)
 
 
+# The whole document in one query when no budget and no entries are asked for (`memtui export`):
+# SQLite orders the rows by section, then rank, and returns only the section and the text (and
+# for markdown the tail of each item), so no Python object is made per row but two.
+_SECTION_SQL = (
+    "CASE WHEN m.tier = 'session' THEN " + str(SECTIONS.index("Recent work")) + " ELSE CASE m.kind "
+    + " ".join(f"WHEN '{k}' THEN {SECTIONS.index(s)}" for k, s in _SECTION_OF_KIND.items())
+    + f" ELSE {SECTIONS.index('Architecture and decisions')} END END"
+)
+_GROUP_SQL = _RANK_COLS[2:].split(",")[0]  # pinned, tier, kind: the first rank column (< 20,000)
+_SECTION_STEP = 100_000
+_MARKDOWN_TAIL_SQL = (
+    "' _(' || CASE WHEN m.pinned THEN 'pinned, ' ELSE '' END || m.tier || ', ' || replace(m.kind, '_', ' ')"
+    " || ', #' || m.id || ')_'"
+)
+
+
+def _whole_document(db, fmt: str, where: str, args: list, root: str | None) -> tuple[str, int] | None:
+    """(text, entries) of the document of every candidate, as _render_document lays it out; None
+    when a text needs more than "- " in front (a newline, a marker, spaces to strip for markdown)."""
+    markdown = fmt == "markdown"
+    # (section, pinned, tier, kind) as one number; rows come in id order, newest first (no sort:
+    # the table's own order, read backwards), then two stable sorts on plain numbers finish the
+    # rank (last seen, newest first; then that number): far cheaper than SQLite's ORDER BY
+    sql = (
+        f"SELECT {_SECTION_SQL} * {_SECTION_STEP} + {_GROUP_SQL}, m.last_seen_at, m.text"
+        f"{', ' + _MARKDOWN_TAIL_SQL if markdown else ''} FROM memory m"
+        f" WHERE m.status = 'approved' AND m.forgotten_at IS NULL AND {where} ORDER BY m.id DESC"
+    )
+    rows = db.execute_sql(sql, args).fetchall()
+    if not rows:
+        return _header(fmt, root) + _footer(fmt), 0
+    rows.sort(key=itemgetter(1), reverse=True)  # stable, reverse included
+    rows.sort(key=itemgetter(0))
+    keys = list(map(itemgetter(0), rows))
+    texts = list(map(itemgetter(2), rows))
+    if markdown:
+        texts = list(map(str.__add__, map(str.strip, texts), map(itemgetter(3), rows)))
+    out = [_header(fmt, root)]
+    for i, name in enumerate(SECTIONS):
+        a, b = bisect_left(keys, i * _SECTION_STEP), bisect_left(keys, (i + 1) * _SECTION_STEP)
+        if a < b:
+            items = "\n- ".join(texts[a:b])
+            if "<!--" in items or items.count("\n") != b - a - 1:  # (the markdown tails hold neither)
+                return None
+            out.append(f"\n## {name}\n\n- ")
+            out.append(items)
+            out.append("\n")
+    out.append(_footer(fmt))
+    return "".join(out), len(rows)
+
+
 def _evidence(db, rows: list[tuple]) -> tuple[dict[int, list[tuple]], dict[int, tuple]]:
     """Evidence (message id, message external id, quote) per memory, and (tool, external id) per session."""
     evidence: dict[int, list[tuple]] = {}
@@ -409,12 +501,26 @@ def _render_json(db, rows: list[tuple], limit: int | None, scrub: bool, all_toke
     tokens: list[int] = []
     used = len(_JSON_HEAD) + len(_JSON_TAIL)
     strings: list[str] = []
-    if limit is None and not all_tokens:  # everything, no sizes wanted: one orjson call
-        objs = [_json_object(r, evidence.get(r[0], []), sessions.get(r[10], (None, None)), scrub) for r in rows]
-        strings = [v for o in objs for v in (o["text"], o["project"], o["session"], o["extractor"], o["tool"]) if v]
-        strings += [v for o in objs if o["evidence"] for e in o["evidence"] for v in (e["quote"], e["message"]) if v]
-        text = orjson.dumps({"memories": objs, "memtui": EXPORT_VERSION}, option=opt).decode() + "\n"
-        return _Layout(text, len(objs), [], [], "\n".join(strings))
+    if limit is None and not all_tokens and not scrub:  # everything, no sizes wanted: one orjson call
+        # the objects' keys are written in sorted order (so no OPT_SORT_KEYS: the same text, sooner)
+        none, no_evidence = (None, None), ()
+        objs = [
+            {
+                "confidence": r[7], "created_at": r[13],
+                "evidence": [{"message": m_ext, "message_id": m_id, "quote": q}
+                             for m_id, m_ext, q in evidence.get(r[0], no_evidence)],
+                "extractor": r[12], "forgotten_at": r[15], "id": r[0], "kind": r[2], "last_seen_at": r[5],
+                "pinned": bool(r[4]), "project": r[9], "session": r[11], "status": r[6], "supersedes": r[16],
+                "text": r[3], "tier": r[1], "tool": sessions.get(r[10], none)[0], "updated_at": r[14],
+            }
+            for r in rows
+        ]
+        text = orjson.dumps({"memories": objs, "memtui": EXPORT_VERSION}, option=orjson.OPT_INDENT_2).decode() + "\n"
+        # what the last redaction pass reads: every string value (the same ones repeat: once each)
+        small = {v for i in (9, 11, 12) for v in map(itemgetter(i), rows)} | {t for t, _ in sessions.values()}
+        quotes = [v for ev in evidence.values() for e in ev for v in (e[2], e[1])]
+        probe = "\n".join(filter(None, chain(map(itemgetter(3), rows), small, quotes)))
+        return _Layout(text, len(objs), [], [], probe)
     for r in rows:
         obj = _json_object(r, evidence.get(r[0], []), sessions.get(r[10], (None, None)), scrub)
         strings.extend(v for v in (obj["text"], obj["project"], obj["session"], obj["extractor"], obj["tool"]) if v)
@@ -438,12 +544,29 @@ def render(db, options: ExportOptions, *, with_entries: bool = True) -> ExportRe
 
     `with_entries=False` (the command line and the hook) leaves `entries` empty: building a
     MemoryRecord per candidate is most of the time of a large export. `left_out` is set either way."""
+    collecting = gc.isenabled()
+    gc.disable()  # a large export makes objects by the hundred thousand and frees none of them
+    try:
+        return _render(db, options, with_entries)
+    finally:
+        if collecting:
+            gc.enable()
+
+
+def _render(db, options: ExportOptions, with_entries: bool) -> ExportResult:
     if options.format not in FORMATS:
         raise ExportError(f"unknown export format {options.format!r} (choose from {', '.join(FORMATS)})")
     if options.budget is not None and options.budget < 0:
         raise ExportError("the token budget cannot be negative")
     full = with_entries or options.format == "json"
     limit = None if options.budget is None else options.budget * CHARS_PER_TOKEN
+    if not full and limit is None:  # the whole document, straight from SQLite
+        where, args, root, notes = _target(db, options)
+        whole = _whole_document(db, options.format, where, args, root)
+        if whole is not None:
+            text, kept = whole
+            if clean_document(text) == text:  # the last line of defence (else: entry by entry, below)
+                return ExportResult(text, count_tokens(text), (), 0, root, tuple(notes), kept)
     lazy = limit is not None and not full  # a budget: read texts in rank order only until it is full
     rows, root, notes = select_rows(db, options, full=full, text=not lazy)
 
@@ -454,19 +577,19 @@ def render(db, options: ExportOptions, *, with_entries: bool = True) -> ExportRe
                                 clean(root) if scrub and root else root, limit, scrub, with_entries)
 
     layout = run(False)
-    checked = clean(layout.probe)  # the last line of defence
+    checked = clean_document(layout.probe)  # the last line of defence
     scrubbed = checked != layout.probe
     if scrubbed:  # a secret got past the import's redaction: scrub each entry and lay out again
         layout = run(True)
         root = clean(root) if root else root
-        checked = clean(layout.probe)
+        checked = clean_document(layout.probe)
     # JSON: its string values were checked (and scrubbed one by one if need be), not its escaped text
     safe = checked if layout.probe is layout.text else layout.text
     entries: tuple[ExportEntry, ...] = ()
     if with_entries:
         kept, tokens, sections = layout.kept, layout.tokens, layout.sections
         entries = tuple(
-            ExportEntry(_record((*row[:3], clean(row[3]), *row[4:]) if scrubbed else row), sections[i], tokens[i], i < kept)
+            ExportEntry((*row[:3], clean(row[3]), *row[4:]) if scrubbed else row, sections[i], tokens[i], i < kept)
             for i, row in enumerate(rows)
         )
     return ExportResult(safe, count_tokens(safe), entries, len(rows) - layout.kept, root, tuple(notes), layout.kept)

@@ -622,3 +622,139 @@ def clean_tail(text: str, n: int) -> str:
         if i >= 0 and out.startswith("[REDACTED:", i) and out.find("]", i) >= first:
             first = i
     return out[max(0, first) :]
+
+
+# --- cleaning a long document ---------------------------------------------------------------
+#
+# `clean_document(text)` returns exactly `clean(text)`, faster on a long text (an export of many
+# memories) in which few lines could hold a secret. Every detector above but the private key
+# one matches within one line: its regex matches no newline, and what it looks at around a match
+# (the name before an assignment, the rest of the line after it, a word boundary) stops at one.
+# So `clean` of the lines that could hold a secret, joined, gives those lines as `clean` of the
+# whole text does, and the other lines are left as they are by both.
+#
+# Which lines could: two passes of one regex each over a byte copy of the text, mapped with
+# bytes.translate so that every pattern starts with the same byte (\x01): the regex engine then
+# jumps between candidates in C instead of trying a set of characters at every position.
+#   forward: - _ . : = I b B become \x01 (and letters lower case); after one, a run of 16 token
+#     characters (every provider token has one: AKIA.. and AIza.. after their I, sk-.., ghp_..,
+#     ya29..., eyJ...eyJ, SG...), `//` (a URL password, a webhook), `earer` (Bearer), `asic`
+#     (Basic), `-` and a flag name (--password ...), Slack's xox?- and xapp- (a look back);
+#   backward (the text reversed, = and : become \x01): a separator, then a secret-looking name
+#     (pass, pwd, secret, token, key and up to 48 name characters) before it.
+# Each pattern accepts at least what its detector does (bounds on characters that may be non-ASCII
+# are four times the detector's, in UTF-8 bytes), so a line that no pass flags is one that `clean`
+# leaves as it is. The whole text goes through `clean` at once instead when it holds something that
+# is not line by line: a control character (C0, C1), a private key's BEGIN/END line, or one of the four
+# non-ASCII letters that case-insensitive matching takes for an ASCII one (K ſ ı İ).
+
+_DOC_MIN = 4096  # shorter texts: clean() directly
+_CASE_TRAPS = ("\u212a", "\u017f", "\u0131", "\u0130")  # Kelvin sign, long s, dotless i, dotted I
+
+
+def _doc_tables() -> tuple[bytes, bytes]:
+    forward = bytearray(range(256))
+    backward = bytearray(range(256))
+    for c in range(65, 91):  # A-Z
+        forward[c] = backward[c] = c + 32
+    for c in b"-_.:=IbB":
+        forward[c] = 1
+    for c in b":=":
+        backward[c] = 1
+    for c in [*range(0, 9), *range(11, 32), 127]:  # control characters (keeps \t and \n)
+        forward[c] = 2
+    return bytes(forward), bytes(backward)
+
+
+_DOC_FORWARD, _DOC_BACKWARD = _doc_tables()
+# Every branch starts with one byte or one set of bytes, so the engine skips a branch that cannot
+# match after looking at one byte. T: a token character after the mapping.
+_T = rb"[a-z0-9\x01+/]"
+_DOC_FLAGS = re.compile(
+    rb"\x01(?:"
+    rb"\x01\x01\x01\x01(?P<pem>\x01eg\x01n|end)"  # -----BEGIN / -----END: the whole text at once
+    rb"|" + _T + _T + rb"{15}"  # a token run after - _ . : = I b x
+    rb"|//(?:[^\s/@'\"`\\<>]{0,512}\x01[^\s/'\"`\\<>]{1,1024}@|hooks\x01slack|[a-z\x01]{0,7}discord)"
+    rb"|earer[ \t]+" + _T + rb"{16}"  # Bearer
+    rb"|as[i\x01]c[ \t]+" + _T + rb"{8}"  # Basic
+    rb"|\x01[a-z0-9\x01]*(?:pass|token|secret|key)"  # --flag
+    rb"|[a-z0-9\x01](?<=xox[a-z\x01]\x01.)[a-z0-9\x01]{9}"  # Slack: xox?- and 10
+    rb"|[^\s](?<=xapp\x01.)[^\s]{0,3}\x01[a-z0-9\x01]{10}"  # Slack: xapp-1- and 10
+    rb")"
+)
+_DOC_NAMES = re.compile(rb"\x01[ \t]*(?:[\"']\\{0,3})?[a-z0-9_\-]{0,48}(?:ssap|dwp|terces|nekot|yek)")
+_PEM_MARKS = (b"-----BEGIN ", b"-----END ")
+_C1_UTF8 = re.compile(rb"\xc2[\x80-\x9f]")
+
+
+def _doc_lines(raw: bytes) -> list[tuple[int, int]] | None:
+    """(start, end) of each line of `raw` that could hold a secret, in order; None when the text
+    must go through clean() whole."""
+    n = len(raw)
+    forward = raw.translate(_DOC_FORWARD)
+    if 2 in forward:
+        return None
+    spans: set[tuple[int, int]] = set()
+    search = _DOC_FLAGS.search
+    m = search(forward)
+    while m:
+        pos = m.start()
+        start = raw.rfind(b"\n", 0, pos) + 1
+        end = raw.find(b"\n", pos)
+        end = n if end < 0 else end
+        if m.lastgroup == "pem" or any(raw.find(mark, pos, end) >= 0 for mark in _PEM_MARKS):  # (not searched)
+            return None
+        spans.add((start, end))
+        m = search(forward, end + 1)
+    # the backward pass reads from the last separator back to the line of the first one
+    first = min((i for i in (raw.find(b"="), raw.find(b":")) if i >= 0), default=-1)
+    if first < 0:
+        return sorted(spans)
+    low = raw.rfind(b"\n", 0, first) + 1
+    high = max(raw.rfind(b"="), raw.rfind(b":")) + 1
+    backward = raw[low:high].translate(_DOC_BACKWARD)[::-1]
+    search = _DOC_NAMES.search
+    m = search(backward)
+    while m:
+        pos = high - 1 - m.start()  # the separator, in `raw`
+        start = raw.rfind(b"\n", 0, pos) + 1
+        end = raw.find(b"\n", pos)
+        end = n if end < 0 else end
+        spans.add((start, end))
+        m = search(backward, high - start)
+    return sorted(spans)
+
+
+def clean_document(text: str) -> str:
+    """clean(text), cleaning only the lines that could hold a secret (see above): for the long
+    texts an export renders."""
+    if len(text) < _DOC_MIN:
+        return clean(text)
+    ascii_only = text.isascii()
+    if not ascii_only and any(c in text for c in _CASE_TRAPS):
+        return clean(text)
+    raw = text.encode("utf-8", "surrogatepass")
+    if not ascii_only and _C1_UTF8.search(raw):  # C1 control characters (ASCII ones: see _doc_lines)
+        return clean(text)
+    spans = _doc_lines(raw)
+    if spans is None:
+        return clean(text)
+    if not spans:
+        return text
+    lines = [raw[s:e].decode("utf-8", "surrogatepass") for s, e in spans]
+    joined = "\n".join(lines)
+    cleaned = clean(joined)
+    if cleaned == joined:
+        return text
+    out_lines = cleaned.split("\n")
+    if len(out_lines) != len(lines):  # cannot happen (see above); if it did, the slow way
+        return clean(text)
+    out: list[bytes] = []
+    pos = 0
+    for (s, e), old, new in zip(spans, lines, out_lines):
+        if new != old:
+            out.append(raw[pos:s])
+            out.append(new.encode("utf-8", "surrogatepass"))
+            pos = e
+    out.append(raw[pos:])
+    return b"".join(out).decode("utf-8", "surrogatepass")

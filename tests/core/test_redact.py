@@ -735,3 +735,88 @@ def test_no_planted_secret_reaches_the_database_file(tmp_path):
         assert remotes == ["https://x-access-token:[REDACTED:github_token]@github.com/org/repo.git"]
     assert cut is not None and cut[1] > 30_000
     assert "[REDACTED:github_token]" in cut[0] and "[REDACTED:gitlab_token]" in cut[0]
+
+
+# --- clean_document: clean() of a long text, cleaning only the lines that could hold a secret ---
+
+
+def _fed_strings() -> list[str]:
+    """Every string the tests above feed the redactor through their parametrize lists (with each
+    placeholder filled), the planted secrets in a few settings, and texts that look alike."""
+    from memtui.core.redact import _CASE_TRAPS
+
+    fills = [s for s, _ in _planted().values()]
+    out: list[str] = []
+    for fn in list(globals().values()):
+        for mark in getattr(fn, "pytestmark", ()):
+            if mark.name != "parametrize":
+                continue
+            for case in mark.args[1]:
+                for value in case if isinstance(case, (tuple, list)) else (case,):
+                    if isinstance(value, str):
+                        out.append(value)
+                        if "{" in value:
+                            out.append(value.replace("{}", _rng.choice(fills)).replace("{pw}", _rng.choice(fills)))
+    for secret in fills:
+        out += [secret, f"use {secret} now", f"API_TOKEN={secret}", f'{{"password": "{secret}"}}',
+                f"  --token {secret}", f"Authorization: Bearer {secret}", f"x=1; db_pass: '{secret}'",
+                f"pre{secret}", f"{secret}.", f"é {secret} ü"]
+    out += ["plain words about auth, tokens, keys and passwords", "a -- b", "e.g. x.y", "-----", "| --- | --- |",
+            "token budget: 2000", "max_tokens=4096", "xoxb-short", "hello\r\nworld", "tab\there", "bell\x07",
+            "ANSI \x1b[31mred\x1b[0m", "unicode ✅ → 幫我", *(f"pa{c}sword=hunter2{c}" for c in _CASE_TRAPS),
+            f"to{_CASE_TRAPS[0]}en=abcdef123456", "İstanbul password: hunter2"]
+    return out
+
+
+_FILLER = [
+    "Prefers small pure functions over classes", "Run `uv run pytest -q` before every commit",
+    "The auth module talks to Redis through the cache client (#12).", "Docs live in docs/; see README.md",
+    "Budget: 2000 tokens; the key is the session id", "Tried asyncio in the importer: slower, reverted",
+    "Uses pnpm, not npm -- the lockfile is pnpm-lock.yaml", "I prefer explicit imports. Bump the version.",
+]
+
+
+def _document(lines: list[str]) -> str:
+    return "# Curated context (memtui)\n\n## Conventions\n\n" + "\n".join(f"- {line}" for line in lines) + "\n"
+
+
+def test_clean_document_is_clean_for_every_fed_string():
+    from memtui.core.redact import clean_document
+
+    filler = [_rng.choice(_FILLER) for _ in range(60)]
+    for text in _fed_strings():
+        doc = _document(filler[:30] + [text] + filler[30:])
+        assert len(doc) >= 4096 or clean_document(doc) == clean(doc)
+        assert clean_document(doc) == clean(doc), text[:80]
+        assert clean_document(text * 3 + "\n" + doc) == clean(text * 3 + "\n" + doc), text[:80]
+
+
+def test_clean_document_on_mixed_documents():
+    from memtui.core.redact import clean_document
+
+    fed = _fed_strings()
+    for _ in range(40):
+        lines = [_rng.choice(fed) if _rng.random() < 0.2 else _rng.choice(_FILLER) for _ in range(200)]
+        doc = _document(lines)
+        assert clean_document(doc) == clean(doc)
+
+
+def test_clean_document_flags_every_line_clean_would_change():
+    from memtui.core.redact import _doc_lines
+
+    from memtui.core.redact import _CASE_TRAPS
+
+    for text in _fed_strings():
+        line = text.replace("\n", " ")
+        if strip_control(line) != line or any(c in line for c in _CASE_TRAPS):
+            continue  # clean_document() hands these to clean() whole, before looking at lines
+        if clean(line) != line:
+            spans = _doc_lines(line.encode("utf-8", "surrogatepass"))
+            assert spans is None or spans, line[:80]
+
+
+def test_clean_document_leaves_a_document_without_secrets_as_it_is():
+    from memtui.core.redact import clean_document
+
+    doc = _document([_rng.choice(_FILLER) for _ in range(2000)])
+    assert clean_document(doc) is doc
