@@ -20,7 +20,8 @@ budget is enforced on that estimate of the whole rendered text (headings, marker
 included), so `count_tokens(result.text) <= budget` whenever the fixed header fits.
 
 Secrets: every text was redacted when it was stored; the rendered text is scrubbed once more
-(`redact.clean`) as a last line of defence, entry by entry if the whole-text pass finds anything.
+(`redact.clean_document`: the same as `redact.clean`, reading only the lines that could hold a
+secret) as a last line of defence, entry by entry if the whole-text pass finds anything.
 For JSON that pass reads the string values before JSON escaping (keys and numbers are memtui's own;
 escaping could hide a secret from the patterns).
 
