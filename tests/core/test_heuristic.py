@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import time
 
 import pytest
 
@@ -302,18 +301,6 @@ def test_corpus_size_stays_under_the_cap(corpus_db):
             props = extract(session, messages) if ratio is None else extract_budget(session, messages, ratio)
             size = sum(len(p.text) for p in props)
             assert size <= CAP_RATIO * readable, (session.external_id, size, readable)
-
-
-@pytest.mark.corpus
-def test_corpus_extraction_is_fast(corpus_db):
-    _, sessions = corpus_db
-    readable = sum(len(m.text or "") for _, ms in sessions for m in ms)
-    start = time.process_time()
-    for session, messages in sessions:
-        extract(session, messages)
-    elapsed = time.process_time() - start
-    # generous floor for shared machines; measured 5-11 MB/s of readable text (min CPU time, loaded 2-core box)
-    assert readable / 1e6 / max(elapsed, 1e-6) > 1.0
 
 
 @pytest.mark.corpus
