@@ -408,7 +408,7 @@ _GROUP_SQL = _RANK_COLS[2:].split(",")[0]  # pinned, tier, kind: the first rank 
 _SECTION_STEP = 100_000
 _MARKDOWN_TAIL_SQL = (
     "' _(' || CASE WHEN m.pinned THEN 'pinned, ' ELSE '' END || m.tier || ', ' || replace(m.kind, '_', ' ')"
-    " || ', #' || m.id || ')_'"
+    " || ', #' || m.id || ')_' || char(10) || '- '"
 )
 
 
@@ -432,12 +432,16 @@ def _whole_document(db, fmt: str, where: str, args: list, root: str | None) -> t
     keys = list(map(itemgetter(0), rows))
     texts = list(map(itemgetter(2), rows))
     if markdown:
-        texts = list(map(str.__add__, map(str.strip, texts), map(itemgetter(3), rows)))
+        texts = list(map(str.strip, texts))
+        tails = list(map(itemgetter(3), rows))  # each ends with "\n- ": texts and tails alternate
     out = [_header(fmt, root)]
     for i, name in enumerate(SECTIONS):
         a, b = bisect_left(keys, i * _SECTION_STEP), bisect_left(keys, (i + 1) * _SECTION_STEP)
         if a < b:
-            items = "\n- ".join(texts[a:b])
+            if markdown:
+                items = "".join(chain.from_iterable(zip(texts[a:b], tails[a:b])))[:-3]
+            else:
+                items = "\n- ".join(texts[a:b])
             if "<!--" in items or items.count("\n") != b - a - 1:  # (the markdown tails hold neither)
                 return None
             out.append(f"\n## {name}\n\n- ")
