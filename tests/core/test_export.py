@@ -320,3 +320,21 @@ def test_export_module_stays_light():
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == ""
+
+
+@pytest.mark.parametrize("fmt", ex.FORMATS)
+def test_the_whole_document_path_lays_out_as_the_general_one(db, fmt):
+    """Without a budget or entries, render() reads whole sections from SQLite (_whole_document);
+    with entries it lays out row by row: the same text, whatever the texts hold."""
+    plain = [m for i, m in enumerate(STORE["memories"]) if i not in (13, 14)]  # no newline, no marker
+    spaced = [dict(plain[0], text="  Indented and trailing  "), dict(plain[1], text="Tab\tinside", pinned=False)]
+    same_seen = [dict(plain[2], text=f"Seen at once {i}", last_seen_at=1234) for i in range(5)]
+    for memories in (plain, plain + spaced + same_seen, STORE["memories"] + spaced):
+        db.execute_sql("DELETE FROM evidence")
+        db.execute_sql("DELETE FROM memory")
+        mem.load_store(db, {"memtui": 1, "memories": memories})
+        for tiers in ((), ("developer", "project", "session")):
+            options = ex.ExportOptions(fmt, project=APP, tiers=tiers)
+            fast, general = ex.render(db, options, with_entries=False), ex.render(db, options, with_entries=True)
+            assert fast.text == general.text and fast.included == general.included == len(general.entries)
+            assert fast.tokens == general.tokens and fast.left_out == general.left_out == 0
