@@ -419,36 +419,11 @@ def test_no_control_characters_survive_clean():
     ids=lambda t: repr(t[:12]),
 )
 def test_pathological_input_stays_linear(text):
+    """A hang guard, not a speed target: a backtracking pattern takes minutes to hours on these
+    200,000-character inputs, a linear one milliseconds (the speed itself: tests/perf/bench_redact.py)."""
     started = time.process_time()
     clean(text)
-    assert time.process_time() - started < 2.0
-
-
-def _corpus_text(corpus: Path) -> str:
-    return "".join(p.read_text(errors="replace") for p in sorted(corpus.rglob("*")) if p.is_file())
-
-
-def _mb_per_s(fn, texts: list[str]) -> float:
-    size = sum(len(t) for t in texts)
-    best = float("inf")
-    for _ in range(3):
-        started = time.perf_counter()
-        for t in texts:
-            fn(t)
-        best = min(best, time.perf_counter() - started)
-    return size / 1e6 / best
-
-
-def test_clean_is_fast_enough_for_the_import(corpus):
-    """clean() sees every stored text; it must stay far from the import's 50 MB/s budget.
-
-    The floor asserted here is low on purpose (shared CI machines are slow and noisy); the
-    figures on a quiet 2-core machine are several times higher (see the module docstring)."""
-    text = _corpus_text(corpus)
-    chunks = [text[i : i + 2000] for i in range(0, len(text), 2000)]
-    prose = ("the importer reads each transcript once and keeps what matters for later " * 40 + "\n") * 20
-    assert _mb_per_s(clean, chunks) > 8
-    assert _mb_per_s(clean, [prose] * 50) > 15
+    assert time.process_time() - started < 10.0
 
 
 # --- end to end: plant every kind, import with the real command line, read the raw bytes ------
