@@ -5,6 +5,7 @@ from __future__ import annotations
 from functools import partial
 from typing import TYPE_CHECKING, Callable, Iterator
 
+from textual.binding import Binding
 from textual.command import DiscoveryHit, Hit, Hits, Provider
 
 from memtui.ui.screens.registry import OTHER_SCREENS
@@ -51,6 +52,27 @@ class MemtuiCommands(Provider):
         yield "Change theme", "Pick a theme; the choice is saved", app.action_change_theme
         for name, help_text, action in REVIEW_COMMANDS:
             yield name, help_text, partial(app.run_review_action, action)
+        yield from self._screen_commands()
+
+    def _screen_commands(self) -> Iterator[tuple[str, str, Callable]]:
+        """The actions of the screen the palette was opened on, when it is one of the other
+        screens (Memories, Forget stale, Trash, Export): each binding with an id and a tooltip."""
+        screen = self.screen
+        titles = {cls_name: title for _, cls_name, title in OTHER_SCREENS.values()}
+        title = titles.get(type(screen).__name__)
+        if title is None:
+            return
+        seen: set[str] = set()
+        own = [b for cls in type(screen).__mro__ for b in vars(cls).get("BINDINGS", ())]
+        for binding in own:
+            if not isinstance(binding, Binding) or not (binding.id and binding.tooltip) or binding.id in seen:
+                continue
+            seen.add(binding.id)
+            if binding.action.startswith("app."):
+                continue  # help, quit, the screens: offered above
+            key = binding.key_display or binding.key.split(",")[0]
+            yield (f"{title}: {binding.description}", f"{binding.tooltip} ({key})",
+                   partial(screen.run_action, binding.action))
 
     async def discover(self) -> Hits:
         for name, help_text, callback in self._commands():

@@ -547,3 +547,25 @@ async def test_forgetting_on_memories_shows_in_the_trash_and_text_stays_text(dat
         assert isinstance(app.screen, ReviewScreen)
         memories_again = await show(pilot, "2")
         assert memories_again is screen and first not in listed(screen)
+
+
+async def test_the_command_palette_offers_the_screens_actions(data, make_app):
+    """ctrl+p on the Memories screen lists its actions; choosing one runs it on the selection."""
+    from memtui.ui.commands import MemtuiCommands
+
+    app = make_app(data.path)
+    async with app.run_test(size=SIZE) as pilot:
+        screen = await show(pilot, "2")
+        names = [hit.text async for hit in MemtuiCommands(screen).discover()]
+        for expected in ("Memories: forget", "Memories: pin", "Memories: approve", "Memories: tier", "Show Trash screen"):
+            assert expected in names, names
+        await select(pilot, screen, [data.ids["tabs"], data.ids["redis"]])
+        await pilot.press("ctrl+p")
+        await pilot.pause()
+        await type_text(pilot, "Memories: pin")
+        await pilot.pause(0.3)
+        await pilot.press("enter")
+        await settle(pilot)
+        assert app.screen is screen
+        pinned = {r[0] for r in data.rows("SELECT id FROM memory WHERE pinned = 1")}
+        assert {data.ids["tabs"], data.ids["redis"]} <= pinned
