@@ -15,6 +15,7 @@ import argparse
 import asyncio
 import os
 import shutil
+import sqlite3
 import subprocess
 import sys
 import tempfile
@@ -96,6 +97,8 @@ SHOTS = [
     ("memories-80x24", (80, 24), typing("2")),
 ]
 
+CURATE_SHOTS = {"memories", "memories-search", "forget-stale", "trash", "export", "memories-80x24"}
+
 # Some review already done on the demo database, so the curate and export screens have something
 # to show: approved, pinned, rejected and forgotten memories.
 PREPARE = [
@@ -135,10 +138,24 @@ def main(argv: list[str] | None = None) -> int:
         time.tzset()
         db = Path(tmp) / "demo.db"
         subprocess.run([sys.executable, "-m", "memtui", "demo", "--no-ui", "--db", str(db)], check=True)
+        # The review shots show the demo as a newcomer sees it; the curate and export shots a copy
+        # with some review done.
+        reviewed = Path(tmp) / "reviewed.db"
+        shutil.copy(db, reviewed)
         for command in PREPARE:
-            subprocess.run([sys.executable, "-m", "memtui", "--db", str(db), *command], check=True, stdout=subprocess.DEVNULL)
+            subprocess.run([sys.executable, "-m", "memtui", "--db", str(reviewed), *command], check=True,
+                           stdout=subprocess.DEVNULL)
+        with sqlite3.connect(reviewed) as con:  # the memories' times: their session's end, not today
+            con.execute(
+                "UPDATE memory SET created_at = t, updated_at = t, last_seen_at = t,"
+                " forgotten_at = CASE WHEN forgotten_at IS NULL THEN NULL ELSE t + 86400 END"
+                " FROM (SELECT id AS sid, COALESCE(ended_at, started_at) AS t FROM session) WHERE session_id = sid"
+            )
 
-        svgs = [asyncio.run(shoot(db, args.out, name, size, drive)) for name, size, drive in SHOTS]
+        svgs = [
+            asyncio.run(shoot(reviewed if name in CURATE_SHOTS else db, args.out, name, size, drive))
+            for name, size, drive in SHOTS
+        ]
 
     converter = shutil.which("rsvg-convert")
     for svg in svgs:
