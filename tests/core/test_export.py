@@ -338,3 +338,19 @@ def test_the_whole_document_path_lays_out_as_the_general_one(db, fmt):
             fast, general = ex.render(db, options, with_entries=False), ex.render(db, options, with_entries=True)
             assert fast.text == general.text and fast.included == general.included == len(general.entries)
             assert fast.tokens == general.tokens and fast.left_out == general.left_out == 0
+
+
+def test_markdown_with_a_kind_it_does_not_list_takes_the_general_path(db):
+    """The whole-document path builds markdown's item tails from (pinned, tier, kind); a row with a
+    kind outside KIND_ORDER (an older or newer store) or a pinned value other than 0 and 1 gives the
+    general path's text."""
+    plain = [m for i, m in enumerate(STORE["memories"]) if i not in (13, 14)]
+    mem.load_store(db, {"memtui": 1, "memories": plain})
+    options = ex.ExportOptions("markdown", project=APP, tiers=("developer", "project", "session"))
+    for sql in ("UPDATE memory SET kind = 'odd_note' WHERE id = (SELECT min(id) FROM memory WHERE status = 'approved')",
+                "UPDATE memory SET pinned = 2 WHERE id = (SELECT max(id) FROM memory WHERE status = 'approved')"):
+        db.execute_sql(sql)
+        assert ex._whole_document(db, "markdown", *ex._target(db, options)[:3]) is None
+        fast, general = ex.render(db, options, with_entries=False), ex.render(db, options, with_entries=True)
+        assert fast.text == general.text and fast.included == general.included
+    assert "odd note" in fast.text
