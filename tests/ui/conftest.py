@@ -70,6 +70,13 @@ async def settle(pilot, rounds: int = 50) -> None:
     raise AssertionError("the app did not settle")
 
 
+async def still(pilot) -> None:
+    """Make the screen still for a snapshot: no blinking cursor in inputs and text areas."""
+    for widget in pilot.app.screen.query("Input, TextArea"):
+        widget.cursor_blink = False
+    await pilot.pause()
+
+
 def screen_lines(app) -> list[str]:
     """The whole screen as plain text rows (what a person sees)."""
     update = app.screen._compositor.render_full_update(simplify=True)

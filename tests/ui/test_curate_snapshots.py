@@ -11,7 +11,7 @@ from __future__ import annotations
 import pytest
 
 from memtui.ui.app import create_app
-from tests.ui.conftest import settle
+from tests.ui.conftest import settle, still
 from tests.ui.curate_data import build_curate_db
 
 SIZES = [pytest.param((120, 36), id="120x36"), pytest.param((80, 24), id="80x24")]
@@ -35,9 +35,7 @@ def steps(*keys: str, focus: str | None = None):
             else:
                 await pilot.press(key)
             await settle(pilot)
-        for widget in pilot.app.screen.query("Input, TextArea"):
-            widget.cursor_blink = False
-        await pilot.pause()
+        await still(pilot)
 
     return run_before
 

@@ -15,7 +15,7 @@ import pytest
 from textual.widgets import Input
 
 from memtui.ui.app import create_app
-from tests.ui.conftest import settle
+from tests.ui.conftest import settle, still
 from tests.ui.export_data import build_export_db
 from tests.ui.test_snapshots import SIZES
 
@@ -45,9 +45,7 @@ def steps(budget: str | None = None, path: str | None = None, keys: tuple[str, .
         for key in keys:
             await pilot.press(key)
             await settle(pilot)
-        for widget in pilot.app.screen.query("TextArea, Input"):
-            widget.cursor_blink = False
-        await pilot.pause()
+        await still(pilot)
 
     return run_before
 

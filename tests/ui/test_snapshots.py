@@ -11,7 +11,7 @@ from __future__ import annotations
 import pytest
 
 from memtui.ui.app import create_app
-from tests.ui.conftest import settle
+from tests.ui.conftest import settle, still
 from tests.ui.data import build_review_db
 
 SIZES = [pytest.param((120, 36), id="120x36"), pytest.param((80, 24), id="80x24")]
@@ -33,9 +33,7 @@ def steps(*keys: str):
         for key in keys:
             await pilot.press(key)
             await settle(pilot)
-        for area in pilot.app.screen.query("TextArea"):
-            area.cursor_blink = False
-        await pilot.pause()
+        await still(pilot)
 
     return run_before
 
