@@ -27,12 +27,15 @@ HERE = Path(__file__).resolve().parent
 
 async def settle(pilot, rounds: int = 60) -> None:
     """Wait until no worker runs and the messages they posted have been handled."""
-    from textual.worker import WorkerState
+    from textual.worker import WorkerCancelled, WorkerState
 
     app = pilot.app
     quiet = 0
     for _ in range(rounds):
-        await app.workers.wait_for_complete()
+        try:
+            await app.workers.wait_for_complete()
+        except WorkerCancelled:
+            pass  # an exclusive worker replaced by a newer one: wait on for the rest
         await pilot.pause()
         review = app.review
         busy = any(w.state in (WorkerState.PENDING, WorkerState.RUNNING) for w in app.workers) or review._busy or review._actions

@@ -6,7 +6,7 @@ import os
 import time
 
 import pytest
-from textual.worker import WorkerState
+from textual.worker import WorkerCancelled, WorkerState
 
 from tests.ui.data import ReviewData, build_review_db
 
@@ -58,7 +58,10 @@ async def settle(pilot, rounds: int = 50) -> None:
     app = pilot.app
     quiet = 0
     for _ in range(rounds):
-        await app.workers.wait_for_complete()
+        try:
+            await app.workers.wait_for_complete()
+        except WorkerCancelled:
+            pass  # an exclusive worker replaced by a newer one (quick switches): wait on for the rest
         await pilot.pause()
         if _busy(app):
             quiet = 0
