@@ -13,7 +13,7 @@ import os
 import re
 import time
 from collections import deque
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Iterable, Iterator
 
@@ -256,20 +256,20 @@ class Importer:
                 if skey in fresh:
                     made[fresh[skey]] = result
         self._jobs_ahead.clear()
+        conn = self.db.connection()
         for sid, (fields, count, digest, proposals) in made.items():
             if self._touches.get(sid) != 1:
                 continue
-            rows = self.db.execute_sql(
-                "SELECT id, external_id FROM message WHERE session_id = ? ORDER BY position", (sid,)
-            ).fetchall()
-            if len(rows) != count or external_digest(r[1] for r in rows) != digest:
+            # The ids in position order and the external ids, each from an index that holds them
+            # (reading external_id from the table means walking past a long text's overflow pages).
+            ids = [r[0] for r in conn.execute(_IDS_BY_POSITION, (sid,)).fetchall()]
+            if len(ids) != count:
                 continue
-            ids = [r[0] for r in rows]
+            external = dict(conn.execute(_EXTERNAL_IDS, (sid,)).fetchall())
+            if len(external) != count or external_digest(external.get(i) for i in ids) != digest:
+                continue
             try:
-                ready = tuple(
-                    replace(pp, proposal=replace(pp.proposal, message_ids=tuple(ids[i - 1] for i in pp.proposal.message_ids)))
-                    for pp in proposals
-                )
+                ready = tuple(_with_ids(pp, tuple(ids[i - 1] for i in pp.proposal.message_ids)) for pp in proposals)
             except (IndexError, TypeError):
                 continue
             self.report.extracted[sid] = ReadyProposals(self.extract_ahead, fields, ready)
@@ -561,6 +561,20 @@ _UPSERT = (
 )
 
 
+_NAMES: dict[str, str] = {}  # tool name -> clean(name): a few names over and over
+
+
+def _clean_name(name: str) -> str:
+    out = _NAMES.get(name)
+    if out is None:
+        out = clean(name)
+        if len(name) <= 200:
+            if len(_NAMES) >= 4096:
+                _NAMES.clear()
+            _NAMES[name] = out
+    return out
+
+
 def _prepare_message(m: ParsedMessage) -> tuple:
     """What storing a message needs that does not depend on the database: the text shortened
     and cleaned, done here (or in the worker process) before the writer assigns ids.
@@ -576,7 +590,7 @@ def _prepare_message(m: ParsedMessage) -> tuple:
         m.session_key,
         m.role,
         m.kind,
-        clean(m.tool_name) if m.tool_name else None,
+        _clean_name(m.tool_name) if m.tool_name else None,
         text,
         m.timestamp,
         m.external_id,
@@ -591,6 +605,22 @@ def prepare_items(items: Iterable[Item]) -> Iterator:
     """A parser's items with each ParsedMessage replaced by its prepared tuple."""
     for item in items:
         yield _prepare_message(item) if type(item) is ParsedMessage else item
+
+
+# (both answered from an index alone: SQLite picks the covering one)
+_IDS_BY_POSITION = "SELECT id FROM message WHERE session_id = ? ORDER BY position"
+_EXTERNAL_IDS = "SELECT id, external_id FROM message WHERE session_id = ?"
+
+
+def _with_ids(pp, message_ids: tuple):
+    """A worker's prepared proposal with its positions replaced by the stored message ids: what
+    dataclasses.replace(pp, proposal=replace(pp.proposal, message_ids=...)) makes, without its
+    per-call introspection (both are plain frozen dataclasses: their fields are their __dict__)."""
+    proposal = object.__new__(type(pp.proposal))
+    proposal.__dict__.update(pp.proposal.__dict__, message_ids=message_ids)
+    out = object.__new__(type(pp))
+    out.__dict__.update(pp.__dict__, proposal=proposal)
+    return out
 
 
 AHEAD_EXTRACTORS = ("heuristic",)  # extractors the import workers can run ahead
