@@ -234,19 +234,13 @@ def read_text_file(ctx: ParseContext) -> str:
 
 
 _HOURS: dict[str, int] = {}  # "YYYY-MM-DDTHH" -> epoch seconds (UTC), for parse_ts's fast path
+_MINUTES: dict[str, int] = {}  # "YYYY-MM-DDTHH:MM" -> epoch seconds (UTC), made from _HOURS
 
 
-def _parse_utc_ms(s: str) -> float | None:
-    """`YYYY-MM-DDTHH:MM:SS.mmmZ` (what Claude Code and most tools write) without datetime;
-    None when `s` has another shape (the caller then takes the general path). The result is
-    exactly datetime.fromisoformat(s).timestamp(): both divide whole microseconds by 10**6."""
-    if len(s) != 24 or s[23] != "Z" or s[19] != "." or s[16] != ":" or s[13] != ":":
-        return None
-    mm, ss, ms = s[14:16], s[17:19], s[20:23]
-    if not (mm.isdigit() and ss.isdigit() and ms.isdigit() and mm.isascii() and ss.isascii() and ms.isascii()):
-        return None
-    minutes, seconds = int(mm), int(ss)
-    if minutes > 59 or seconds > 59:
+def _minute(s: str) -> int | None:
+    """Epoch seconds of `s[:16]` ("YYYY-MM-DDTHH:MM", UTC), or None when it is not one."""
+    mm = s[14:16]
+    if s[13] != ":" or not (mm.isdigit() and mm.isascii()) or int(mm) > 59:
         return None
     hour = _HOURS.get(s[:13])
     if hour is None:
@@ -257,7 +251,31 @@ def _parse_utc_ms(s: str) -> float | None:
         if len(_HOURS) > 100_000:
             _HOURS.clear()
         hour = _HOURS[s[:13]] = int(dt.timestamp())
-    return ((hour + minutes * 60 + seconds) * 1_000_000 + int(ms) * 1000) / 1_000_000
+    if len(_MINUTES) > 100_000:
+        _MINUTES.clear()
+    minute = _MINUTES[s[:16]] = hour + int(mm) * 60
+    return minute
+
+
+def _parse_utc_ms(s: str) -> float | None:
+    """`YYYY-MM-DDTHH:MM:SS.mmmZ` (what Claude Code and most tools write) without datetime;
+    None when `s` has another shape (the caller then takes the general path). The result is
+    exactly datetime.fromisoformat(s).timestamp(): both divide whole microseconds by 10**6."""
+    if len(s) != 24 or s[23] != "Z" or s[19] != "." or s[16] != ":":
+        return None
+    sms = s[17:19] + s[20:23]  # seconds and milliseconds: SSmmm
+    if not (sms.isdigit() and sms.isascii()):
+        return None
+    sms = int(sms)
+    if sms >= 60_000:  # seconds > 59
+        return None
+    minute = _MINUTES.get(s[:16])
+    if minute is None:
+        minute = _minute(s)
+        if minute is None:
+            return None
+    # (minute + seconds) * 10**6 + milliseconds * 1000, in whole microseconds
+    return (minute * 1_000_000 + sms * 1000) / 1_000_000
 
 
 def parse_ts(value: object) -> float | None:
