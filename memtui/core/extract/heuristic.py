@@ -52,17 +52,19 @@ def extract_budget(session: SessionRecord | None, messages: list[MessageRecord],
     cands = [c for c in cands if c.ids]
     chosen = _select(cands, tr.readable, min(ratio, CAP_RATIO))
     chosen.sort(key=lambda c: (c.pos, -c.score, c.text))
-    return [
-        Proposal(
-            text=c.text,
-            kind=c.kind,
-            tier=c.tier,
-            confidence=c.confidence,
-            message_ids=tuple(c.ids),
-            quotes=tuple(c.quotes[: len(c.ids)]) if len(c.quotes) >= len(c.ids) else tuple(c.quotes) + ("",) * (len(c.ids) - len(c.quotes)),
-        )
-        for c in chosen
-    ]
+    return [_proposal(c) for c in chosen]
+
+
+def _proposal(c: signals.Candidate) -> Proposal:
+    quotes = c.quoted()
+    return Proposal(
+        text=c.text,
+        kind=c.kind,
+        tier=c.tier,
+        confidence=c.confidence,
+        message_ids=tuple(c.ids),
+        quotes=tuple(quotes[: len(c.ids)]) if len(quotes) >= len(c.ids) else tuple(quotes) + ("",) * (len(c.ids) - len(quotes)),
+    )
 
 
 def _tokens(text: str) -> set[str]:

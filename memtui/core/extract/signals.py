@@ -32,6 +32,11 @@ class Candidate:
     pos: int = 0  # message position of the main evidence, for a stable order
     key: str = ""  # candidates with the same key are alternatives: keep the best
     core: str = ""  # the part that says something new (for near-duplicate detection); default: text
+    # the messages quoted, one quote per id: quoted() makes them, for the chosen candidates only
+    sources: list = field(default_factory=list)
+
+    def quoted(self) -> list[str]:
+        return [_q(m) for m in self.sources] if self.sources else self.quotes
 
 
 # --- cue words ------------------------------------------------------------------------------------
@@ -496,7 +501,7 @@ def _cand(text, kind, tier, conf, score, msgs: list[MessageRecord], pos: int, ke
             seen.append(m)
     return Candidate(
         text=finish(text), kind=kind, tier=tier, confidence=round(conf, 2), score=score,
-        ids=[m.id for m in seen], quotes=[_q(m) for m in seen], pos=pos, key=key,
+        ids=[m.id for m in seen], sources=seen, pos=pos, key=key,
     )
 
 
