@@ -94,7 +94,13 @@ def cmd_export(args) -> int:
             raise CliError(str(exc), EXIT_ERROR) from None
         _stderr(f"memtui: copied {result.tokens} tokens to the clipboard ({how})")
     if not args.output and not args.copy:
-        sys.stdout.write(result.text)
+        out = getattr(sys.stdout, "buffer", None)
+        if out is not None and (sys.stdout.encoding or "").lower().replace("-", "") == "utf8":
+            sys.stdout.flush()
+            out.write(result.data)  # the rendered bytes as they are (no decoding and encoding again)
+            out.flush()
+        else:
+            sys.stdout.write(result.text)
     return EXIT_OK
 
 

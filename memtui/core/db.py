@@ -5,12 +5,12 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from peewee import OperationalError, SqliteDatabase
+from peewee import SqliteDatabase
 
 from memtui.core import rank
 from memtui.core.models import ALL_MODELS, Meta, database_proxy
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2  # 2: memory.clean_stamp and the export's indexes (see _migrate)
 
 PRAGMAS = {
     "journal_mode": "wal",  # readers (the TUI) keep reading while an import writes
@@ -56,6 +56,33 @@ def index_pending(conn) -> None:
     conn.execute("DELETE FROM message_fts_pending")
 
 
+# Whatever writes a memory's text (memtui, an older memtui, raw SQL) makes it unchecked again.
+CLEAN_STAMP_TRIGGER = (
+    "CREATE TRIGGER memory_text_au AFTER UPDATE OF text ON memory WHEN old.clean_stamp IS NOT NULL BEGIN "
+    "UPDATE memory SET clean_stamp = NULL WHERE id = new.id; END"
+)
+
+
+# The approved texts an export has still to check for secrets (few: see core/stamps.py).
+UNCHECKED_INDEX = (
+    "CREATE INDEX IF NOT EXISTS memory_unchecked ON memory(id)"
+    " WHERE status = 'approved' AND forgotten_at IS NULL AND clean_stamp IS NULL"
+)
+
+
+def _clean_stamp(db: SqliteDatabase) -> None:
+    """memory.clean_stamp (see core/stamps.py) on a store made before it, the trigger that clears
+    it and the index of the unchecked texts."""
+    columns = {r[1] for r in db.execute_sql("PRAGMA table_info(memory)").fetchall()}
+    if "clean_stamp" not in columns:
+        db.execute_sql("ALTER TABLE memory ADD COLUMN clean_stamp INTEGER")
+    db.execute_sql(UNCHECKED_INDEX)
+    row = db.execute_sql("SELECT sql FROM sqlite_master WHERE type = 'trigger' AND name = 'memory_text_au'").fetchone()
+    if not row or row[0] != CLEAN_STAMP_TRIGGER:
+        db.execute_sql("DROP TRIGGER IF EXISTS memory_text_au")
+        db.execute_sql(CLEAN_STAMP_TRIGGER)
+
+
 def _rank_index(db: SqliteDatabase) -> None:
     """The export's index (see rank.py): made when missing (0.5 s for 100,000 approved
     memories, once), and any other version of it dropped."""
@@ -66,10 +93,7 @@ def _rank_index(db: SqliteDatabase) -> None:
         if name != rank.INDEX_NAME:
             db.execute_sql(f'DROP INDEX IF EXISTS "{name}"')
     if rank.INDEX_NAME not in names:
-        try:
-            db.execute_sql(rank.INDEX_SQL)
-        except OperationalError:  # another process is writing: exports read the table until a later open
-            pass
+        db.execute_sql(rank.INDEX_SQL)
 
 
 class DatabaseError(Exception):
@@ -120,14 +144,33 @@ def _migrate(db: SqliteDatabase) -> None:
             if triggers.get(name) != sql:  # new database, or one made with the per-row triggers
                 db.execute_sql(f"DROP TRIGGER IF EXISTS {name}")
                 db.execute_sql(sql)
-        _rank_index(db)
         if db.execute_sql("SELECT 1 FROM message_fts_pending LIMIT 1").fetchone():
             index_pending(db.connection())  # left by a writer that committed without indexing
         row = Meta.get_or_none(Meta.key == "schema_version")
-        if row is None:
-            Meta.create(key="schema_version", value=str(SCHEMA_VERSION))
+        if row is None:  # a new database: its tables were made as the models are now
+            row = Meta.create(key="schema_version", value=str(SCHEMA_VERSION))
         elif int(row.value) > SCHEMA_VERSION:
             raise DatabaseError(
                 f"database schema {row.value} is newer than this memtui ({SCHEMA_VERSION}); upgrade memtui"
             )
-        # Future migrations: `if int(row.value) < 2: ...; row.value = "2"; row.save()`.
+        version = int(row.value)
+        ready = version >= 2 and _export_parts_ready(db)
+    if not ready:
+        # 2: memory.clean_stamp, its trigger and index, and the export's rank index. IMMEDIATE: it
+        # writes, so it waits (busy_timeout) for a running import instead of failing at once.
+        with db.atomic("IMMEDIATE"):
+            _clean_stamp(db)
+            _rank_index(db)
+            db.execute_sql("UPDATE meta SET value = ? WHERE key = 'schema_version' AND CAST(value AS INTEGER) < 2",
+                           (str(SCHEMA_VERSION),))
+    # Future migrations: `if version < 3: ...` and the schema_version row set to "3".
+
+
+def _export_parts_ready(db: SqliteDatabase) -> bool:
+    """Whether the export's trigger and indexes (schema 2) are there as this version makes them."""
+    found = dict(db.execute_sql(
+        "SELECT name, sql FROM sqlite_master WHERE tbl_name = 'memory' AND name IN (?, ?, ?)"
+        " OR name LIKE 'memory_rank%'", ("memory_text_au", "memory_unchecked", rank.INDEX_NAME)
+    ).fetchall())
+    return found.get("memory_text_au") == CLEAN_STAMP_TRIGGER and set(found) == {
+        "memory_text_au", "memory_unchecked", rank.INDEX_NAME}

@@ -14,10 +14,12 @@ Documents (claude-md, agents-md, cursor-rules, markdown) group the kept entries 
 a fixed order (`SECTIONS`), in rank order within each heading. The output depends on the store
 only: no "now", so the same store gives byte-identical output.
 
-Tokens: `count_tokens` estimates ceil(characters / 4), the usual rule of thumb for English text
-and code with Claude's and OpenAI's tokenizers (it undercounts text in scripts such as CJK). The
-budget is enforced on that estimate of the whole rendered text (headings, markers and frontmatter
-included), so `count_tokens(result.text) <= budget` whenever the fixed header fits.
+Tokens: `count_tokens` estimates ceil(UTF-8 bytes / 4): for English text and code that is the
+usual characters / 4 rule of thumb for Claude's and OpenAI's tokenizers; for text in scripts such
+as CJK (three bytes a character) it comes closer than characters / 4, which counts a quarter of
+what those tokenizers make of it (they still make more). The budget is enforced on that estimate
+of the whole rendered text (headings, markers and frontmatter included), so
+`count_tokens(result.text) <= budget` whenever the fixed header fits.
 
 Secrets: every text was redacted when it was stored; the rendered text is scrubbed once more
 (`redact.clean_document`: the same as `redact.clean`, reading only the lines that could hold a
@@ -33,25 +35,22 @@ from __future__ import annotations
 import gc
 import os
 import re
-from bisect import bisect_left
 from dataclasses import dataclass
-from itertools import chain, repeat
+from itertools import chain
 from operator import itemgetter
 from pathlib import Path
 from typing import TYPE_CHECKING, Callable, Iterable, Iterator
 
 import orjson
 
+from memtui.core.rank import KIND_ORDER, TIER_ORDER, exportable_sql, group_of, group_sql, order_sql
 from memtui.core.redact import clean, clean_document
+from memtui.core.stamps import all_checked
 
 if TYPE_CHECKING:  # imported when records are made: the SessionStart hook does without
     from memtui.core.records import MemoryRecord
 
 FORMATS = ("claude-md", "agents-md", "cursor-rules", "markdown", "json")
-TIER_ORDER = ("developer", "project", "session")
-KIND_ORDER = (
-    "constraint", "preference", "convention", "decision", "failed_approach", "bug_fix", "relationship", "fact", "todo",
-)
 SECTIONS = (
     "Preferences", "Architecture and decisions", "Conventions", "Constraints", "Known pitfalls", "Recent work",
 )
@@ -71,7 +70,7 @@ BEGIN = "<!-- memtui:begin -->"
 END = "<!-- memtui:end -->"
 _BEGIN_PREFIX = "<!-- memtui:begin"
 _END_PREFIX = "<!-- memtui:end"
-CHARS_PER_TOKEN = 4
+BYTES_PER_TOKEN = 4
 
 
 class ExportError(Exception):
@@ -118,20 +117,62 @@ class ExportEntry:
                 f" included={self.included!r})")
 
 
-@dataclass(frozen=True)
 class ExportResult:
-    text: str  # the rendered document
-    tokens: int  # estimated tokens of text
-    entries: tuple[ExportEntry, ...]  # every candidate, in rank order, included or not
-    left_out: int  # how many fell outside the budget
-    project_root: str | None = None  # the project the export was made for (None: developer tier only)
-    notes: tuple[str, ...] = ()  # things to tell the person (unknown project, ...), one line each
-    included: int = 0  # how many entries are in the text
+    """A rendered export. `text` and `data` (its UTF-8 bytes) are made from each other when first
+    asked for: the whole-document path renders bytes, which the command line writes as they are
+    (decoding and encoding 20 MB again would cost more than rendering it)."""
+
+    __slots__ = ("_text", "_data", "tokens", "entries", "left_out", "project_root", "notes", "included")
+
+    def __init__(self, text: str | None, tokens: int, entries: tuple[ExportEntry, ...], left_out: int,
+                 project_root: str | None = None, notes: tuple[str, ...] = (), included: int = 0, *,
+                 data: bytes | None = None) -> None:
+        if text is None and data is None:
+            raise ValueError("ExportResult needs text or data")
+        self._text, self._data = text, data
+        self.tokens = tokens  # estimated tokens of text
+        self.entries = entries  # every candidate, in rank order, included or not
+        self.left_out = left_out  # how many fell outside the budget
+        self.project_root = project_root  # the project the export was made for (None: developer tier only)
+        self.notes = notes  # things to tell the person (unknown project, ...), one line each
+        self.included = included  # how many entries are in the text
+
+    @property
+    def text(self) -> str:
+        """The rendered document."""
+        if self._text is None:
+            self._text = self._data.decode("utf-8")
+        return self._text
+
+    @property
+    def data(self) -> bytes:
+        """The rendered document in UTF-8."""
+        if self._data is None:
+            self._data = self._text.encode("utf-8")
+        return self._data
+
+    def _key(self) -> tuple:
+        return (self.text, self.tokens, self.entries, self.left_out, self.project_root, self.notes, self.included)
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, ExportResult) and self._key() == other._key()
+
+    __hash__ = None  # type: ignore[assignment]
+
+    def __repr__(self) -> str:
+        return (f"ExportResult(tokens={self.tokens}, included={self.included}, left_out={self.left_out},"
+                f" project_root={self.project_root!r}, notes={self.notes!r}, {len(self.data)} bytes)")
 
 
 def count_tokens(text: str) -> int:
-    """Estimated tokens: ceil(len(text) / 4). Used by the CLI, the hook and the Export screen."""
-    return (len(text) + CHARS_PER_TOKEN - 1) // CHARS_PER_TOKEN
+    """Estimated tokens: ceil(UTF-8 bytes / 4) (see the module docstring). Used by the CLI, the hook
+    and the Export screen."""
+    return (_size(text) + BYTES_PER_TOKEN - 1) // BYTES_PER_TOKEN
+
+
+def _size(text: str) -> int:
+    """UTF-8 bytes of `text`."""
+    return len(text) if text.isascii() else len(text.encode("utf-8", "surrogatepass"))
 
 
 # --- selecting -----------------------------------------------------------------------------
@@ -146,20 +187,13 @@ _FROM = " FROM memory m LEFT JOIN project p ON p.id = m.project_id LEFT JOIN ses
 # Three more columns, last in every row, hold the rank: rows come from SQLite in id order, newest
 # first (the table read backwards: no sort), then two stable sorts on plain numbers (last seen, then
 # pinned/tier/kind) finish it; several times as fast as SQLite's ORDER BY or one sort on tuples.
-_RANK_COLS = (
-    ", (1 - m.pinned) * 10000"
-    " + 100 * CASE m.tier " + " ".join(f"WHEN '{t}' THEN {i}" for i, t in enumerate(TIER_ORDER)) + " ELSE 99 END"
-    " + CASE m.kind " + " ".join(f"WHEN '{k}' THEN {i}" for i, k in enumerate(KIND_ORDER)) + " ELSE 99 END,"
-    " -m.last_seen_at, -m.id"
-)
-_rank_key = itemgetter(-3, -2, -1)  # the rank (ascending)
+_RANK_COLS = f", {group_sql('m')}, -m.last_seen_at, -m.id"  # see core/rank.py
 
 
 def _rank_sort(rows: list[tuple]) -> None:
     """Sort rows read in id order, newest first, by rank (see _RANK_COLS)."""
     rows.sort(key=itemgetter(-2))  # -last_seen_at: stable, so ties keep the newest id first
     rows.sort(key=itemgetter(-3))
-TEXT_CHUNK = 500  # memories whose text is read at a time when a budget is likely to stop early
 
 
 def _record(r: tuple) -> MemoryRecord:
@@ -238,19 +272,6 @@ def select_rows(
     rows = db.execute_sql(sql, args).fetchall()
     _rank_sort(rows)
     return rows, root, notes
-
-
-def _with_text(db, rows: list[tuple]) -> Iterator[tuple]:
-    """`rows` (selected without their text) with their text, read a chunk at a time."""
-    for start in range(0, len(rows), TEXT_CHUNK):
-        chunk = rows[start : start + TEXT_CHUNK]
-        texts = dict(
-            db.execute_sql(
-                f"SELECT id, text FROM memory WHERE id IN ({','.join('?' * len(chunk))})", [r[0] for r in chunk]
-            ).fetchall()
-        )
-        for r in chunk:
-            yield (r[0], r[1], r[2], texts.get(r[0], ""), *r[4:])
 
 
 def select(db, options: ExportOptions) -> tuple[list[MemoryRecord], str | None, list[str]]:
@@ -345,11 +366,16 @@ def _footer(fmt: str) -> str:
 class _Layout:
     """What a renderer produced: the text, which rows were kept, and each kept row's tokens."""
 
-    def __init__(self, text: str, kept: int, tokens: list[int], sections: list[str], probe: str | None = None) -> None:
+    def __init__(self, text: str, kept: int, tokens: list[int], sections: list[str], probe: str | None = None,
+                 kept_all: bool = False) -> None:
         self.text, self.kept, self.tokens, self.sections = text, kept, tokens, sections
+        self.kept_all = kept_all  # True: every row given was kept (the budget did not stop it)
         # what the last redaction pass reads: the text itself, or for JSON its string values
         # unescaped (escaping could hide a secret from the patterns; keys and numbers are ours)
         self.probe = text if probe is None else probe
+
+
+_BUDGET_CHUNK = 256  # rows fetched at a time when a budget will likely stop the export early
 
 
 def _render_document(fmt: str, rows: Iterable[tuple], root: str | None, limit: int | None, scrub: bool,
@@ -357,10 +383,11 @@ def _render_document(fmt: str, rows: Iterable[tuple], root: str | None, limit: i
     plain = _ITEMS[fmt] is _item
     item = _ITEMS[fmt]
     header, footer = _header(fmt, root), _footer(fmt)
-    used = len(header) + len(footer)
+    used = _size(header) + _size(footer)
     sections: dict[str, list[str]] = {name: [] for name in SECTIONS}
     kept_tokens: list[int] = []
     kept_sections: list[str] = []
+    kept_all = True
     section_map = _SECTION_MAP
     for row in rows:
         text = clean(row[3]) if scrub else row[3]
@@ -370,10 +397,11 @@ def _render_document(fmt: str, rows: Iterable[tuple], root: str | None, limit: i
             piece = item(row, text)
         section = section_map.get((row[1], row[2])) or section_for(row[1], row[2])
         items = sections[section]
-        cost = len(piece) + 1  # "piece\n"
+        cost = _size(piece) + 1  # "piece\n"
         if not items:
             cost += len(section) + 6  # "\n## Section\n\n"
         if limit is not None and used + cost > limit:
+            kept_all = False
             break
         used += cost
         items.append(piece)
@@ -393,72 +421,91 @@ def _render_document(fmt: str, rows: Iterable[tuple], root: str | None, limit: i
         for row in rows[kept:]:  # a list whenever entries are wanted
             kept_tokens.append(count_tokens(item(row, clean(row[3]) if scrub else row[3])))
             kept_sections.append(section_for(row[1], row[2]))
-    return _Layout("".join(out), kept, kept_tokens, kept_sections)
+    return _Layout("".join(out), kept, kept_tokens, kept_sections, kept_all=kept_all)
 
 
-# The whole document in one query when no budget and no entries are asked for (`memtui export`):
-# SQLite returns only a number for the section and the rank, the last-seen time and the text (and
-# for markdown the id), so few Python objects are made per row.
-_SECTION_SQL = (
-    "CASE WHEN m.tier = 'session' THEN " + str(SECTIONS.index("Recent work")) + " ELSE CASE m.kind "
-    + " ".join(f"WHEN '{k}' THEN {SECTIONS.index(s)}" for k, s in _SECTION_OF_KIND.items())
-    + f" ELSE {SECTIONS.index('Architecture and decisions')} END END"
-)
-_GROUP_SQL = _RANK_COLS[2:].split(",")[0]  # pinned, tier, kind: the first rank column (< 20,000)
-_SECTION_STEP = 100_000
-# markdown: what follows a text in its item, up to the id, by the number the query gives each row
-# (section, pinned, tier, kind); any other number (a kind this version does not list, a pinned
-# other than 0 or 1) sends render to the general path. The item is these strings and the id in
-# turn: cheaper than SQLite building one string per row (-5 to -15% CPU for a 100k export).
+# The whole document without a budget or entries (`memtui export`): SQLite reads the `memory_rank`
+# index (core/rank.py) in rank order and joins each section's texts into one string
+# (group_concat over an ordered subquery), so Python handles a handful of strings, not a row per
+# memory. Without the index (an older store opened read-only by the hook) SQLite sorts instead.
+_EXPORTABLE_M = exportable_sql("m")
+_ORDER_M = order_sql("m")
+_GROUP_M = group_sql("m")
+# the rank groups of each section, in rank order (pinned first); markdown's item tail per group
+_SECTION_GROUPS = {
+    name: sorted(group_of(p, t, k) for p in (0, 1) for t in TIER_ORDER for k in KIND_ORDER
+                 if section_for(t, k) == name)
+    for name in SECTIONS
+}
+_KNOWN_GROUPS = sorted(g for groups in _SECTION_GROUPS.values() for g in groups)
+# (low, high): the rank groups between the known ones (a tier or kind this version does not list,
+# a pinned other than 0 and 1); a row there sends render to the general path
+_GAPS = [(-(10**9), _KNOWN_GROUPS[0])] + [(a, b) for a, b in zip(_KNOWN_GROUPS, _KNOWN_GROUPS[1:]) if b > a + 1] + [
+    (_KNOWN_GROUPS[-1], 10**9)]
 _MARKDOWN_TAIL = {
-    SECTIONS.index(section_for(t, k)) * _SECTION_STEP + (1 - p) * 10000 + 100 * ti + ki:
-        f" _({'pinned, ' if p else ''}{t}, {k.replace('_', ' ')}, #"
-    for p in (0, 1) for ti, t in enumerate(TIER_ORDER) for ki, k in enumerate(KIND_ORDER)
+    group_of(p, t, k): f" _({'pinned, ' if p else ''}{t}, {k.replace('_', ' ')}, #"
+    for p in (0, 1) for t in TIER_ORDER for k in KIND_ORDER
 }
 
 
-def _whole_document(db, fmt: str, where: str, args: list, root: str | None) -> tuple[str, int] | None:
-    """(text, entries) of the document of every candidate, as _render_document lays it out; None
-    when a text needs more than "- " in front (a newline, a marker), or for markdown a row's
-    pinned, tier or kind is not one _MARKDOWN_TAIL lists."""
+# One query per section (markdown: per rank group, whose tail follows each text) over the index, in
+# its order: the items of the section joined by SQLite as UTF-8 bytes (CAST ... AS BLOB: no
+# decoding into a str, which for 20 MB of text costs as much as the query), and their number.
+_SECTION_SQL = (
+    "SELECT count(*), CAST(group_concat({item}, {sep}) AS BLOB)"
+    " FROM (SELECT {columns} FROM memory m WHERE {exportable} AND {{where}} AND {group} {{groups}}"
+    " ORDER BY {order}) m"
+)
+_PLAIN_SQL = _SECTION_SQL.format(
+    item="m.text", sep="char(10) || '- '", columns="m.text", exportable=_EXPORTABLE_M, group=_GROUP_M, order=_ORDER_M)
+_MARKDOWN_SQL = _SECTION_SQL.format(
+    item="m.item", sep="')_' || char(10) || '- '", columns="m.text || ? || m.id AS item",
+    exportable=_EXPORTABLE_M, group=_GROUP_M, order=_ORDER_M)
+
+
+def _whole_document(db, fmt: str, where: str, args: list, root: str | None) -> tuple[bytes, int] | None:
+    """(UTF-8 text, entries) of the document of every candidate, as _render_document lays it out,
+    checked for secrets; None when a row's pinned, tier or kind is not one this version ranks, or a
+    text cannot be stamped clean (see core/stamps.py): then render takes the general path, which
+    lays out and scrubs entry by entry."""
+    base = f" FROM memory m WHERE {_EXPORTABLE_M} AND {where}"
+    for low, high in _GAPS:
+        if db.execute_sql(f"SELECT 1{base} AND {_GROUP_M} > ? AND {_GROUP_M} < ? LIMIT 1", [*args, low, high]).fetchone():
+            return None
+    if db.execute_sql(f"SELECT 1{base} AND {_GROUP_M} IS NULL LIMIT 1", args).fetchone():
+        return None
+    header, footer = _header(fmt, root), _footer(fmt)
+    if clean(header + footer) != header + footer:  # (the header names the project)
+        return None
+    if not all_checked(db, _EXPORTABLE_M, where, args):  # each text once, ever (core/stamps.py)
+        return None
     markdown = fmt == "markdown"
-    # (section, pinned, tier, kind) as one number; rows come in id order, newest first (no sort:
-    # the table's own order, read backwards), then two stable sorts on plain numbers finish the
-    # rank (last seen, newest first; then that number): far cheaper than SQLite's ORDER BY
-    sql = (
-        f"SELECT {_SECTION_SQL} * {_SECTION_STEP} + {_GROUP_SQL}, m.last_seen_at, m.text{', m.id' if markdown else ''}"
-        " FROM memory m"
-        f" WHERE m.status = 'approved' AND m.forgotten_at IS NULL AND {where} ORDER BY m.id DESC"
-    )
-    rows = db.execute_sql(sql, args).fetchall()
-    if not rows:
-        return _header(fmt, root) + _footer(fmt), 0
-    rows.sort(key=itemgetter(1), reverse=True)  # stable, reverse included
-    rows.sort(key=itemgetter(0))
-    keys = list(map(itemgetter(0), rows))
-    texts = list(map(itemgetter(2), rows))
-    if markdown:
-        texts = list(map(str.strip, texts))
-        ids = list(map(str, map(itemgetter(3), rows)))
-    out = [_header(fmt, root)]
-    for i, name in enumerate(SECTIONS):
-        a, b = bisect_left(keys, i * _SECTION_STEP), bisect_left(keys, (i + 1) * _SECTION_STEP)
-        if a < b:
-            if markdown:
-                try:  # text, " _(... #", id, ")_\n- " in turn
-                    tails = list(map(_MARKDOWN_TAIL.__getitem__, keys[a:b]))
-                except KeyError:  # a tier or kind this version does not list
-                    return None
-                items = "".join(chain.from_iterable(zip(texts[a:b], tails, ids[a:b], repeat(")_\n- "))))[:-3]
-            else:
-                items = "\n- ".join(texts[a:b])
-            if "<!--" in items or items.count("\n") != b - a - 1:  # (the markdown tails hold neither)
-                return None
-            out.append(f"\n## {name}\n\n- ")
+    out = [header.encode()]
+    total = 0
+    for name in SECTIONS:
+        groups = _SECTION_GROUPS[name]
+        if markdown:  # the tail after each text is its rank group's
+            # (BETWEEN: with `= ?` SQLite 3.40 sorts the rows again instead of reading the index in order)
+            sql = _MARKDOWN_SQL.format(where=where, groups="BETWEEN ? AND ?")
+            runs = [[_MARKDOWN_TAIL[g], *args, g, g] for g in groups]
+        else:
+            sql = _PLAIN_SQL.format(where=where, groups=f"IN ({','.join('?' * len(groups))})")
+            runs = [[*args, *groups]]
+        first = True
+        for params in runs:
+            count, items = db.execute_sql(sql, params).fetchone()
+            if not count:
+                continue
+            out.append(f"\n## {name}\n\n- ".encode() if first else b"\n- ")
             out.append(items)
-            out.append("\n")
-    out.append(_footer(fmt))
-    return "".join(out), len(rows)
+            if markdown:
+                out.append(b")_")
+            first = False
+            total += count
+        if not first:
+            out.append(b"\n")
+    out.append(footer.encode())
+    return b"".join(out), total
 
 
 def _evidence(db, rows: list[tuple]) -> tuple[dict[int, list[tuple]], dict[int, tuple]]:
@@ -541,7 +588,7 @@ def _render_json(db, rows: list[tuple], limit: int | None, scrub: bool, all_toke
         strings.extend(v for v in (obj["text"], obj["project"], obj["session"], obj["extractor"], obj["tool"]) if v)
         strings.extend(v for e in obj["evidence"] for v in (e["quote"], e["message"]) if v)
         piece = "\n    " + orjson.dumps(obj, option=opt).decode().replace("\n", "\n    ")
-        cost = len(piece) + (1 if pieces else 0)  # the comma between items
+        cost = _size(piece) + (1 if pieces else 0)  # the comma between items
         if limit is not None and (used + cost > limit or len(tokens) > len(pieces)):
             if not all_tokens:
                 break
@@ -574,22 +621,33 @@ def _render(db, options: ExportOptions, with_entries: bool) -> ExportResult:
     if options.budget is not None and options.budget < 0:
         raise ExportError("the token budget cannot be negative")
     full = with_entries or options.format == "json"
-    limit = None if options.budget is None else options.budget * CHARS_PER_TOKEN
+    limit = None if options.budget is None else options.budget * BYTES_PER_TOKEN
     if not full and limit is None:  # the whole document, straight from SQLite
         where, args, root, notes = _target(db, options)
         whole = _whole_document(db, options.format, where, args, root)
-        if whole is not None:
-            text, kept = whole
-            if clean_document(text) == text:  # the last line of defence (else: entry by entry, below)
-                return ExportResult(text, count_tokens(text), (), 0, root, tuple(notes), kept)
-    lazy = limit is not None and not full  # a budget: read texts in rank order only until it is full
-    rows, root, notes = select_rows(db, options, full=full, text=not lazy)
+        if whole is not None:  # (checked for secrets: else the general path, entry by entry)
+            data, kept = whole
+            tokens = (len(data) + BYTES_PER_TOKEN - 1) // BYTES_PER_TOKEN
+            return ExportResult(None, tokens, (), 0, root, tuple(notes), kept, data=data)
+    if limit is not None and not full:  # a budget: read rows in rank order only until it is full
+        where, args, root, notes = _target(db, options)
+        count_sql = f"SELECT count(*) FROM memory m WHERE {_EXPORTABLE_M} AND {where}"
+        rows_sql = f"SELECT {_SLIM} FROM memory m WHERE {_EXPORTABLE_M} AND {where} ORDER BY {_ORDER_M}"
+        total = None
 
-    def run(scrub: bool) -> _Layout:
-        if options.format == "json":
-            return _render_json(db, rows, limit, scrub, with_entries)
-        return _render_document(options.format, _with_text(db, rows) if lazy else rows,
-                                clean(root) if scrub and root else root, limit, scrub, with_entries)
+        def run(scrub: bool) -> _Layout:
+            cursor = db.execute_sql(rows_sql, args)
+            rows = chain.from_iterable(iter(lambda: cursor.fetchmany(_BUDGET_CHUNK), []))
+            return _render_document(options.format, rows, clean(root) if scrub and root else root, limit, scrub, False)
+    else:
+        rows, root, notes = select_rows(db, options, full=full)
+        total = len(rows)
+
+        def run(scrub: bool) -> _Layout:
+            if options.format == "json":
+                return _render_json(db, rows, limit, scrub, with_entries)
+            return _render_document(options.format, rows, clean(root) if scrub and root else root, limit, scrub,
+                                    with_entries)
 
     layout = run(False)
     checked = clean_document(layout.probe)  # the last line of defence
@@ -607,14 +665,18 @@ def _render(db, options: ExportOptions, with_entries: bool) -> ExportResult:
             ExportEntry((*row[:3], clean(row[3]), *row[4:]) if scrubbed else row, sections[i], tokens[i], i < kept)
             for i, row in enumerate(rows)
         )
-    return ExportResult(safe, count_tokens(safe), entries, len(rows) - layout.kept, root, tuple(notes), layout.kept)
+    if total is None:  # the budget path read only what it kept
+        total = layout.kept if layout.kept_all else db.execute_sql(count_sql, args).fetchone()[0]
+    return ExportResult(safe, count_tokens(safe), entries, total - layout.kept, root, tuple(notes), layout.kept)
 
 
 # --- writing -------------------------------------------------------------------------------
 
 
-def block(text: str) -> str:
-    """`text` between memtui's markers, as it goes into a hand-written file."""
+def block(text: str | bytes) -> str | bytes:
+    """`text` between memtui's markers, as it goes into a hand-written file (UTF-8 bytes in, bytes out)."""
+    if isinstance(text, bytes):
+        return f"{BEGIN}\n".encode() + text.rstrip(b"\n") + f"\n{END}\n".encode()
     return f"{BEGIN}\n{text.rstrip(chr(10))}\n{END}\n"
 
 
@@ -625,8 +687,9 @@ def _marker_lines(content: str) -> tuple[list[int], list[int], list[str]]:
     return begins, ends, lines
 
 
-def atomic_write(path: Path, text: str) -> None:
-    """Replace `path` with `text` in one step (a temporary file renamed over it), keeping its mode."""
+def atomic_write(path: Path, text: str | bytes) -> None:
+    """Replace `path` with `text` (str, or UTF-8 bytes) in one step (a temporary file renamed over
+    it), keeping its mode."""
     mode = None
     try:
         mode = path.stat().st_mode & 0o7777
@@ -636,8 +699,8 @@ def atomic_write(path: Path, text: str) -> None:
 
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="") as fh:
-            fh.write(text)
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(text if isinstance(text, bytes) else text.encode("utf-8", "surrogatepass"))
         if mode is not None:
             os.chmod(tmp, mode)
         os.replace(tmp, path)
@@ -702,7 +765,11 @@ def write_export(path, result: ExportResult, options: ExportOptions) -> str:
         raise ExportError(f"{path} is not UTF-8 text; not touching it") from None
     except OSError as exc:
         raise ExportError(f"cannot read {path}: {exc.strerror}") from None
-    content, action = merge(existing, result.text, options.format, str(path))
+    if existing is None:  # a new file: the rendered bytes as they are (merge would decode them)
+        data = result.data
+        content, action = (data if options.format in ("cursor-rules", "json") else block(data)), "created"
+    else:
+        content, action = merge(existing, result.text, options.format, str(path))
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         if content != existing:

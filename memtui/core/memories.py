@@ -20,6 +20,7 @@ from memtui.core.extract.dedupe import fingerprint
 from memtui.core.models import KINDS, STATUSES, TIERS
 from memtui.core.records import EvidenceRecord, MemoryRecord
 from memtui.core.redact import clean
+from memtui.core.stamps import stamp_memories
 
 MAX_TEXT = 2000
 QUOTE_LEN = 200
@@ -396,7 +397,10 @@ def _change(db: SqliteDatabase, ids: Iterable[int], action: str, changes: dict) 
 
 
 def approve(db: SqliteDatabase, ids: Iterable[int]) -> list[int]:
-    return _change(db, ids, "approve", {"status": "approved"})
+    with db.atomic():
+        changed = _change(db, ids, "approve", {"status": "approved"})
+        stamp_memories(db, changed)  # checked for secrets now, so an export need not (core/stamps.py)
+    return changed
 
 
 def reject(db: SqliteDatabase, ids: Iterable[int]) -> list[int]:
@@ -478,7 +482,11 @@ def edit(
         changes["kind"] = kind
     if not changes:
         raise MemoryError_("nothing to change: give --text, --tier or --kind")
-    return _change(db, [memory_id], "edit", changes)
+    with db.atomic():
+        changed = _change(db, [memory_id], "edit", changes)
+        if text is not None:
+            stamp_memories(db, changed)  # the new text (the trigger cleared the old one's stamp)
+    return changed
 
 
 def set_tier(db: SqliteDatabase, ids: Iterable[int], tier: str) -> list[int]:
@@ -543,6 +551,7 @@ def add(
         journal = Journal(db, "add")
         journal.add(memory_id, "add", None, state | {"evidence": []})
         journal.commit()
+        stamp_memories(db, [memory_id])
     return memory_id
 
 
@@ -594,6 +603,7 @@ def load_store(db: SqliteDatabase, data: object) -> LoadResult:
     if not isinstance(data, dict) or not isinstance(data.get("memories"), list):
         raise MemoryError_("not a memtui JSON export (no 'memories' list)")
     created = skipped = 0
+    loaded: list[int] = []
     id_map: dict[int, int] = {}
     pending_supersedes: list[tuple[int, int]] = []
     with db.atomic():
@@ -657,9 +667,11 @@ def load_store(db: SqliteDatabase, data: object) -> LoadResult:
                 if isinstance(item.get("supersedes"), int):
                     pending_supersedes.append((memory_id, item["supersedes"]))
             journal.add(memory_id, "load", None, state | {"evidence": evidence})
+            loaded.append(memory_id)
             created += 1
         for memory_id, old in pending_supersedes:
             if old in id_map:
                 db.execute_sql("UPDATE memory SET supersedes_id = ? WHERE id = ?", (id_map[old], memory_id))
         journal.commit()
+        stamp_memories(db, loaded)
     return LoadResult(created, skipped)

@@ -125,6 +125,9 @@ class Memory(BaseModel):
     updated_at = FloatField()
     last_seen_at = FloatField()
     forgotten_at = FloatField(null=True)
+    # stamps.redact_stamp() of the redactor that found `text` clean (None: not checked since it
+    # was written; a trigger clears it whenever `text` changes): exports check only the rest
+    clean_stamp = IntegerField(null=True)
 
 
 class Evidence(BaseModel):

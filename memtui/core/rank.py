@@ -41,12 +41,21 @@ def group_of(pinned: int, tier: str, kind: str) -> int:
     return (1 - pinned) * 10000 + 100 * t + k
 
 
-# What an export filters on (besides its scope): the index's own condition, word for word, so
-# that SQLite sees a query with it may use the index.
-EXPORTABLE = "status = 'approved' AND forgotten_at IS NULL"
-INDEX_NAME = "memory_rank_v1"
-ORDER_SQL = f"{group_sql()}, last_seen_at DESC, id DESC"
+def exportable_sql(alias: str = "m") -> str:
+    """What an export reads (besides its scope): the index's own condition, so that SQLite sees
+    that a query with it may use the index."""
+    p = f"{alias}." if alias else ""
+    return f"{p}status = 'approved' AND {p}forgotten_at IS NULL"
+
+
+def order_sql(alias: str = "m") -> str:
+    """ORDER BY the rank: what the index is in."""
+    p = f"{alias}." if alias else ""
+    return f"{group_sql(alias)}, {p}last_seen_at DESC, {p}id DESC"
+
+
+INDEX_NAME = "memory_rank_v3"
 INDEX_SQL = (
     f"CREATE INDEX IF NOT EXISTS {INDEX_NAME} ON memory(({group_sql('')}), last_seen_at DESC, id DESC,"
-    f" tier, kind, pinned, project_id, text) WHERE {EXPORTABLE}"
+    f" tier, kind, pinned, project_id, text) WHERE {exportable_sql('')}"
 )
