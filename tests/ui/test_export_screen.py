@@ -365,6 +365,28 @@ async def test_escape_goes_back_and_coming_back_shows_new_memories(data, make_ap
         assert_shows(screen, render(data, project=SHOP, budget=1000), budget=1000)
 
 
+async def test_while_shown_it_follows_what_is_approved_elsewhere(data, make_app):
+    """The screen looks for other writers as Review does (here by hand: tests do not poll on a
+    timer): a memory approved by another process shows in the preview without ctrl+r."""
+    app = make_app(data.path)
+    async with app.run_test(size=(120, 36)) as pilot:
+        screen = await opened(pilot)
+        before = screen.result
+        screen.poll()
+        await settle(pilot)
+        assert screen.result is before  # nothing changed: the preview was not made again
+        add_memory(data, "Approved in another window: the shop's staging runs on port 8081.")
+        screen.poll()
+        await settle(pilot)
+        assert "staging runs on port 8081" in preview(screen)
+        assert_shows(screen, render(data, project=SHOP))
+        await press_key(pilot, "escape")
+        add_memory(data, "Approved while the screen was hidden.")
+        screen.poll()  # hidden: not read (coming back reads it)
+        await settle(pilot)
+        assert "while the screen was hidden" not in preview(screen)
+
+
 async def test_the_help_screen_lists_the_export_keys():
     from memtui.ui.screens.help import binding_sections
 

@@ -26,6 +26,7 @@ from textual.worker import get_current_worker
 
 from memtui.core import clipboard, export
 from memtui.ui.config import display_path
+from memtui.ui.messages import DataChanged
 from memtui.ui.screens.confirm import ConfirmScreen
 from memtui.ui.text import one_line
 
@@ -195,6 +196,7 @@ class ExportScreen(Screen):
         self.version: tuple | None = None
         self._auto_path: str | None = None  # the output path last filled in by default
         self._waiting_for_db = None
+        self._polling = None
         self._projects_known = False
 
     # --- layout ----------------------------------------------------------------------------
@@ -279,7 +281,29 @@ class ExportScreen(Screen):
         if self._waiting_for_db is not None:
             self._waiting_for_db.stop()
             self._waiting_for_db = None
+        interval = getattr(self.app, "poll_interval", None)
+        if interval and self._polling is None:  # as often as Review looks for other writers
+            self._polling = self.set_interval(interval, self.poll, name="export-poll")
         self.load_projects()
+
+    def poll(self) -> None:
+        """While shown: look (in a worker) whether anything was approved, edited or forgotten
+        elsewhere (another screen, the CLI, an import) and if so make the preview again."""
+        if self.is_current and self.version is not None:
+            self._check_version()
+
+    @work(thread=True, exclusive=True, group="export-version")
+    def _check_version(self) -> None:
+        from memtui.core import store
+
+        with self.app.connection() as db:
+            version = store.data_version(db)
+        if version != self.version and not get_current_worker().is_cancelled:
+            self.post_message(DataChanged(version))
+
+    def on_data_changed(self, message: DataChanged) -> None:
+        if message.version != self.version:
+            self.load_projects()  # (reads the version again, and makes the preview when it changed)
 
     @work(thread=True, exclusive=True, group="export-projects")
     def load_projects(self) -> None:
