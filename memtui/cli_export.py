@@ -214,8 +214,11 @@ def cmd_hooks_run(args) -> int:
             if text:
                 sys.stdout.write(text)
                 sys.stdout.flush()
-        else:
+        elif args.wait or os.environ.get("MEMTUI_HOOK_WAIT") == "1" or not hooks.can_detach():
             hooks.run_session_end(payload, args.db)
+        else:  # checked here (a bad input is logged now), imported by a process of its own
+            hooks.session_end_paths(payload)
+            hooks.detach_session_end(payload, args.db)
     except (Exception, KeyboardInterrupt) as exc:  # a hook must never fail the session
         lines = str(exc).strip().splitlines() or [""]
         hooks.log_error(args.event, f"{type(exc).__name__}: {lines[-1]}")
@@ -230,7 +233,7 @@ def register(sub) -> None:
     p = sub.add_parser(
         "export", help="export the curated context (approved memories) for the next session",
         description="Approved memories only: the developer tier, the project's tier and its pinned session"
-        " memories, pinned first, within an optional token budget (estimated as characters / 4).",
+        " memories, pinned first, within an optional token budget (estimated as UTF-8 bytes / 4).",
     )
     p.add_argument("--format", choices=FORMATS,
                    help="output format (default: from the -o name -- AGENTS.md, *.mdc, *.json -- else claude-md)")
@@ -267,4 +270,7 @@ def register(sub) -> None:
     q = hs.add_parser("run", help="run a hook (what Claude Code calls; reads the hook's JSON on stdin)")
     q.add_argument("event", choices=("session-start", "session-end"))
     q.add_argument("--budget", type=int, metavar="TOKENS", help="session-start: tokens of context at most")
+    q.add_argument("--wait", action="store_true",
+                   help="session-end: import before returning (default: a process of its own imports, so the"
+                   " session ends at once)")
     q.set_defaults(func=cmd_hooks_run)

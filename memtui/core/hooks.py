@@ -356,10 +356,9 @@ class _ReadOnly:
         self.conn.close()
 
 
-def run_session_end(stdin_json: str, db_path) -> None:
-    """Import the finished session's transcript (`transcript_path`, and its subagents' files) and
-    propose memories from it with the heuristic extractor. Raises on failure (the caller logs it).
-    Importing is incremental and idempotent: a resumed session that ends again adds only what is new."""
+def session_end_paths(stdin_json: str) -> list[Path]:
+    """What a SessionEnd hook imports: the transcript (`transcript_path`) and its subagents'
+    folder. Raises HooksError when the input has no transcript, or it is not there."""
     data = _payload(stdin_json)
     transcript = data.get("transcript_path")
     if not isinstance(transcript, str) or not transcript:
@@ -367,19 +366,27 @@ def run_session_end(stdin_json: str, db_path) -> None:
     path = Path(transcript).expanduser()
     if not path.is_file():
         raise HooksError(f"transcript not found: {path}")
-    from memtui.core.db import open_database
-    from memtui.core.importers.pipeline import Importer
-
     paths = [path]
     subagents = path.with_suffix("") / "subagents"  # <session>/subagents/agent-*.jsonl: its subagents' sessions
     if subagents.is_dir():
         paths.append(subagents)
+    return paths
+
+
+def run_session_end(stdin_json: str, db_path) -> None:
+    """Import the finished session's transcript (`transcript_path`, and its subagents' files) and
+    propose memories from it with the heuristic extractor. Raises on failure (the caller logs it).
+    Importing is incremental and idempotent: a resumed session that ends again adds only what is new."""
+    paths = session_end_paths(stdin_json)
+    from memtui.core.db import open_database
+    from memtui.core.importers.pipeline import Importer
+
     db = open_database(db_path)
     try:
         warnings: list[str] = []
         report = Importer(db, format="claude-code", workers=0, on_warning=warnings.append).import_paths(paths)
         if report.errors or report.bad_paths:
-            raise HooksError(f"import of {path} failed: {(report.errors or report.bad_paths)[0]}")
+            raise HooksError(f"import of {paths[0]} failed: {(report.errors or report.bad_paths)[0]}")
         if report.touched_sessions:
             from memtui.core import propose
 
@@ -388,6 +395,32 @@ def run_session_end(stdin_json: str, db_path) -> None:
             )
     finally:
         db.close()
+
+
+def can_detach() -> bool:
+    """Whether a SessionEnd hook can hand its import to a process of its own (POSIX: a new session)."""
+    return os.name == "posix"
+
+
+def detach_session_end(stdin_json: str, db_path) -> int:
+    """Start `memtui hooks run session-end --wait` in a process of its own (a new session, no
+    terminal, its output discarded) with the hook's input, and return its pid without waiting: the
+    session ends at once however long the import takes. The child logs its own errors."""
+    import subprocess
+
+    argv = [sys.executable, "-m", "memtui"]
+    if db_path:
+        argv += ["--db", str(db_path)]
+    argv += ["hooks", "run", "session-end", "--wait"]
+    child = subprocess.Popen(
+        argv, stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        start_new_session=True, close_fds=True, cwd="/",
+    )
+    try:
+        child.stdin.write(stdin_json.encode("utf-8", "surrogatepass"))
+    finally:
+        child.stdin.close()
+    return child.pid
 
 
 def log_path() -> Path:

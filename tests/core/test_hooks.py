@@ -214,6 +214,7 @@ def test_installed_commands_run_as_claude_code_runs_them(curated, db_path, _isol
     transcript = write_jsonl(tmp_path / "t" / "abc.jsonl", _transcript(str(curated)))
     ended = _run(["sh", "-c", end_cmd], _end_payload(str(curated), str(transcript)), _isolate_user, cwd=tmp_path)
     assert ended.returncode == 0 and ended.stdout == "" and ended.stderr == ""
+    _wait_for_detached(db_path)  # the import runs in a process of its own, after the hook returned
     assert rows_of(db_path, "SELECT external_id, tool FROM session") == [("abc", "claude-code")]
     messages = rows_of(db_path, "SELECT COUNT(*) FROM message")[0][0]
     assert messages == len(_transcript(str(curated)))
@@ -222,8 +223,62 @@ def test_installed_commands_run_as_claude_code_runs_them(curated, db_path, _isol
     # the same session ending again (resumed, then closed) adds nothing twice
     again = _run(["sh", "-c", end_cmd], _end_payload(str(curated), str(transcript)), _isolate_user, cwd=tmp_path)
     assert again.returncode == 0
+    _wait_for_detached(db_path)
     assert rows_of(db_path, "SELECT COUNT(*) FROM message")[0][0] == messages
     assert rows_of(db_path, "SELECT text FROM memory WHERE status = 'proposed'") == proposed
+
+
+def _detached(db_path) -> list[int]:
+    """Pids of `memtui ... hooks run session-end --wait` processes for this database (Linux /proc)."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                argv = (entry / "cmdline").read_bytes().split(b"\0")
+            except OSError:
+                continue
+            if b"session-end" in argv and b"--wait" in argv and str(db_path).encode() in argv:
+                found.append(int(entry.name))
+    return found
+
+
+def _wait_for_detached(db_path, seconds: float = 60) -> None:
+    import time
+
+    deadline = time.monotonic() + seconds
+    while _detached(db_path):
+        assert time.monotonic() < deadline, "the detached session-end import did not finish"
+        time.sleep(0.05)
+
+
+@pytest.mark.skipif(not Path("/proc/self/cmdline").exists(), reason="needs Linux /proc to find the detached process")
+def test_session_end_hands_the_import_to_a_process_of_its_own(_isolate_user, tmp_path, db_path):
+    """The hook returns before the import is done: the import is another process, in a session of
+    its own (it survives Claude Code closing the terminal), and it writes what --wait writes."""
+    transcript = write_jsonl(tmp_path / "t" / "abc.jsonl", _transcript("/srv/app"))
+    payload = _end_payload("/srv/app", str(transcript))
+    argv = [sys.executable, "-m", "memtui", "--db", str(db_path), "hooks", "run", "session-end"]
+    env = {**os.environ, "HOME": str(_isolate_user), "XDG_STATE_HOME": str(_isolate_user / ".local" / "state")}
+    env.pop("MEMTUI_HOOK_WAIT", None)
+    hook = subprocess.Popen(argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env,
+                            cwd=tmp_path)
+    out, err = hook.communicate(payload.encode(), timeout=60)
+    assert hook.returncode == 0 and out == b"" and err == b""
+    sessions = []
+    for pid in _detached(db_path):  # still importing (it usually is: a new Python starts): its own session
+        try:
+            sessions.append((pid, os.getsid(pid)))
+        except ProcessLookupError:
+            pass
+    _wait_for_detached(db_path)
+    assert rows_of(db_path, "SELECT external_id FROM session") == [("abc",)]
+    waited = tmp_path / "waited.db"
+    done = _run([sys.executable, "-m", "memtui", "--db", str(waited), "hooks", "run", "session-end", "--wait"],
+                payload, _isolate_user, cwd=tmp_path)
+    assert done.returncode == 0
+    query = "SELECT text FROM memory ORDER BY text"
+    assert rows_of(db_path, query) == rows_of(waited, query) and rows_of(waited, query)
+    assert all(pid == sid for pid, sid in sessions), sessions
 
 
 def rows_of(db_path, sql):
