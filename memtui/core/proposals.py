@@ -78,6 +78,13 @@ def _quotes(db: SqliteDatabase, prop: Proposal, texts: Mapping[int, str] | None 
 
 
 _EVIDENCE = "INSERT OR IGNORE INTO evidence (memory_id, message_id, quote) VALUES (?, ?, ?)"
+# The columns propose_session writes for a new memory (id first).
+_MEMORY_COLUMNS = (
+    "id", "tier", "kind", "text", "status", "pinned", "confidence", "project_id", "session_id", "extractor",
+    "fingerprint", "supersedes_id", "created_at", "updated_at", "last_seen_at", "forgotten_at",
+)
+_INSERT_MEMORY = f"INSERT INTO memory ({', '.join(_MEMORY_COLUMNS)}) VALUES ({', '.join('?' * len(_MEMORY_COLUMNS))})"
+_LAST_SEEN = _MEMORY_COLUMNS.index("last_seen_at")
 
 
 def _token_set(norm: str) -> str:
@@ -194,6 +201,11 @@ def propose_session(
             by_words.setdefault(words, mid)
         journal = Journal(db, "propose")
         evidence_rows: list[tuple] = []
+        # The new memories are written in one statement at the end, with the ids SQLite would give
+        # them one insert at a time (the largest id + 1: the table has no AUTOINCREMENT, and
+        # nothing else writes inside this transaction); until then they are in `pending`.
+        (next_id,) = conn.execute("SELECT COALESCE(MAX(id), 0) + 1 FROM memory").fetchone()
+        pending: dict[int, list] = {}  # memory id -> its row (values in _MEMORY_COLUMNS order)
         for pp in prepared:
             prop = pp.proposal
             _check(prop.tier, prop.kind)
@@ -217,8 +229,13 @@ def propose_session(
                     related.append(mid)
             evidence = _evidence(db, prop, pp.quotes, texts)
             if match is not None:
-                before = {"last_seen_at": db.execute_sql("SELECT last_seen_at FROM memory WHERE id = ?", (match,)).fetchone()[0]}
-                db.execute_sql("UPDATE memory SET last_seen_at = ? WHERE id = ?", (now, match))
+                row = pending.get(match)
+                if row is not None:  # made by this session: not written yet
+                    before = {"last_seen_at": row[_LAST_SEEN]}
+                    row[_LAST_SEEN] = now
+                else:
+                    before = {"last_seen_at": conn.execute("SELECT last_seen_at FROM memory WHERE id = ?", (match,)).fetchone()[0]}
+                    conn.execute("UPDATE memory SET last_seen_at = ? WHERE id = ?", (now, match))
                 evidence_rows.extend((match, mid, quote) for mid, quote in evidence)
                 journal.add(match, "reinforce", before, {"last_seen_at": now})
                 reinforced.append(match)
@@ -231,10 +248,9 @@ def propose_session(
                 "supersedes_id": related[0] if related else None,
                 "created_at": now, "updated_at": now, "last_seen_at": now, "forgotten_at": None,
             }
-            cols = list(state)
-            memory_id = db.execute_sql(
-                f"INSERT INTO memory ({', '.join(cols)}) VALUES ({', '.join('?' * len(cols))})", list(state.values())
-            ).lastrowid
+            memory_id = next_id
+            next_id += 1
+            pending[memory_id] = [memory_id, *(state[c] for c in _MEMORY_COLUMNS[1:])]
             evidence_rows.extend((memory_id, mid, quote) for mid, quote in evidence)
             journal.add(memory_id, "propose", None, state | {"evidence": [list(e) for e in evidence]})
             created.append(memory_id)
@@ -246,8 +262,10 @@ def propose_session(
             info[memory_id] = (memory_id, text, prop.kind, prop.tier, "proposed", state["project_id"])
             if cache is not None:
                 cache.add(memory_id, text, prop.kind, prop.tier, state["project_id"], norm, pp.words)
+        if pending:  # in id order: a proposal's supersedes_id may name one made before it here
+            conn.executemany(_INSERT_MEMORY, list(pending.values()))
         if evidence_rows:  # in the order they came: the same rows (and ids) as one insert at a time
             conn.executemany(_EVIDENCE, evidence_rows)
-        db.execute_sql("UPDATE session SET extracted_at = ? WHERE id = ?", (now, session_id))
+        conn.execute("UPDATE session SET extracted_at = ? WHERE id = ?", (now, session_id))
         journal.commit()
     return ProposeResult(tuple(created), tuple(reinforced), tuple(superseding))
