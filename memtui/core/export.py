@@ -670,6 +670,26 @@ def _render(db, options: ExportOptions, with_entries: bool) -> ExportResult:
     return ExportResult(safe, count_tokens(safe), entries, total - layout.kept, root, tuple(notes), layout.kept)
 
 
+def left_out_entries(db, options: ExportOptions, kept: int, limit: int = 500) -> list[ExportEntry]:
+    """The first `limit` candidates an export of a document left out, in rank order (included
+    False, texts scrubbed): what follows the `kept` (= render(...).included) it kept, since a budget
+    keeps a prefix of the rank. For the Export screen, which renders without entries (a large
+    store's preview in ~0.1 s instead of seconds) and lists only the first of what fell out."""
+    if options.format == "json":
+        raise ExportError("left_out_entries is for the documents (json: render with entries)")
+    where, args, _, _ = _target(db, options)
+    rows = db.execute_sql(
+        f"SELECT {_SLIM}{_REST}{_FROM} WHERE {_EXPORTABLE_M} AND {where} ORDER BY {_ORDER_M} LIMIT ? OFFSET ?",
+        [*args, max(0, limit), max(0, kept)],
+    ).fetchall()
+    item = _ITEMS[options.format]
+    entries = []
+    for row in rows:
+        row = (*row[:3], clean(row[3]), *row[4:])
+        entries.append(ExportEntry(row, section_for(row[1], row[2]), count_tokens(item(row, row[3])), False))
+    return entries
+
+
 # --- writing -------------------------------------------------------------------------------
 
 
@@ -781,5 +801,5 @@ def write_export(path, result: ExportResult, options: ExportOptions) -> str:
 
 __all__ = [
     "BEGIN", "END", "ExportEntry", "ExportError", "ExportOptions", "ExportResult", "FORMATS",
-    "SECTIONS", "block", "count_tokens", "merge", "render", "resolve_project", "section_of", "select", "write_export",
+    "SECTIONS", "block", "count_tokens", "left_out_entries", "merge", "render", "resolve_project", "section_of", "select", "write_export",
 ]

@@ -183,7 +183,9 @@ def test_the_queries_read_the_index_in_order(store):
     plain = ex._PLAIN_SQL.format(where=where, groups="IN (?, ?)")
     markdown = ex._MARKDOWN_SQL.format(where=where, groups="BETWEEN ? AND ?")
     budget = f"SELECT {ex._SLIM} FROM memory m WHERE {ex._EXPORTABLE_M} AND {where} ORDER BY {ex._ORDER_M}"
-    for sql, params in ((plain, [*args, 1, 2]), (markdown, ["x", *args, 1, 1]), (budget, args)):
+    left = (f"SELECT {ex._SLIM}{ex._REST}{ex._FROM} WHERE {ex._EXPORTABLE_M} AND {where} ORDER BY {ex._ORDER_M}"
+            " LIMIT 5 OFFSET 5")
+    for sql, params in ((plain, [*args, 1, 2]), (markdown, ["x", *args, 1, 1]), (budget, args), (left, args)):
         plan = " | ".join(r[3] for r in store.execute_sql("EXPLAIN QUERY PLAN " + sql, params).fetchall())
         assert rank.INDEX_NAME in plan and "TEMP B-TREE" not in plan, plan
     unchecked = f"SELECT 1 FROM memory m WHERE {ex._EXPORTABLE_M} AND m.clean_stamp IS NULL AND {where} LIMIT 1"
@@ -217,6 +219,21 @@ def test_an_older_store_gets_the_column_trigger_and_indexes(db_path):
         assert "- Tabs, not spaces" in result.text and _stamps(db) == {1: stamps.redact_stamp()}
     finally:
         db.close()
+
+
+@pytest.mark.parametrize("fmt", ["claude-md", "agents-md", "cursor-rules", "markdown"])
+def test_left_out_entries_are_the_general_paths(store, fmt):
+    options = ex.ExportOptions(fmt, project=APP, tiers=("developer", "project", "session"), budget=300)
+    general = ex.render(store, options)  # an entry per candidate, included or not
+    light = ex.render(store, options, with_entries=False)
+    expected = [(e.memory.id, e.section, e.tokens) for e in general.entries if not e.included]
+    assert light.included == general.included and light.left_out == len(expected) > 10
+    got = ex.left_out_entries(store, options, light.included, limit=10)
+    assert [(e.memory.id, e.section, e.tokens) for e in got] == expected[:10]
+    assert not any(e.included for e in got)
+    assert len(ex.left_out_entries(store, options, light.included)) == len(expected)
+    with pytest.raises(ex.ExportError):
+        ex.left_out_entries(store, ex.ExportOptions("json", project=APP, budget=300), 0)
 
 
 def test_the_markdown_tails_cannot_complete_a_secret():

@@ -125,7 +125,7 @@ async def test_opens_on_the_project_with_most_memories_in_the_default_scope(data
         # A render for options no longer wanted is dropped.
         shown = preview(screen)
         old = export.ExportOptions(format="json", project=API)
-        screen.post_message(PreviewRendered(old, render(data, format="json", project=API)))
+        screen.post_message(PreviewRendered(old, render(data, format="json", project=API), []))
         await settle(pilot)
         assert preview(screen) == shown
 
@@ -363,6 +363,54 @@ async def test_escape_goes_back_and_coming_back_shows_new_memories(data, make_ap
         await press_key(pilot, "ctrl+r")
         assert "Approved meanwhile" in preview(screen)
         assert_shows(screen, render(data, project=SHOP, budget=1000), budget=1000)
+
+
+async def test_the_left_out_list_shows_the_first_of_many(data, make_app, monkeypatch):
+    """A large store with a small budget leaves out thousands: the pane lists the first ones (the
+    rest is a count), read from the store for the budget's cut, not from an entry per memory."""
+    from memtui.ui.screens import export as export_screen
+
+    monkeypatch.setattr(export_screen, "LEFT_OUT_SHOWN", 2)
+    app = make_app(data.path)
+    async with app.run_test(size=(120, 36)) as pilot:
+        screen = await opened(pilot)
+        await type_budget(pilot, "150")
+        result = render(data, project=SHOP, budget=150)
+        left_out = [e for e in result.entries if not e.included]
+        assert result.left_out == len(left_out) > 2
+        listing = screen.query_one("#export-left-out", OptionList)
+        ids = [listing.get_option_at_index(i).id for i in range(listing.option_count)]
+        assert ids[:2] == [str(e.memory.id) for e in left_out[:2]] and len(ids) == 3
+        more = listing.get_option_at_index(2)
+        assert more.disabled and f"and {result.left_out - 2} more" in str(more.prompt)
+        assert screen.query_one("#export-left-out-pane").border_title == f"Left out · {result.left_out}"
+        assert_shows(screen, result, budget=150)
+
+
+async def test_a_long_document_is_previewed_in_part_and_written_whole(data, make_app, monkeypatch, tmp_path):
+    from memtui.ui.screens import export as export_screen
+
+    monkeypatch.setattr(export_screen, "PREVIEW_LINES", 6)
+    app = make_app(data.path)
+    async with app.run_test(size=(120, 36)) as pilot:
+        screen = await opened(pilot)
+        whole = render(data, project=SHOP).text
+        lines = whole.splitlines(keepends=True)
+        assert len(lines) > 6
+        shown = preview(screen)
+        assert shown.startswith("".join(lines[:6]))
+        assert f"… {len(lines) - 6} more lines not shown here" in shown and lines[6] not in shown[len("".join(lines[:6])):]
+        target = tmp_path / "out" / "CLAUDE.md"
+        await press_write(pilot, target)
+        assert target.read_text() == export.block(whole)
+
+
+def test_preview_text_cuts_at_a_line():
+    from memtui.ui.screens.export import preview_text
+
+    assert preview_text("a\nb\nc\n", 3) == "a\nb\nc\n" and preview_text("a\nb\nc", 3) == "a\nb\nc"
+    assert preview_text("a\nb\nc\nd\n", 2) == "a\nb\n\n… 2 more lines not shown here: w writes and c copies the whole text\n"
+    assert preview_text("a\nb\nc", 2).startswith("a\nb\n\n… 1 more line not")
 
 
 async def test_while_shown_it_follows_what_is_approved_elsewhere(data, make_app):
