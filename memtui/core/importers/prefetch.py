@@ -25,6 +25,11 @@ picks them up when it reads that worker's next file, or at the end of the run (c
 The importer keeps them only for sessions it verifies to hold exactly those messages at the end
 of the run (see Importer.extracted); every other session is extracted in-process as before. Then
 the work is split between two workers (PrefetchGroup), files going to the one with less ahead.
+
+On Linux a worker is forked from the importing process (_ForkedWorker): it starts at once with
+the modules this process has loaded, where a new interpreter spends ~0.3 CPU-s importing memtui
+and compiling the extractor's patterns. Elsewhere, or with MEMTUI_IMPORT_FORK=0, it is a new
+interpreter running worker_main.
 """
 
 from __future__ import annotations
@@ -32,10 +37,12 @@ from __future__ import annotations
 import os
 import pickle
 import queue
+import signal
 import struct
 import subprocess
 import sys
 import threading
+import time
 from collections import deque
 from dataclasses import dataclass
 from pathlib import Path
@@ -310,20 +317,8 @@ class Prefetcher:
     # --- the process ------------------------------------------------------------------------
 
     def _start(self) -> None:
-        # The worker must run this very code: its package folder goes first on sys.path (before
-        # the current directory, which may hold another checkout of memtui).
-        package_root = str(Path(__file__).resolve().parents[3])
-        code = (
-            f"import sys; sys.path.insert(0, {package_root!r}); "
-            "from memtui.core.importers.prefetch import worker_main; worker_main()"
-        )
         try:
-            self.proc = subprocess.Popen(
-                [sys.executable, "-c", code],
-                stdin=subprocess.PIPE,
-                stdout=subprocess.PIPE,
-                stderr=subprocess.DEVNULL,
-            )
+            self.proc = _ForkedWorker.start(self.extract) if use_fork() else _spawn()
         except OSError:
             self.broken = True
             return
@@ -450,19 +445,134 @@ class PrefetchGroup:
         self.close()
 
 
+def use_fork() -> bool:
+    """Whether workers are forked from this process (Linux) rather than started as a new
+    interpreter. MEMTUI_IMPORT_FORK=0 starts them as new interpreters there too."""
+    return sys.platform.startswith("linux") and hasattr(os, "fork") and os.environ.get("MEMTUI_IMPORT_FORK", "1") != "0"
+
+
+def _spawn() -> subprocess.Popen:
+    """A worker in a new interpreter. It must run this very code: its package folder goes first
+    on sys.path (before the current directory, which may hold another checkout of memtui)."""
+    package_root = str(Path(__file__).resolve().parents[3])
+    code = (
+        f"import sys; sys.path.insert(0, {package_root!r}); "
+        "from memtui.core.importers.prefetch import worker_main; worker_main()"
+    )
+    return subprocess.Popen([sys.executable, "-c", code], stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
+
+
+class _ForkedWorker:
+    """A worker forked from the importing process, with the Popen surface the Prefetcher uses
+    (stdin, stdout, kill, wait). A new interpreter spends ~0.3 CPU-s importing memtui and
+    compiling the extractor's patterns before its first file, each of the two workers; a forked
+    one starts with what this process has loaded (the extractor's modules are loaded here once,
+    first). The child keeps only its two pipes (the database's descriptors and the other
+    workers' pipes are closed), takes its own stdio objects, never collects the objects it
+    inherited (gc.freeze) and leaves with os._exit: no finaliser or atexit handler of this
+    process runs in it."""
+
+    def __init__(self, pid: int, stdin, stdout) -> None:
+        self.pid = pid
+        self.stdin = stdin
+        self.stdout = stdout
+        self.returncode: int | None = None
+
+    @classmethod
+    def start(cls, extract: str | None) -> "_ForkedWorker":
+        import gc
+
+        if extract:  # what the worker will run, loaded (and its patterns compiled) once, here
+            from memtui.core.extract.heuristic import extract as _heuristic  # noqa: F401
+            from memtui.core.proposals import prepare_proposals  # noqa: F401
+        job_r, job_w = os.pipe()
+        out_r, out_w = os.pipe()
+        collecting = gc.isenabled()
+        gc.disable()  # (no collection may run between fork and gc.freeze in the child)
+        try:
+            pid = os.fork()
+        except OSError:
+            if collecting:
+                gc.enable()
+            for fd in (job_r, job_w, out_r, out_w):
+                os.close(fd)
+            raise
+        if pid == 0:  # the worker
+            code = 1
+            try:
+                gc.freeze()
+                os.dup2(job_r, 0)
+                os.dup2(out_w, 1)
+                null = os.open(os.devnull, os.O_RDWR)
+                os.dup2(null, 2)
+                _close_from(3)
+                try:  # (this process's signal wakeup descriptor, if any, is closed now)
+                    signal.set_wakeup_fd(-1)
+                except (ValueError, OSError):
+                    pass
+                sys.stdout = sys.stderr = open(2, "w", closefd=False)
+                worker_main(open(0, "rb", closefd=False), open(1, "wb", closefd=False))
+                code = 0
+            finally:
+                os._exit(code)
+        if collecting:
+            gc.enable()
+        os.close(job_r)
+        os.close(out_w)
+        return cls(pid, open(job_w, "wb"), open(out_r, "rb"))
+
+    def kill(self) -> None:
+        if self.returncode is None:
+            try:
+                os.kill(self.pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+
+    def wait(self, timeout: float | None = None) -> int:
+        deadline = None if timeout is None else time.monotonic() + timeout
+        delay = 0.0005
+        while self.returncode is None:
+            pid, status = os.waitpid(self.pid, 0 if deadline is None else os.WNOHANG)
+            if pid:
+                self.returncode = os.waitstatus_to_exitcode(status)
+                break
+            if time.monotonic() >= deadline:
+                raise subprocess.TimeoutExpired(f"import worker {self.pid}", timeout)
+            time.sleep(delay)
+            delay = min(delay * 2, 0.05)
+        return self.returncode
+
+
+def _close_from(low: int) -> None:
+    """Close every open descriptor >= `low` (the ones /proc lists; else up to the limit)."""
+    try:
+        fds = [int(name) for name in os.listdir("/proc/self/fd")]
+    except (OSError, ValueError):
+        os.closerange(low, os.sysconf("SC_OPEN_MAX"))
+        return
+    for fd in fds:
+        if fd >= low:
+            try:
+                os.close(fd)
+            except OSError:
+                pass
+
+
 GC_EVERY_JOBS = 128  # the worker collects cyclic garbage itself, after this many files
 
 
-def worker_main() -> None:
-    """The worker process: read job descriptions from stdin, write prepared items to stdout."""
+def worker_main(inp=None, out=None) -> None:
+    """The worker process: read job descriptions from stdin, write prepared items to stdout
+    (`inp`, `out`: binary streams in their place, in a forked worker)."""
     import gc
     import traceback
 
     from memtui.core.importers import parser_class
     from memtui.core.importers.pipeline import AheadSessions, prepare_items
 
-    inp, out = sys.stdin.buffer, sys.stdout.buffer
-    sys.stdout = sys.stderr  # nothing else may write into the frame stream
+    if inp is None:
+        inp, out = sys.stdin.buffer, sys.stdout.buffer
+        sys.stdout = sys.stderr  # nothing else may write into the frame stream
     # Parsing and extracting make no reference cycles (none at all over the 200 MB benchmark tree):
     # reference counting frees everything, and the collector's passes over the objects of a file
     # in flight cost ~9% of this process's time. It runs every GC_EVERY_JOBS files instead.
