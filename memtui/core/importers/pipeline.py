@@ -799,16 +799,18 @@ class _Writer:
             " VALUES (?, ?, 0, 0, 'new')",
             (info.tool or self.tool, external),
         )
-        sid = self.conn.execute(
-            "SELECT id FROM session WHERE tool = ? AND external_id = ?", (info.tool or self.tool, external)
-        ).fetchone()[0]
-        if cur.rowcount:
+        if cur.rowcount:  # a new session: no message can be in it yet
+            sid, pos, count = cur.lastrowid, 0, 0
             self.importer.report.sessions_new += 1
             self.importer.report.new_sessions.add(sid)
+        else:
+            sid = self.conn.execute(
+                "SELECT id FROM session WHERE tool = ? AND external_id = ?", (info.tool or self.tool, external)
+            ).fetchone()[0]
+            pos, count = self.conn.execute(
+                "SELECT COALESCE(MAX(position), -1) + 1, COUNT(*) FROM message WHERE session_id = ?", (sid,)
+            ).fetchone()
         self.session_ids[info.key] = sid
-        pos, count = self.conn.execute(
-            "SELECT COALESCE(MAX(position), -1) + 1, COUNT(*) FROM message WHERE session_id = ?", (sid,)
-        ).fetchone()
         self.next_pos[sid] = pos
         self.count_before[sid] = count
         self.text_size[sid] = 0
