@@ -214,10 +214,9 @@ def cmd_hooks_run(args) -> int:
             if text:
                 sys.stdout.write(text)
                 sys.stdout.flush()
-        elif args.wait or os.environ.get("MEMTUI_HOOK_WAIT") == "1" or not hooks.can_detach():
+        elif args.wait or not hooks.should_detach(hooks.session_end_paths(payload)):  # (a bad input: logged)
             hooks.run_session_end(payload, args.db)
-        else:  # checked here (a bad input is logged now), imported by a process of its own
-            hooks.session_end_paths(payload)
+        else:  # a long session: imported by a process of its own, so the session ends at once
             hooks.detach_session_end(payload, args.db)
     except (Exception, KeyboardInterrupt) as exc:  # a hook must never fail the session
         lines = str(exc).strip().splitlines() or [""]
@@ -271,6 +270,6 @@ def register(sub) -> None:
     q.add_argument("event", choices=("session-start", "session-end"))
     q.add_argument("--budget", type=int, metavar="TOKENS", help="session-start: tokens of context at most")
     q.add_argument("--wait", action="store_true",
-                   help="session-end: import before returning (default: a process of its own imports, so the"
-                   " session ends at once)")
+                   help="session-end: import before returning even a long transcript (default: over 4 MB, a"
+                   " process of its own imports it, so the session ends at once)")
     q.set_defaults(func=cmd_hooks_run)

@@ -397,9 +397,27 @@ def run_session_end(stdin_json: str, db_path) -> None:
         db.close()
 
 
-def can_detach() -> bool:
-    """Whether a SessionEnd hook can hand its import to a process of its own (POSIX: a new session)."""
-    return os.name == "posix"
+# A SessionEnd hook imports in the foreground up to this many bytes of transcript (a second or so:
+# the session ends with its memories already proposed); a larger one is imported by a process of
+# its own, so closing a long session never waits for it.
+DETACH_BYTES = 4 * 1024 * 1024
+
+
+def should_detach(paths: list[Path]) -> bool:
+    """Whether a SessionEnd hook hands the import of `paths` to a process of its own: when they
+    are large and the system has POSIX sessions."""
+    if os.name != "posix":
+        return False
+    size = 0
+    for path in paths:
+        try:
+            if path.is_dir():
+                size += sum(p.stat().st_size for p in path.glob("*.jsonl"))
+            else:
+                size += path.stat().st_size
+        except OSError:
+            continue
+    return size > DETACH_BYTES
 
 
 def detach_session_end(stdin_json: str, db_path) -> int:

@@ -214,8 +214,7 @@ def test_installed_commands_run_as_claude_code_runs_them(curated, db_path, _isol
     transcript = write_jsonl(tmp_path / "t" / "abc.jsonl", _transcript(str(curated)))
     ended = _run(["sh", "-c", end_cmd], _end_payload(str(curated), str(transcript)), _isolate_user, cwd=tmp_path)
     assert ended.returncode == 0 and ended.stdout == "" and ended.stderr == ""
-    _wait_for_detached(db_path)  # the import runs in a process of its own, after the hook returned
-    assert rows_of(db_path, "SELECT external_id, tool FROM session") == [("abc", "claude-code")]
+    assert rows_of(db_path, "SELECT external_id, tool FROM session") == [("abc", "claude-code")]  # (short: at once)
     messages = rows_of(db_path, "SELECT COUNT(*) FROM message")[0][0]
     assert messages == len(_transcript(str(curated)))
     proposed = rows_of(db_path, "SELECT text FROM memory WHERE status = 'proposed'")
@@ -223,7 +222,6 @@ def test_installed_commands_run_as_claude_code_runs_them(curated, db_path, _isol
     # the same session ending again (resumed, then closed) adds nothing twice
     again = _run(["sh", "-c", end_cmd], _end_payload(str(curated), str(transcript)), _isolate_user, cwd=tmp_path)
     assert again.returncode == 0
-    _wait_for_detached(db_path)
     assert rows_of(db_path, "SELECT COUNT(*) FROM message")[0][0] == messages
     assert rows_of(db_path, "SELECT text FROM memory WHERE status = 'proposed'") == proposed
 
@@ -253,9 +251,16 @@ def _wait_for_detached(db_path, seconds: float = 60) -> None:
 
 @pytest.mark.skipif(not Path("/proc/self/cmdline").exists(), reason="needs Linux /proc to find the detached process")
 def test_session_end_hands_the_import_to_a_process_of_its_own(_isolate_user, tmp_path, db_path):
-    """The hook returns before the import is done: the import is another process, in a session of
-    its own (it survives Claude Code closing the terminal), and it writes what --wait writes."""
-    transcript = write_jsonl(tmp_path / "t" / "abc.jsonl", _transcript("/srv/app"))
+    """A long transcript (over DETACH_BYTES): the hook returns before the import is done; the import
+    is another process, in a session of its own (it survives Claude Code closing the terminal), and
+    it writes what --wait writes. A short one is imported before the hook returns."""
+    base = _transcript("/srv/app")
+    big = _padding(dict(base[0], type="user"), n=int(hooks.DETACH_BYTES / 40_000) + 8)
+    for record in big:  # large tool outputs, as a long session has
+        if record["type"] == "user":
+            record["message"]["content"][0]["content"] = "build log line with details " * 1500
+    transcript = write_jsonl(tmp_path / "t" / "abc.jsonl", [*base[:-1], *big, base[-1]])
+    assert transcript.stat().st_size > hooks.DETACH_BYTES
     payload = _end_payload("/srv/app", str(transcript))
     argv = [sys.executable, "-m", "memtui", "--db", str(db_path), "hooks", "run", "session-end"]
     env = {**os.environ, "HOME": str(_isolate_user), "XDG_STATE_HOME": str(_isolate_user / ".local" / "state")}
@@ -278,7 +283,11 @@ def test_session_end_hands_the_import_to_a_process_of_its_own(_isolate_user, tmp
     assert done.returncode == 0
     query = "SELECT text FROM memory ORDER BY text"
     assert rows_of(db_path, query) == rows_of(waited, query) and rows_of(waited, query)
-    assert all(pid == sid for pid, sid in sessions), sessions
+    assert sessions and all(pid == sid for pid, sid in sessions), sessions
+    small = write_jsonl(tmp_path / "s" / "small.jsonl", [dict(r, sessionId="small") for r in base])
+    done = _run(argv, _end_payload("/srv/app", str(small)), _isolate_user, cwd=tmp_path)
+    assert done.returncode == 0 and not _detached(db_path)
+    assert ("small",) in rows_of(db_path, "SELECT external_id FROM session")  # imported before it returned
 
 
 def rows_of(db_path, sql):
