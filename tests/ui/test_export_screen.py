@@ -358,6 +358,9 @@ async def test_escape_goes_back_and_coming_back_shows_new_memories(data, make_ap
         assert screen.query_one("#export-budget", Input).value == "1k"  # the screen kept its state
         assert "Newly approved" in preview(screen)
         assert_shows(screen, render(data, project=SHOP, budget=1000), budget=1000)
+        approved = render(data, project=SHOP, tiers=("developer", "project", "session"))
+        shop = sum(1 for e in approved.entries if e.memory.tier != "developer")
+        assert f"({shop})" in " ".join(screen_lines(app))  # the project's count in the box is the new one
         # ctrl+r reads again what was approved elsewhere while the screen is shown.
         add_memory(data, "Approved meanwhile: the shop's CI runs on every push.")
         await press_key(pilot, "ctrl+r")

@@ -364,11 +364,12 @@ class ExportScreen(Screen):
                 keep = message.here or (roots[0] if roots else DEVELOPER_ONLY)
             else:
                 keep = current if current in roots or current == DEVELOPER_ONLY else (roots[0] if roots else DEVELOPER_ONLY)
+            options = [(Content(f"{display_path(p.root)} ({p.approved})"), p.root) for p in message.projects]
+            options.append((Content("developer tier only"), DEVELOPER_ONLY))
             with self.prevent(Select.Changed):
-                select.set_options(
-                    [(Content(f"{display_path(p.root)} ({p.approved})"), p.root) for p in message.projects]
-                    + [(Content("developer tier only"), DEVELOPER_ONLY)]
-                )
+                select.set_options(options)
+                if select.value == keep:  # Select shows a label again only when its value changes:
+                    select.value = next((v for _, v in options if v != keep), keep)  # (the new count)
                 select.value = keep
             self._set_path_default()
         self._projects_known = True
