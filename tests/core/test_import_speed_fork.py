@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import signal
 import sys
 
 import pytest
@@ -33,10 +34,19 @@ def test_forked_and_spawned_workers_store_the_same(tmp_path, corpus, eager_worke
     assert len(forked_report.extracted) == len(spawned_report.extracted) and (len(forked_report.extracted) > 0) == fast
 
 
+def _caught(pid: int) -> int:
+    """The signals process `pid` catches (SigCgt of /proc/PID/status), as a bit mask."""
+    for line in open(f"/proc/{pid}/status"):
+        if line.startswith("SigCgt:"):
+            return int(line.split()[1], 16)
+    raise AssertionError("no SigCgt")
+
+
 def test_a_forked_worker_is_reaped_and_keeps_only_its_pipes(tmp_path, corpus, monkeypatch):
     monkeypatch.setenv("MEMTUI_IMPORT_FORK", "1")
     files = sorted((corpus / "claude-code").glob("*.jsonl"))
     keep = open(tmp_path / "held", "wb")  # a descriptor of this process the worker must not hold
+    previous = signal.signal(signal.SIGUSR1, lambda *_: None)  # a handler of this process's own
     try:
         worker = prefetch.Prefetcher(start_after=0, extract="heuristic")
         for path in files[:3]:
@@ -53,6 +63,9 @@ def test_a_forked_worker_is_reaped_and_keeps_only_its_pipes(tmp_path, corpus, mo
         assert str(tmp_path / "held") not in held.values()
         # beyond stdin/stdout/stderr, at most the transcript it is reading
         assert all(target in {str(p) for p in files[:3]} for fd, target in held.items() if fd > 2), held
+        # the worker runs none of this process's signal handlers
+        assert _caught(os.getpid()) & (1 << (signal.SIGUSR1 - 1))
+        assert not _caught(pid) & (1 << (signal.SIGUSR1 - 1))
         proc = worker.proc
         worker.close()  # files sent and not read: the worker is killed, then reaped
         assert proc.returncode is not None
@@ -60,3 +73,4 @@ def test_a_forked_worker_is_reaped_and_keeps_only_its_pipes(tmp_path, corpus, mo
             os.waitpid(pid, os.WNOHANG)
     finally:
         keep.close()
+        signal.signal(signal.SIGUSR1, previous)

@@ -468,9 +468,9 @@ class _ForkedWorker:
     compiling the extractor's patterns before its first file, each of the two workers; a forked
     one starts with what this process has loaded (the extractor's modules are loaded here once,
     first). The child keeps only its two pipes (the database's descriptors and the other
-    workers' pipes are closed), takes its own stdio objects, never collects the objects it
-    inherited (gc.freeze) and leaves with os._exit: no finaliser or atexit handler of this
-    process runs in it."""
+    workers' pipes are closed), takes its own stdio objects and the default signal handlers,
+    never collects the objects it inherited (gc.freeze) and leaves with os._exit: no finaliser
+    or atexit handler of this process runs in it."""
 
     def __init__(self, pid: int, stdin, stdout) -> None:
         self.pid = pid
@@ -506,10 +506,7 @@ class _ForkedWorker:
                 null = os.open(os.devnull, os.O_RDWR)
                 os.dup2(null, 2)
                 _close_from(3)
-                try:  # (this process's signal wakeup descriptor, if any, is closed now)
-                    signal.set_wakeup_fd(-1)
-                except (ValueError, OSError):
-                    pass
+                _default_signals()
                 sys.stdout = sys.stderr = open(2, "w", closefd=False)
                 worker_main(open(0, "rb", closefd=False), open(1, "wb", closefd=False))
                 code = 0
@@ -541,6 +538,26 @@ class _ForkedWorker:
             time.sleep(delay)
             delay = min(delay * 2, 0.05)
         return self.returncode
+
+
+def _default_signals() -> None:
+    """In a forked worker: the signal handling a new interpreter has. The handlers this process
+    set (a TUI's resize handler, say) would run this process's code in the worker, and its
+    signal wakeup descriptor is closed there."""
+    try:
+        signal.set_wakeup_fd(-1)
+    except (ValueError, OSError):
+        pass
+    for sig in signal.valid_signals():
+        try:
+            handler = signal.getsignal(sig)
+            if sig == signal.SIGINT:
+                if handler is not signal.default_int_handler:
+                    signal.signal(sig, signal.default_int_handler)
+            elif callable(handler):
+                signal.signal(sig, signal.SIG_DFL)
+        except (OSError, ValueError, RuntimeError):
+            pass
 
 
 def _close_from(low: int) -> None:
