@@ -29,6 +29,7 @@ from memtui.ui.config import display_path
 from memtui.ui.messages import DataChanged
 from memtui.ui.screens.confirm import ConfirmScreen
 from memtui.ui.text import one_line
+from memtui.ui.widgets.memory_detail import project_label
 
 LEFT_OUT_SHOWN = 500  # entries listed in the Left out pane (the title gives how many there are)
 # Lines of the document the preview shows: a TextArea wraps every line it holds when it is given
@@ -364,7 +365,11 @@ class ExportScreen(Screen):
                 keep = message.here or (roots[0] if roots else DEVELOPER_ONLY)
             else:
                 keep = current if current in roots or current == DEVELOPER_ONLY else (roots[0] if roots else DEVELOPER_ONLY)
-            options = [(Content(f"{display_path(p.root)} ({p.approved})"), p.root) for p in message.projects]
+            # the folder name and count (the box is narrow; the title shows the whole path), the path
+            # instead of the name where two projects share one
+            names = [project_label(p.root) for p in message.projects]
+            options = [(Content(f"{name if names.count(name) == 1 else display_path(p.root)} ({p.approved})"), p.root)
+                       for name, p in zip(names, message.projects)]
             options.append((Content("developer tier only"), DEVELOPER_ONLY))
             with self.prevent(Select.Changed):
                 select.set_options(options)
