@@ -45,7 +45,7 @@ import orjson
 
 from memtui.core.rank import KIND_ORDER, TIER_ORDER, exportable_sql, group_of, group_sql, order_sql
 from memtui.core.redact import clean, clean_document
-from memtui.core.stamps import all_checked
+from memtui.core.stamps import all_checked, current_stamp
 
 if TYPE_CHECKING:  # imported when records are made: the SessionStart hook does without
     from memtui.core.records import MemoryRecord
@@ -181,7 +181,7 @@ def _size(text: str) -> int:
 _SLIM = "m.id, m.tier, m.kind, m.text, m.pinned, m.last_seen_at"
 _REST = (
     ", m.status, m.confidence, m.project_id, p.root, m.session_id, s.external_id, m.extractor, m.created_at,"
-    " m.updated_at, m.forgotten_at, m.supersedes_id"
+    " m.updated_at, m.forgotten_at, m.supersedes_id, m.clean_stamp"
 )
 _FROM = " FROM memory m LEFT JOIN project p ON p.id = m.project_id LEFT JOIN session s ON s.id = m.session_id"
 # Three more columns, last in every row, hold the rank: rows come from SQLite in id order, newest
@@ -366,9 +366,10 @@ def _footer(fmt: str) -> str:
 class _Layout:
     """What a renderer produced: the text, which rows were kept, and each kept row's tokens."""
 
-    def __init__(self, text: str, kept: int, tokens: list[int], sections: list[str], probe: str | None = None,
-                 kept_all: bool = False) -> None:
+    def __init__(self, text: str | None, kept: int, tokens: list[int], sections: list[str], probe: str | None = None,
+                 kept_all: bool = False, data: bytes | None = None) -> None:
         self.text, self.kept, self.tokens, self.sections = text, kept, tokens, sections
+        self.data = data  # the text as UTF-8 bytes, when the renderer made bytes (then text is None)
         self.kept_all = kept_all  # True: every row given was kept (the budget did not stop it)
         # what the last redaction pass reads: the text itself, or for JSON its string values
         # unescaped (escaping could hide a secret from the patterns; keys and numbers are ours)
@@ -577,12 +578,15 @@ def _render_json(db, rows: list[tuple], limit: int | None, scrub: bool, all_toke
             }
             for r in rows
         ]
-        text = orjson.dumps({"memories": objs, "memtui": EXPORT_VERSION}, option=orjson.OPT_INDENT_2).decode() + "\n"
-        # what the last redaction pass reads: every string value (the same ones repeat: once each)
+        data = orjson.dumps({"memories": objs, "memtui": EXPORT_VERSION}, option=orjson.OPT_INDENT_2) + b"\n"
+        # what the last redaction pass reads: every string value (the same ones repeat: once each),
+        # but texts stamped clean by this redactor (core/stamps.py)
         small = {v for i in (9, 11, 12) for v in map(itemgetter(i), rows)} | {t for t, _ in sessions.values()}
         quotes = [v for ev in evidence.values() for e in ev for v in (e[2], e[1])]
-        probe = "\n".join(filter(None, chain(map(itemgetter(3), rows), small, quotes)))
-        return _Layout(text, len(objs), [], [], probe)
+        stamp = current_stamp(db)
+        texts = (r[3] for r in rows if stamp is None or r[17] != stamp)
+        probe = "\n".join(filter(None, chain(texts, small, quotes)))
+        return _Layout(None, len(objs), [], [], probe, data=data)
     for r in rows:
         obj = _json_object(r, evidence.get(r[0], []), sessions.get(r[10], (None, None)), scrub)
         strings.extend(v for v in (obj["text"], obj["project"], obj["session"], obj["extractor"], obj["tool"]) if v)
@@ -656,6 +660,9 @@ def _render(db, options: ExportOptions, with_entries: bool) -> ExportResult:
         layout = run(True)
         root = clean(root) if root else root
         checked = clean_document(layout.probe)
+    if layout.data is not None:  # JSON as bytes, its string values checked (else scrubbed: run(True))
+        return ExportResult(None, (len(layout.data) + BYTES_PER_TOKEN - 1) // BYTES_PER_TOKEN, (), 0, root,
+                            tuple(notes), layout.kept, data=layout.data)
     # JSON: its string values were checked (and scrubbed one by one if need be), not its escaped text
     safe = checked if layout.probe is layout.text else layout.text
     entries: tuple[ExportEntry, ...] = ()

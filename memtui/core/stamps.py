@@ -100,6 +100,13 @@ def _current(db, stamp: int) -> bool:
     return bool(stamp) and bool(row) and row[0] == str(stamp)
 
 
+def current_stamp(db) -> int | None:
+    """This redactor's stamp if the store's stamps are this redactor's (a text carrying it is
+    clean); None if not (then no stamp can be trusted)."""
+    stamp = redact_stamp()
+    return stamp if _current(db, stamp) else None
+
+
 def _make_current(db, stamp: int) -> None:
     """(In a write transaction.) The store's stamps become this redactor's: any other is cleared."""
     if not _current(db, stamp):

@@ -88,7 +88,7 @@ def test_memtuis_own_writes_stamp_as_they_go(db, monkeypatch):
     assert calls == [1]
 
 
-@pytest.mark.parametrize("fmt", ["claude-md", "markdown", "cursor-rules"])
+@pytest.mark.parametrize("fmt", ["claude-md", "markdown", "cursor-rules", "json"])
 def test_a_secret_written_by_raw_sql_after_the_stamp_is_caught(store, fmt):
     ex.render(store, _options(fmt), with_entries=False)  # every text stamped clean
     (mid,) = store.execute_sql("SELECT id FROM memory WHERE tier = 'project' LIMIT 1").fetchone()
