@@ -298,6 +298,29 @@ async def test_selection_space_ctrl_a_escape_shift_click(data, make_app):
         assert memory_list.selected == set(ids[6:9])
 
 
+async def test_a_selection_goes_when_the_filters_or_the_search_change(data, make_app):
+    """A selection made under other filters would act on memories no longer shown: it is cleared,
+    with a notice; changing only the sort keeps it (the same memories)."""
+    app = make_app(data.path)
+    async with app.run_test(size=SIZE) as pilot:
+        screen = await show(pilot, "2")
+        memory_list = screen.memory_list
+        await pilot.press("space", "space")
+        assert len(memory_list.selected) == 2
+        await set_value(pilot, screen, "#filter-sort", "confidence")
+        assert len(memory_list.selected) == 2
+        await set_value(pilot, screen, "#filter-tier", "project")
+        assert memory_list.selected == set()
+        assert any("Cleared the selection (2 memories): the filters changed" in n.message for n in app._notifications)
+        await pilot.press("space")
+        assert len(memory_list.selected) == 1
+        await pilot.press("slash")
+        await type_text(pilot, "te")
+        await settle(pilot)
+        assert memory_list.selected == set()
+        assert any("the search changed" in n.message for n in app._notifications)
+
+
 # --- bulk actions ------------------------------------------------------------------------------
 
 

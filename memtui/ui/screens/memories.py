@@ -602,7 +602,18 @@ class MemoriesScreen(MemoryListScreen):
     @on(Select.Changed, "#memories-filters Select")
     def _filter_changed(self, event: Select.Changed) -> None:
         self.memory_list.date_field = DATE_FIELD.get(self._value("filter-sort"), "last_seen_at")
+        if event.select.id != "filter-sort":
+            self._drop_selection("the filters changed")
         self.refresh_listing(keep_cursor=False)
+
+    def _drop_selection(self, why: str) -> None:
+        """A selection made under other filters or another search would act on memories no longer
+        shown: it goes, and the person is told."""
+        memory_list = self.memory_list
+        if memory_list.selected:
+            count = len(memory_list.selected)
+            memory_list.clear_selection()
+            self.notify(f"Cleared the selection ({memories_word(count)}): {why}.", timeout=3, markup=False)
 
     def empty_text(self) -> str:
         if self.memory_query() == MemoryQuery(sort=self.memory_query().sort):
@@ -693,6 +704,7 @@ class MemoriesScreen(MemoryListScreen):
         if text == self.search_text:
             return
         self.search_text = text
+        self._drop_selection("the search changed")
         if self.raw_mode:
             if text:
                 self.run_raw_search(text)
