@@ -43,6 +43,7 @@ import subprocess
 import sys
 import threading
 import time
+import warnings
 from collections import deque
 from dataclasses import dataclass
 from pathlib import Path
@@ -490,7 +491,10 @@ class _ForkedWorker:
         collecting = gc.isenabled()
         gc.disable()  # (no collection may run between fork and gc.freeze in the child)
         try:
-            pid = os.fork()
+            with warnings.catch_warnings():  # (Python 3.12+ warns about forking with threads running:
+                # the child runs only worker_main, which takes no lock another thread could hold)
+                warnings.filterwarnings("ignore", r".*multi-threaded.*fork", DeprecationWarning)
+                pid = os.fork()
         except OSError:
             if collecting:
                 gc.enable()
