@@ -106,6 +106,8 @@ def cmd_import(args) -> int:
             f"imported {report.files_imported} file(s) ({report.bytes_read / 1e6:.1f} MB) in {elapsed:.2f}s:"
             f" {report.sessions_new} new session(s), {report.messages_new} new message(s);"
             f" {report.files_unchanged} unchanged, {report.files_failed} failed, {len(report.warnings)} warning(s)"
+            + (f"; {report.files_skipped} other file(s) skipped: not a transcript of a known format"
+               " (--format forces one)" if report.files_skipped else "")
         )
         if "proposals" in summary:
             p = summary["proposals"]

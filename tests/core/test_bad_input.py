@@ -409,6 +409,9 @@ def test_folder_with_junk_imports_the_transcripts_silently(tmp_path, db_path):
     assert_clean_run(proc, 0)
     assert warning_lines(proc.stderr) == []
     assert texts(db_path) == ["a prompt", "a answer", "b prompt", "b answer"]
+    # ... and the summary counts what it passed over (.json, .jsonl and .md files that are not
+    # transcripts: settings, notes, broken, another tool's log, a binary; not the .png)
+    assert "; 5 other file(s) skipped: not a transcript of a known format (--format forces one)" in proc.stdout
 
     # The same junk named explicitly is reported, one line each, and the exit code says so.
     junk = [root / "-home-dev-a" / "settings.json", root / "-home-dev-b" / "broken.json", root / "-home-dev-b" / "core.jsonl"]

@@ -63,6 +63,7 @@ class ImportReport:
     files_imported: int = 0
     files_unchanged: int = 0
     files_failed: int = 0
+    files_skipped: int = 0  # found in a folder, but not a transcript of a known format (or binary)
     sessions_new: int = 0
     messages_new: int = 0
     bytes_read: int = 0
@@ -80,6 +81,7 @@ class ImportReport:
             "files_imported": self.files_imported,
             "files_unchanged": self.files_unchanged,
             "files_failed": self.files_failed,
+            "files_skipped": self.files_skipped,
             "sessions_new": self.sessions_new,
             "messages_new": self.messages_new,
             "bytes_read": self.bytes_read,
@@ -428,6 +430,8 @@ class Importer:
                     self.warn(f"{path}: {what}")
                     report.bad_paths.append(str(path))
                     report.files_failed += 1
+                else:  # a folder holds other files too: counted, not warned about one by one
+                    report.files_skipped += 1
                 return
             if self.on_file:
                 self.on_file(path, fmt)
