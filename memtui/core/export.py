@@ -21,11 +21,13 @@ what those tokenizers make of it (they still make more). The budget is enforced 
 of the whole rendered text (headings, markers and frontmatter included), so
 `count_tokens(result.text) <= budget` whenever the fixed header fits.
 
-Secrets: every text was redacted when it was stored; the rendered text is scrubbed once more
-(`redact.clean_document`: the same as `redact.clean`, reading only the lines that could hold a
-secret) as a last line of defence, entry by entry if the whole-text pass finds anything.
-For JSON that pass reads the string values before JSON escaping (keys and numbers are memtui's own;
-escaping could hide a secret from the patterns).
+Secrets: every text was redacted when it was stored; what an export writes is checked once more
+as a last line of defence (`redact.clean_document`: the same as `redact.clean`, reading only the
+lines that could hold a secret), and scrubbed entry by entry if that finds anything. A text that
+an earlier check found clean carries a stamp (core/stamps.py) and is not read again: the
+whole-document path reads no text at all when every one is stamped. For JSON the check reads the
+string values before JSON escaping (keys and numbers are memtui's own; escaping could hide a
+secret from the patterns).
 
 This module stays light (no rapidfuzz, importers or textual): the SessionStart hook imports it.
 """
@@ -39,7 +41,7 @@ from dataclasses import dataclass
 from itertools import chain
 from operator import itemgetter
 from pathlib import Path
-from typing import TYPE_CHECKING, Callable, Iterable, Iterator
+from typing import TYPE_CHECKING, Callable, Iterable
 
 import orjson
 
@@ -177,7 +179,8 @@ def _size(text: str) -> int:
 
 # --- selecting -----------------------------------------------------------------------------
 
-# The first six columns are all that ranking and the documents need; the rest make MemoryRecords.
+# The first six columns are all that ranking and the documents need; the rest make MemoryRecords
+# (and the last, index 17, says whether the text is stamped clean: see core/stamps.py).
 _SLIM = "m.id, m.tier, m.kind, m.text, m.pinned, m.last_seen_at"
 _REST = (
     ", m.status, m.confidence, m.project_id, p.root, m.session_id, s.external_id, m.extractor, m.created_at,"
@@ -257,17 +260,15 @@ def _target(db, options: ExportOptions) -> tuple[str, list, str | None, list[str
     return where, args, root, notes
 
 
-def select_rows(
-    db, options: ExportOptions, full: bool = True, text: bool = True
-) -> tuple[list[tuple], str | None, list[str]]:
+def select_rows(db, options: ExportOptions, full: bool = True) -> tuple[list[tuple], str | None, list[str]]:
     """The candidate rows in rank order (id, tier, kind, text, pinned, last_seen_at, and with
-    `full` the rest of a MemoryRecord's columns, then three rank columns), the project root, and
-    notes. Without `text` (and not `full`) the text is None: see `_with_text`."""
+    `full` the rest of a MemoryRecord's columns and clean_stamp, then three rank columns), the
+    project root, and notes."""
     where, args, root, notes = _target(db, options)
     if full:
         sql = f"SELECT {_SLIM}{_REST}{_RANK_COLS}{_FROM}"
     else:
-        sql = f"SELECT {_SLIM if text else _SLIM.replace('m.text', 'NULL')}{_RANK_COLS} FROM memory m"
+        sql = f"SELECT {_SLIM}{_RANK_COLS} FROM memory m"
     sql += f" WHERE m.status = 'approved' AND m.forgotten_at IS NULL AND {where} ORDER BY m.id DESC"
     rows = db.execute_sql(sql, args).fetchall()
     _rank_sort(rows)
