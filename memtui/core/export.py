@@ -35,19 +35,21 @@ This module stays light (no rapidfuzz, importers or textual): the SessionStart h
 from __future__ import annotations
 
 import gc
+from contextlib import contextmanager
 import os
 import re
 from dataclasses import dataclass
 from itertools import chain
 from operator import itemgetter
 from pathlib import Path
-from typing import TYPE_CHECKING, Callable, Iterable
+from typing import TYPE_CHECKING, Callable, Iterable, Iterator
 
 import orjson
 
 from memtui.core.rank import KIND_ORDER, TIER_ORDER, exportable_sql, group_of, group_sql, order_sql
 from memtui.core.redact import clean, clean_document
-from memtui.core.stamps import all_checked, current_stamp
+from memtui.core import stamps
+from memtui.core.stamps import current_stamp
 
 if TYPE_CHECKING:  # imported when records are made: the SessionStart hook does without
     from memtui.core.records import MemoryRecord
@@ -470,16 +472,36 @@ def _whole_document(db, fmt: str, where: str, args: list, root: str | None) -> t
     checked for secrets; None when a row's pinned, tier or kind is not one this version ranks, or a
     text cannot be stamped clean (see core/stamps.py): then render takes the general path, which
     lays out and scrubs entry by entry."""
+    header, footer = _header(fmt, root), _footer(fmt)
+    if clean(header + footer) != header + footer:  # (the header names the project)
+        return None
+    stamps.check(db, _EXPORTABLE_M, where, args)  # each text once, ever (core/stamps.py)
+    with _snapshot(db):  # what was checked is what is read
+        return _read_document(db, fmt, where, args, header, footer)
+
+
+@contextmanager
+def _snapshot(db) -> Iterator[None]:
+    """One read transaction: every query in it sees the store as the first one did."""
+    if hasattr(db, "atomic"):
+        with db.atomic("DEFERRED"):
+            yield
+        return
+    db.execute_sql("BEGIN")  # (the SessionStart hook's own sqlite3 connection)
+    try:
+        yield
+    finally:
+        db.execute_sql("COMMIT")
+
+
+def _read_document(db, fmt: str, where: str, args: list, header: str, footer: str) -> tuple[bytes, int] | None:
     base = f" FROM memory m WHERE {_EXPORTABLE_M} AND {where}"
     for low, high in _GAPS:
         if db.execute_sql(f"SELECT 1{base} AND {_GROUP_M} > ? AND {_GROUP_M} < ? LIMIT 1", [*args, low, high]).fetchone():
             return None
     if db.execute_sql(f"SELECT 1{base} AND {_GROUP_M} IS NULL LIMIT 1", args).fetchone():
         return None
-    header, footer = _header(fmt, root), _footer(fmt)
-    if clean(header + footer) != header + footer:  # (the header names the project)
-        return None
-    if not all_checked(db, _EXPORTABLE_M, where, args):  # each text once, ever (core/stamps.py)
+    if not stamps.all_checked(db, _EXPORTABLE_M, where, args):
         return None
     markdown = fmt == "markdown"
     out = [header.encode()]

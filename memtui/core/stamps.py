@@ -11,8 +11,9 @@ it is now, leaves the text as it is, and that it can go into any document as it 
 * Every non-NULL stamp in a store equals meta "clean_stamp": when the redactor changes (its
   source or the Python version), the first writer that notices clears every stamp first.
 * memtui stamps a text when it approves, adds, edits or loads it (`stamp_memories`, inside that
-  transaction), and an export stamps what it had to check (`all_checked`) when it can write at
-  once; the read-only SessionStart hook and a busy store check without stamping.
+  transaction), and an export stamps what it had to check (`check`) when it can write at once;
+  then, in the read transaction it reads the texts in, it makes sure every one is stamped
+  (`all_checked`). The read-only SessionStart hook and a busy store check without stamping.
 
 Light (no peewee): the SessionStart hook imports it through export.py.
 """
@@ -143,26 +144,29 @@ def stamp_memories(db, ids: list[int]) -> None:
     _stamp_fitting(db, rows, stamp)
 
 
-def all_checked(db, exportable: str, where: str, args: list) -> bool:
-    """Whether every text an export reads (`exportable` and `where` on `memory m`) is stamped clean,
-    after checking the ones that are not: stamped, when the store can be written at once. False
-    when one of them does not fit (then the export scrubs entry by entry)."""
+def check(db, exportable: str, where: str, args: list) -> None:
+    """Check and stamp the texts an export reads (`exportable` and `where` on `memory m`) that are
+    not stamped yet, when the store can be written at once (else leave them to `all_checked`)."""
     stamp = redact_stamp()
     base = f" FROM memory m WHERE {exportable} AND m.clean_stamp IS NULL AND {where}"
-    if _current(db, stamp) and not db.execute_sql(f"SELECT 1{base} LIMIT 1", args).fetchone():
-        return True  # the usual case: nothing to read (db.py's memory_unchecked index)
+    if not stamp or (_current(db, stamp) and not db.execute_sql(f"SELECT 1{base} LIMIT 1", args).fetchone()):
+        return  # the usual case: nothing to read (db.py's memory_unchecked index)
 
-    def check_and_stamp() -> bool:
+    def check_and_stamp() -> None:
         _make_current(db, stamp)
-        return _stamp_fitting(db, db.execute_sql(f"SELECT m.id, m.text{base}", args).fetchall(), stamp)
+        _stamp_fitting(db, db.execute_sql(f"SELECT m.id, m.text{base}", args).fetchall(), stamp)
 
-    if stamp:
-        done, result = _at_once(db, check_and_stamp)
-        if done:
-            return bool(result)
-    # read-only or busy: check what is not stamped with this redactor's stamp, stamp nothing
-    rows = db.execute_sql(
-        f"SELECT m.text FROM memory m WHERE {exportable} AND {where}"
-        + (" AND m.clean_stamp IS NULL" if _current(db, stamp) else ""), args
-    ).fetchall()
+    _at_once(db, check_and_stamp)
+
+
+def all_checked(db, exportable: str, where: str, args: list) -> bool:
+    """Whether every text an export reads is stamped clean or found clean now (those without a
+    stamp, or all of them where no stamp can be trusted: a store not written since the redactor
+    changed). Call `check` first, which stamps what it can; call this in the read transaction the
+    export reads its text in, so that nothing written in between goes out unchecked. False when a
+    text does not fit (then the export scrubs entry by entry)."""
+    unstamped = " AND m.clean_stamp IS NULL" if _current(db, redact_stamp()) else ""  # (else none is trusted)
+    rows = db.execute_sql(f"SELECT m.text FROM memory m WHERE {exportable}{unstamped} AND {where}", args).fetchall()
+    if not rows:
+        return True  # the usual case: every text stamped (db.py's memory_unchecked index finds none)
     return all(fits([text for (text,) in rows]))

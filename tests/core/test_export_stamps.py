@@ -85,7 +85,7 @@ def test_memtuis_own_writes_stamp_as_they_go(db, monkeypatch):
     real = stamps.fits
     monkeypatch.setattr(stamps, "fits", lambda texts: calls.append(len(texts)) or real(texts))
     ex.render(db, _options(), with_entries=False)  # one text in scope is not stamped: the two-line one
-    assert calls == [1]
+    assert calls and set(calls) == {1}  # only that one is read (to stamp it, then in the read transaction)
 
 
 @pytest.mark.parametrize("fmt", ["claude-md", "markdown", "cursor-rules", "json"])
@@ -98,6 +98,25 @@ def test_a_secret_written_by_raw_sql_after_the_stamp_is_caught(store, fmt):
     assert SECRET not in result.text and "[REDACTED" in result.text
     assert result.text == _general(store, fmt).text
     assert _stamps(store)[mid] is None  # not clean: never stamped
+
+
+def test_a_text_written_between_the_check_and_the_read_is_caught(store, db_path, monkeypatch):
+    """Another process writes a secret just after the export checked and stamped: the export
+    reads its text in one read transaction and looks again there, so it does not go out."""
+    ex.render(store, _options(), with_entries=False)  # every text stamped
+    real = stamps.check
+
+    def check_then_another_writer(*args):
+        real(*args)
+        other = sqlite3.connect(db_path)
+        other.execute("UPDATE memory SET text = ? WHERE id = (SELECT min(id) FROM memory WHERE tier = 'project')",
+                      (f"deploy with GITHUB_TOKEN={SECRET}",))
+        other.commit()
+        other.close()
+
+    monkeypatch.setattr(stamps, "check", check_then_another_writer)
+    result = ex.render(store, _options(), with_entries=False)
+    assert SECRET not in result.text and "[REDACTED" in result.text
 
 
 def test_an_inserted_memory_starts_unchecked(store):
