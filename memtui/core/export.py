@@ -656,6 +656,13 @@ def _render(db, options: ExportOptions, with_entries: bool) -> ExportResult:
             data, kept = whole
             tokens = (len(data) + BYTES_PER_TOKEN - 1) // BYTES_PER_TOKEN
             return ExportResult(None, tokens, (), 0, root, tuple(notes), kept, data=data)
+    with _snapshot(db):  # every query below sees the same store (rows, evidence, the count left out)
+        return _render_rows(db, options, with_entries, full, limit)
+
+
+def _render_rows(db, options: ExportOptions, with_entries: bool, full: bool, limit: int | None) -> ExportResult:
+    """render() row by row: with a budget, entries, for JSON, or when the whole-document path
+    cannot take the store as it is."""
     if limit is not None and not full:  # a budget: read rows in rank order only until it is full
         where, args, root, notes = _target(db, options)
         count_sql = f"SELECT count(*) FROM memory m WHERE {_EXPORTABLE_M} AND {where}"
