@@ -7,7 +7,6 @@ those hooks run (always exit 0: a hook never fails the session; errors go to the
 
 from __future__ import annotations
 
-import json
 import os
 import sys
 
@@ -30,16 +29,6 @@ def _tiers(values: list[str] | None) -> tuple[str, ...]:
     return tuple(out)
 
 
-def _full_store_json(db):
-    """`--format json` without scope flags: the whole store (memories.export_store), as before."""
-    from memtui.core import memories
-    from memtui.core.export import ExportResult, count_tokens
-    from memtui.core.redact import clean
-
-    text = clean(json.dumps(memories.export_store(db), ensure_ascii=False, indent=2, sort_keys=True) + "\n")
-    return ExportResult(text, count_tokens(text), (), 0)
-
-
 def _format_for(output: str | None) -> str:
     """The format a file name asks for when --format is not given: AGENTS.md, *.mdc, *.json; else claude-md."""
     name = os.path.basename(output or "").lower()
@@ -53,7 +42,7 @@ def _format_for(output: str | None) -> str:
 
 
 def cmd_export(args) -> int:
-    from memtui.core.export import ExportError, ExportOptions, render, write_export
+    from memtui.core.export import ExportError, ExportOptions, render, render_store, write_export
 
     if args.format is None:
         args.format = _format_for(args.output)
@@ -67,7 +56,7 @@ def cmd_export(args) -> int:
     )
     try:
         if args.format == "json" and not scoped:
-            result = _full_store_json(db)
+            result = render_store(db)  # the whole store, as before: a backup
         else:
             result = render(db, options, with_entries=False)
     except ExportError as exc:

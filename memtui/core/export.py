@@ -707,6 +707,42 @@ def _render_rows(db, options: ExportOptions, with_entries: bool, full: bool, lim
     return ExportResult(safe, count_tokens(safe), entries, total - layout.kept, root, tuple(notes), layout.kept)
 
 
+def render_store(db) -> ExportResult:
+    """The whole store as JSON (`memtui export --format json` without scope flags: every memory,
+    proposals, rejected and forgotten ones too; memories.export_store's schema, keys sorted, two
+    spaces), for `memtui load`. Checked for secrets as the scoped JSON is: every string value once
+    (texts stamped clean skipped), and every string scrubbed when that finds anything."""
+    from memtui.core import memories
+
+    store = memories.export_store(db)
+    stamp = current_stamp(db)
+    stamped = set()
+    if stamp is not None:
+        stamped = {i for (i,) in db.execute_sql("SELECT id FROM memory WHERE clean_stamp = ?", (stamp,))}
+    strings: set[str] = set()
+    for m in store["memories"]:
+        if m["id"] not in stamped:
+            strings.add(m["text"])
+        strings.update(v for v in (m["project"], m["session"], m["tool"], m["extractor"]) if isinstance(v, str))
+        for e in m["evidence"]:
+            strings.update(v for v in (e["quote"], e["message"]) if isinstance(v, str))
+    probe = "\n".join(sorted(strings))
+    if clean_document(probe) != probe:  # a secret got past the import's redaction: scrub every string
+        def scrub(value):
+            if isinstance(value, str):
+                return clean(value)
+            if isinstance(value, list):
+                return [scrub(v) for v in value]
+            if isinstance(value, dict):
+                return {k: scrub(v) for k, v in value.items()}
+            return value
+
+        store = scrub(store)
+    data = orjson.dumps(store, option=orjson.OPT_INDENT_2 | orjson.OPT_SORT_KEYS) + b"\n"
+    return ExportResult(None, (len(data) + BYTES_PER_TOKEN - 1) // BYTES_PER_TOKEN, (), 0,
+                        included=len(store["memories"]), data=data)
+
+
 def left_out_entries(db, options: ExportOptions, kept: int, limit: int = 500) -> list[ExportEntry]:
     """The first `limit` candidates an export of a document left out, in rank order (included
     False, texts scrubbed): what follows the `kept` (= render(...).included) it kept, since a budget
@@ -744,22 +780,32 @@ def _marker_lines(content: str) -> tuple[list[int], list[int], list[str]]:
     return begins, ends, lines
 
 
+def _umask() -> int:
+    """The process's umask, read without changing it where the system says (Linux), else 022."""
+    try:
+        with open("/proc/self/status", encoding="ascii", errors="replace") as fh:
+            for line in fh:
+                if line.startswith("Umask:"):
+                    return int(line.split()[1], 8)
+    except (OSError, ValueError, IndexError):
+        pass
+    return 0o022
+
+
 def atomic_write(path: Path, text: str | bytes) -> None:
     """Replace `path` with `text` (str, or UTF-8 bytes) in one step (a temporary file renamed over
     it), keeping its mode."""
-    mode = None
     try:
         mode = path.stat().st_mode & 0o7777
     except FileNotFoundError:
-        pass
+        mode = 0o666 & ~_umask()  # a new file: as open() would make it (mkstemp's is 0600)
     import tempfile
 
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
         with os.fdopen(fd, "wb") as fh:
             fh.write(text if isinstance(text, bytes) else text.encode("utf-8", "surrogatepass"))
-        if mode is not None:
-            os.chmod(tmp, mode)
+        os.chmod(tmp, mode)
         os.replace(tmp, path)
     except BaseException:
         try:
@@ -838,5 +884,6 @@ def write_export(path, result: ExportResult, options: ExportOptions) -> str:
 
 __all__ = [
     "BEGIN", "END", "ExportEntry", "ExportError", "ExportOptions", "ExportResult", "FORMATS",
-    "SECTIONS", "block", "count_tokens", "left_out_entries", "merge", "render", "resolve_project", "section_of", "select", "write_export",
+    "SECTIONS", "block", "count_tokens", "left_out_entries", "merge", "render", "render_store", "resolve_project",
+    "section_of", "select", "write_export",
 ]

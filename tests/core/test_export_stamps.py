@@ -9,6 +9,8 @@ checked every time, and the queries really read the index in order (no sort).
 
 from __future__ import annotations
 
+import json
+import os
 import sqlite3
 
 import pytest
@@ -280,3 +282,29 @@ def test_the_whole_document_is_bytes_and_the_command_line_writes_them(store, tmp
     target = tmp_path / "CLAUDE.md"
     assert ex.write_export(target, result, _options()) == "created"
     assert target.read_bytes() == ex.block(result.data) == ex.block(result.text).encode()
+
+
+def test_the_whole_store_backup_is_the_json_it_always_was(store):
+    """`memtui export --format json` without scope: orjson now, the same bytes as json.dumps(indent=2,
+    sort_keys=True) made before, proposals and the trash included; a planted secret is scrubbed."""
+    store.execute_sql("UPDATE memory SET status = 'proposed', forgotten_at = 5.5 WHERE id IN (1, 2)")
+    store.execute_sql("UPDATE memory SET text = 'Überprüft: naïve “quotes” and 日本語' WHERE id = 3")
+    result = ex.render_store(store)
+    expected = json.dumps(mem.export_store(store), ensure_ascii=False, indent=2, sort_keys=True) + "\n"
+    assert result.data == expected.encode() and result.included == 60
+    store.execute_sql("UPDATE memory SET text = ? WHERE id = 4", (f"token {SECRET}",))
+    scrubbed = ex.render_store(store).text
+    assert SECRET not in scrubbed and json.loads(scrubbed)["memories"][3]["text"].startswith("token [REDACTED")
+
+
+def test_a_new_file_gets_the_mode_the_umask_gives(store, tmp_path):
+    old = os.umask(0o027)
+    try:
+        target = tmp_path / "CLAUDE.md"
+        ex.write_export(target, ex.render(store, _options(), with_entries=False), _options())
+        assert target.stat().st_mode & 0o777 == 0o640  # not mkstemp's 0600
+        target.chmod(0o604)  # an existing file keeps its own
+        ex.write_export(target, ex.render(store, _options("markdown"), with_entries=False), _options("markdown"))
+        assert target.stat().st_mode & 0o777 == 0o604
+    finally:
+        os.umask(old)
