@@ -76,22 +76,21 @@ def _writable(db) -> bool:
     return hasattr(db, "atomic")  # the SessionStart hook's read-only connection has execute_sql only
 
 
-def _at_once(db, work: Callable[[], object]) -> tuple[bool, object]:
-    """(True, work()) run in a transaction if the store can be written at once; (False, None) when it
-    is busy (an import writing: never waited for) or read-only."""
+def _at_once(db, work: Callable[[], None]) -> None:
+    """Run `work` in a transaction if the store can be written at once; else (busy: an import
+    writing, never waited for; or read-only) not at all."""
     if not _writable(db):
-        return False, None
+        return
     conn = db.connection()
     timeout = conn.execute("PRAGMA busy_timeout").fetchone()[0]
     conn.execute("PRAGMA busy_timeout = 0")
     try:
         with db.atomic():
-            return True, work()
+            work()
     except Exception as exc:  # locked, read-only file, ... (peewee wraps sqlite3's errors)
         message = str(exc).lower().replace("-", "").replace(" ", "")
-        if "locked" in message or "readonly" in message or "busy" in message:
-            return False, None
-        raise
+        if not ("locked" in message or "readonly" in message or "busy" in message):
+            raise
     finally:
         conn.execute(f"PRAGMA busy_timeout = {int(timeout)}")
 
@@ -115,8 +114,8 @@ def _make_current(db, stamp: int) -> None:
         db.execute_sql("INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)", (META_KEY, str(stamp)))
 
 
-def _stamp_fitting(db, rows: list[tuple[int, str]], stamp: int) -> bool:
-    """(In a write transaction, stamps current.) Stamp the rows whose text fits; whether all did."""
+def _stamp_fitting(db, rows: list[tuple[int, str]], stamp: int) -> None:
+    """(In a write transaction, stamps current.) Stamp the rows whose text fits."""
     verdicts = fits([text for _, text in rows])
     good = [i for (i, _), ok in zip(rows, verdicts) if ok]
     for start in range(0, len(good), 50_000):
@@ -124,7 +123,6 @@ def _stamp_fitting(db, rows: list[tuple[int, str]], stamp: int) -> bool:
         db.execute_sql(
             f"UPDATE memory SET clean_stamp = ? WHERE id IN ({','.join(map(str, chunk))})", (stamp,)
         )
-    return len(good) == len(rows)
 
 
 def stamp_memories(db, ids: list[int]) -> None:

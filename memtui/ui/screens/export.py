@@ -145,6 +145,9 @@ class PreviewRendered(Message):
         self.options = options
         self.result = result
         self.left = left  # the first LEFT_OUT_SHOWN entries left out, in rank order
+        # made here, in the worker that posts this: the text decoded (20 MB for a large store) and
+        # cut to what the preview holds, so the UI thread only loads it
+        self.shown = preview_text(result.text)
 
 
 class PreviewFailed(Message):
@@ -487,7 +490,7 @@ class ExportScreen(Screen):
         self.left = message.left
         self.shown_options = message.options
         area = self.preview
-        shown = preview_text(message.result.text)
+        shown = message.shown
         if area.text != shown:
             scroll = area.scroll_offset
             area.load_text(shown)
