@@ -131,6 +131,23 @@ def _read_range(path: Path, start: int, length: int) -> bytes:
         return fh.read(length)
 
 
+# A recorded working directory that can name a repository: POSIX absolute, a Windows drive or a
+# UNC path (a transcript may come from another machine). Anything else is relative to a folder
+# the transcript does not name.
+_ABSOLUTE_CWD = re.compile(r"/|[A-Za-z]:[\\/]|\\\\")
+
+
+def project_root(cwd: str | None) -> str | None:
+    """The project root a recorded working directory stands for: its enclosing git work tree
+    when that exists on this machine, else the directory itself. None for no cwd and for one that
+    is not an absolute path (`-experiments/worktrees`, `src`, `~/x`): resolved against the
+    importing process's folder or the transcript's it would invent a project, so such a session
+    has no project (a subagent's still takes its parent's)."""
+    if not cwd or not _ABSOLUTE_CWD.match(cwd):
+        return None
+    return find_git_root(cwd) or cwd.rstrip("/\\") or cwd
+
+
 def find_git_root(cwd: str) -> str | None:
     """The enclosing git work tree of `cwd` when it exists on this machine."""
     try:
@@ -187,7 +204,7 @@ class Importer:
         self.on_warning = on_warning
         self.on_file = on_file
         self.report = ImportReport()
-        self._project_ids: dict[str, int] = {}
+        self._project_ids: dict[str, int | None] = {}
         self._sources: dict[str, tuple[int, float]] | None = None
         self.workers = worker_count(self.extract_ahead is not None) if workers is None else workers
         self._prefetch: PrefetchGroup | None = None
@@ -531,16 +548,20 @@ class Importer:
     # --- projects -------------------------------------------------------------------------
 
     def project_id(self, cwd: str | None, git_remote: str | None) -> int | None:
+        """The project of a recorded cwd (see project_root), made when new; None without one."""
         if not cwd:
             return None
         if cwd in self._project_ids:
             pid = self._project_ids[cwd]
-            if git_remote:  # a later session may know the remote an earlier one did not
+            if git_remote and pid is not None:  # a later session may know the remote an earlier one did not
                 self.db.execute_sql(
                     "UPDATE project SET git_remote = ? WHERE id = ? AND git_remote IS NULL", (clean(git_remote), pid)
                 )
             return pid
-        root = find_git_root(cwd) or cwd.rstrip("/\\") or cwd
+        root = project_root(cwd)
+        if root is None:
+            self._project_ids[cwd] = None
+            return None
         remote = clean(git_remote) if git_remote else None
         remote = remote or (_git_remote(root) if root != cwd or Path(root, ".git").exists() else None)
         name = root.replace("\\", "/").rstrip("/").rsplit("/", 1)[-1] or root
@@ -717,7 +738,7 @@ class AheadSessions:
             if not s.ok or not s.rows:
                 continue
             cwd = clean(s.cwd) if s.cwd else None
-            root = (find_git_root(cwd) or cwd.rstrip("/\\") or cwd) if cwd else None
+            root = project_root(cwd)
             session = SessionRecord(
                 id=0, tool=s.tool, external_id=clean(key), project_id=None, project_root=root, cwd=cwd, title=None,
                 started_at=None, ended_at=None, model=None, git_branch=None, message_count=len(s.rows), raw_size=0,
