@@ -14,8 +14,10 @@ import re
 import time
 from collections import deque
 from dataclasses import dataclass, field
+from itertools import repeat
+from operator import itemgetter
 from pathlib import Path
-from typing import Callable, Iterable, Iterator
+from typing import Callable, Iterable, Iterator, NamedTuple
 
 import orjson
 from peewee import SqliteDatabase
@@ -281,11 +283,11 @@ class Importer:
                 continue
             # The ids in position order and the external ids, each from an index that holds them
             # (reading external_id from the table means walking past a long text's overflow pages).
-            ids = [r[0] for r in conn.execute(_IDS_BY_POSITION, (sid,)).fetchall()]
+            ids = list(map(itemgetter(0), conn.execute(_IDS_BY_POSITION, (sid,)).fetchall()))
             if len(ids) != count:
                 continue
             external = dict(conn.execute(_EXTERNAL_IDS, (sid,)).fetchall())
-            if len(external) != count or external_digest(external.get(i) for i in ids) != digest:
+            if len(external) != count or external_digest(list(map(external.get, ids))) != digest:
                 continue
             try:
                 ready = tuple(_with_ids(pp, tuple(ids[i - 1] for i in pp.proposal.message_ids)) for pp in proposals)
@@ -626,6 +628,39 @@ def _prepare_message(m: ParsedMessage) -> tuple:
     )
 
 
+class MessageRun(NamedTuple):
+    """Consecutive prepared messages of one session (see _prepare_message), as an import worker
+    sends them: the columns the message rows take from them (role ... original_len column, in
+    the _UPSERT order after session_id and position) and the sums the writer keeps, made there,
+    so that storing them is one zip here instead of a tuple built per message.
+    Timestamps that are not numbers equal to themselves (NaN) stay out of runs: min and max over
+    the others give the same result as the writer's comparisons one message at a time."""
+
+    key: str
+    cols: tuple  # (roles, kinds, tool names, texts, timestamps, external ids, group ids, is_error, original_len)
+    count: int
+    original: int  # the original lengths added up (session.raw_size)
+    first_ts: float | None
+    last_ts: float | None
+    chars: int  # the stored texts' lengths added up
+
+    @classmethod
+    def of(cls, rows: list[tuple]) -> "MessageRun":
+        """A run of prepared messages of one session key, none with a NaN timestamp."""
+        cols = tuple(zip(*rows))
+        stamps = [t for t in cols[5] if t]
+        return cls(
+            rows[0][0], cols[1:10], len(rows), sum(cols[10]),
+            min(stamps) if stamps else None, max(stamps) if stamps else None, sum(map(len, cols[4])),
+        )
+
+
+def runnable(row: tuple) -> bool:
+    """Whether a prepared message may join a MessageRun (its timestamp is not NaN)."""
+    t = row[5]
+    return t == t
+
+
 def prepare_items(items: Iterable[Item]) -> Iterator:
     """A parser's items with each ParsedMessage replaced by its prepared tuple."""
     for item in items:
@@ -652,11 +687,17 @@ AHEAD_EXTRACTORS = ("heuristic",)  # extractors the import workers can run ahead
 AHEAD_MAX_CHARS = 24_000_000  # a file with more (stored) message text is extracted in-process (bounds memory)
 
 
-def external_digest(external_ids: Iterable[str | None]) -> str:
-    h = hashlib.blake2b(digest_size=16)
-    for e in external_ids:
-        h.update(b"\x00" if e is None else str(e).encode("utf-8", "surrogatepass") + b"\x01")
-    return h.hexdigest()
+def external_digest(ids: list[str | None]) -> str:
+    """A digest of a session's external ids in order (the worker's and the stored ones compared;
+    the stored ones are text: pass others through str first): of their JSON list, made in one
+    call; ids JSON cannot hold (lone surrogates) one at a time."""
+    try:
+        return hashlib.blake2b(orjson.dumps(ids), digest_size=16).hexdigest()
+    except TypeError:  # (orjson.JSONEncodeError)
+        h = hashlib.blake2b(b"\x02", digest_size=16)
+        for e in ids:
+            h.update(b"\x00" if e is None else e.encode("utf-8", "surrogatepass") + b"\x01")
+        return h.hexdigest()
 
 
 class _AheadSession:
@@ -760,7 +801,7 @@ class AheadSessions:
             out[key] = (
                 heuristic_session_fields(session),
                 len(s.rows),
-                external_digest(r[6] for r in s.rows),
+                external_digest([r[6] if r[6] is None or type(r[6]) is str else str(r[6]) for r in s.rows]),
                 prepared,
             )
         return out
@@ -791,7 +832,10 @@ class _Writer:
     def consume(self, items) -> None:
         """Store `items`: parser items and/or prepared messages (see prepare_items)."""
         for item in items:
-            if type(item) is tuple:
+            t = type(item)
+            if t is MessageRun:
+                self.run(item)
+            elif t is tuple:
                 self.prepared(item)
             elif isinstance(item, ParsedMessage):
                 self.prepared(_prepare_message(item))
@@ -862,6 +906,29 @@ class _Writer:
         )
         self.batch_chars += len(text)
         self.chars_written += len(text)
+        if len(self.batch) >= BATCH or self.batch_chars >= BATCH_CHARS:
+            self.flush()
+
+    def run(self, run: MessageRun) -> None:
+        """What prepared() does for each message of the run, for all of them at once."""
+        key = run.key
+        sid = self.session_ids.get(key)
+        if sid is None:
+            sid = self.session(SessionInfo(key=key, tool=self.tool))
+        self.text_size[sid] += run.original
+        n = run.count
+        pos = self.next_pos[sid]
+        self.next_pos[sid] = pos + n
+        first = run.first_ts
+        if first is not None:
+            if sid not in self.first_ts or first < self.first_ts[sid]:
+                self.first_ts[sid] = first
+            last = run.last_ts
+            if sid not in self.last_ts or last > self.last_ts[sid]:
+                self.last_ts[sid] = last
+        self.batch.extend(zip(repeat(sid, n), range(pos, pos + n), *run.cols))
+        self.batch_chars += run.chars
+        self.chars_written += run.chars
         if len(self.batch) >= BATCH or self.batch_chars >= BATCH_CHARS:
             self.flush()
 

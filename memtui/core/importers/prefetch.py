@@ -136,6 +136,8 @@ class Prefetcher:
         self.extract = extract
         self.queue_bytes_max = QUEUE_BYTES if queue_bytes is None else queue_bytes
         self.jobs: deque[_Job] = deque()  # offered, not yet taken, in file order
+        self.jobs_bytes = 0  # their sizes added up (pending_bytes)
+        self.sent_payload = 0  # the payloads of those of them sent to the worker, added up (_in_flight)
         self.current: _Job | None = None
         self.offered_bytes = 0
         self.proc: subprocess.Popen | None = None
@@ -161,6 +163,7 @@ class Prefetcher:
         fmt, start, state = spec[0], spec[1], spec[2]
         payload = pickle.dumps((key, fmt, start, state, self.extract), protocol=pickle.HIGHEST_PROTOCOL)
         self.jobs.append(_Job(key, spec, payload, size, owner=self))
+        self.jobs_bytes += size
         self.offered_bytes += size
         if self.proc is None and self.offered_bytes >= self.start_after:
             self._start()
@@ -168,11 +171,18 @@ class Prefetcher:
 
     def pending_bytes(self) -> int:
         """Bytes offered and not yet taken: the work this worker has ahead of it."""
-        return sum(job.size for job in self.jobs)
+        return self.jobs_bytes
 
     def _in_flight(self) -> int:
         n = len(self.current.payload) if self.current and not self.current.done else 0
-        return n + sum(len(j.payload) for j in self.jobs if j.sent)
+        return n + self.sent_payload
+
+    def _popleft(self) -> _Job:
+        job = self.jobs.popleft()
+        self.jobs_bytes -= job.size
+        if job.sent:
+            self.sent_payload -= len(job.payload)
+        return job
 
     def _pump(self) -> None:
         """Send job descriptions while they surely fit in the pipe (so that writing never blocks
@@ -187,6 +197,8 @@ class Prefetcher:
             if sent_ahead >= AHEAD_JOBS or self._in_flight() + len(job.payload) > AHEAD_BYTES:
                 break
             self._send(job)
+            if job.sent:
+                self.sent_payload += len(job.payload)
             sent_ahead += 1
 
     def _send(self, job: _Job) -> None:
@@ -207,8 +219,8 @@ class Prefetcher:
             if not any(job.key == key for job in self.jobs):
                 return None
             while self.jobs[0].key != key:
-                self._drop(self.jobs.popleft())
-            job = self.jobs.popleft()
+                self._drop(self._popleft())
+            job = self._popleft()
             # a large file waits for the worker to start rather than being parsed here; with
             # extraction every file does (what is parsed here is extracted after the run, serially)
             if (job.size >= WAIT_FOR_START or self.extract) and not self.ready and self.proc is not None and not self.broken:
@@ -589,7 +601,7 @@ def worker_main(inp=None, out=None) -> None:
     import traceback
 
     from memtui.core.importers import parser_class
-    from memtui.core.importers.pipeline import AheadSessions, prepare_items
+    from memtui.core.importers.pipeline import AheadSessions, MessageRun, prepare_items, runnable
 
     if inp is None:
         inp, out = sys.stdin.buffer, sys.stdout.buffer
@@ -619,16 +631,35 @@ def worker_main(inp=None, out=None) -> None:
             # extraction ahead: only for a file read from its start (an appended part is extracted
             # with the session's earlier messages, which only the database has)
             ahead = AheadSessions(parser.tool, extract) if extract and start == 0 else None
+            # consecutive messages of one session go as one MessageRun (ended by any other item)
+            run: list = []
+            items = 0
             for item in prepare_items(parser.parse(ctx)):
-                buf.append(item)
                 if ahead is not None:
                     ahead.add(item)
-                if type(item) is tuple:
+                if type(item) is tuple and runnable(item):
+                    if run and run[0][0] != item[0]:
+                        buf.append(MessageRun.of(run))
+                        run = []
+                    run.append(item)
                     chars += len(item[4])
-                if chars >= FRAME_CHARS or len(buf) >= FRAME_ITEMS:
+                else:
+                    if run:
+                        buf.append(MessageRun.of(run))
+                        run = []
+                    buf.append(item)
+                    if type(item) is tuple:
+                        chars += len(item[4])
+                items += 1
+                if chars >= FRAME_CHARS or items >= FRAME_ITEMS:
+                    if run:
+                        buf.append(MessageRun.of(run))
+                        run = []
                     _write_frame(out, pickle.dumps(buf, protocol=protocol))
                     buf.clear()
-                    chars = 0
+                    chars = items = 0
+            if run:
+                buf.append(MessageRun.of(run))
             buf.append(Control("end", ctx.end, ctx.state))
         except ParseError as exc:
             buf.append(Control("fail", "parse", str(exc)))
