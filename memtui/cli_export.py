@@ -86,7 +86,7 @@ def cmd_export(args) -> int:
         out = getattr(sys.stdout, "buffer", None)
         if out is not None and (sys.stdout.encoding or "").lower().replace("-", "") == "utf8":
             sys.stdout.flush()
-            out.write(result.data)  # the rendered bytes as they are (no decoding and encoding again)
+            out.writelines(result.chunks)  # the rendered bytes as they are (no decoding and encoding again)
             out.flush()
         else:
             sys.stdout.write(result.text)

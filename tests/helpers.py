@@ -65,3 +65,19 @@ def message_snapshot(db):
 def role_kind_counts(db):
     """{(role, kind): number of messages}."""
     return dict(((r, k), n) for r, k, n in rows(db, "SELECT role, kind, COUNT(*) FROM message GROUP BY role, kind"))
+
+
+def then_another_writer(real, db_path: Path, sql: str, *params):
+    """`real`, wrapped: after it runs, another process (a connection of its own) runs `sql` and
+    commits, as a writer racing the caller would."""
+    import sqlite3
+
+    def wrapped(*args):
+        result = real(*args)
+        other = sqlite3.connect(db_path)
+        other.execute(sql, params)
+        other.commit()
+        other.close()
+        return result
+
+    return wrapped

@@ -12,4 +12,4 @@ KINDS = (  # = memtui.core.models.KINDS
 EXTRACTORS = ("heuristic", "anthropic", "none")  # = memtui.core.extract.EXTRACTORS
 IMPORT_FORMATS = ("claude-code", "codex", "gemini", "cline", "aider", "specstory")  # = memtui.core.importers.FORMATS
 EXPORT_FORMATS = ("claude-md", "agents-md", "cursor-rules", "markdown", "json")  # = memtui.core.export.FORMATS
-SCHEMA_VERSION = 2  # = memtui.core.db.SCHEMA_VERSION (the SessionStart hook reads without peewee)
+SCHEMA_VERSION = 3  # = memtui.core.db.SCHEMA_VERSION (the SessionStart hook reads without peewee)

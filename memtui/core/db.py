@@ -8,9 +8,9 @@ from pathlib import Path
 from peewee import SqliteDatabase
 
 from memtui.core import rank
-from memtui.core.models import ALL_MODELS, Meta, database_proxy
+from memtui.core.models import ALL_MODELS, Memory, Meta, database_proxy
 
-SCHEMA_VERSION = 2  # 2: memory.clean_stamp and the export's indexes (see _migrate)
+SCHEMA_VERSION = 3  # 2: memory.clean_stamp and the export's indexes; 3: memory_json (see _migrate)
 
 PRAGMAS = {
     "journal_mode": "wal",  # readers (the TUI) keep reading while an import writes
@@ -19,6 +19,9 @@ PRAGMAS = {
     "foreign_keys": 1,
     "cache_size": -32_000,  # KiB
     "temp_store": "memory",
+    # reads map the file instead of copying each page out of the OS cache: a large export reads
+    # 20-70 MB (address space only; SQLite writes with write() as before)
+    "mmap_size": 1 << 30,
 }
 
 FTS_SQL = [
@@ -81,6 +84,64 @@ def _clean_stamp(db: SqliteDatabase) -> None:
     if not row or row[0] != CLEAN_STAMP_TRIGGER:
         db.execute_sql("DROP TRIGGER IF EXISTS memory_text_au")
         db.execute_sql(CLEAN_STAMP_TRIGGER)
+
+
+# The JSON form of the exportable memories, one piece per memory, in rank order (rank.py): a JSON
+# export of a scope joins the pieces instead of building 100,000 objects (export._whole_json). A
+# piece is made by an export and marked by memory.json_ready = 1; whatever changes what it says
+# (any column of the memory, its evidence, the external id of a message it quotes, its session's
+# id or tool, its project's root) sets json_ready to NULL and drops the piece, by these triggers,
+# whoever writes: memtui, raw SQL, a foreign key's ON DELETE. A new row has no piece.
+JSON_SQL = [
+    "CREATE TABLE IF NOT EXISTS memory_json (grp INTEGER NOT NULL, last_seen_at REAL NOT NULL,"
+    " id INTEGER NOT NULL, tier TEXT NOT NULL, pinned INTEGER NOT NULL, project_id INTEGER, piece BLOB NOT NULL,"
+    " PRIMARY KEY (grp, last_seen_at DESC, id DESC)) WITHOUT ROWID",
+    "CREATE UNIQUE INDEX IF NOT EXISTS memory_json_id ON memory_json(id)",
+    # the exportable memories without a piece (few, as memory_unchecked)
+    "CREATE INDEX IF NOT EXISTS memory_json_missing ON memory(id)"
+    " WHERE status = 'approved' AND forgotten_at IS NULL AND json_ready IS NULL",
+]
+_STALE = "UPDATE memory SET json_ready = NULL WHERE json_ready IS NOT NULL AND"
+_PIECE_COLUMNS = [f.column_name for f in Memory._meta.sorted_fields if f.column_name not in ("clean_stamp", "fingerprint")]
+JSON_TRIGGERS = {
+    # any column but the two no piece shows (so that stamping a text clean keeps its piece)
+    "memory_json_au": f"CREATE TRIGGER memory_json_au AFTER UPDATE OF {', '.join(_PIECE_COLUMNS)} ON memory"
+    f" WHEN old.json_ready IS NOT NULL BEGIN DELETE FROM memory_json WHERE id = old.id; {_STALE} id = new.id; END",
+    "memory_json_ad": "CREATE TRIGGER memory_json_ad AFTER DELETE ON memory WHEN old.json_ready IS NOT NULL BEGIN "
+    "DELETE FROM memory_json WHERE id = old.id; END",
+    "evidence_json_ai": "CREATE TRIGGER evidence_json_ai AFTER INSERT ON evidence BEGIN "
+    f"{_STALE} id = new.memory_id; END",
+    "evidence_json_au": "CREATE TRIGGER evidence_json_au AFTER UPDATE ON evidence BEGIN "
+    f"{_STALE} id IN (old.memory_id, new.memory_id); END",
+    "evidence_json_ad": "CREATE TRIGGER evidence_json_ad AFTER DELETE ON evidence BEGIN "
+    f"{_STALE} id = old.memory_id; END",
+    "message_json_au": "CREATE TRIGGER message_json_au AFTER UPDATE OF id, external_id ON message"
+    " WHEN old.external_id IS NOT new.external_id OR old.id IS NOT new.id BEGIN "
+    f"{_STALE} id IN (SELECT memory_id FROM evidence WHERE message_id IN (old.id, new.id)); END",
+    "session_json_au": "CREATE TRIGGER session_json_au AFTER UPDATE OF id, external_id, tool ON session"
+    " WHEN old.external_id IS NOT new.external_id OR old.tool IS NOT new.tool OR old.id IS NOT new.id BEGIN "
+    f"{_STALE} session_id IN (old.id, new.id); END",
+    "project_json_au": "CREATE TRIGGER project_json_au AFTER UPDATE OF id, root ON project"
+    " WHEN old.root IS NOT new.root OR old.id IS NOT new.id BEGIN "
+    f"{_STALE} project_id IN (old.id, new.id); END",
+}
+
+
+def _json_parts(db: SqliteDatabase) -> None:
+    """memory.json_ready, memory_json, their indexes and triggers (schema 3)."""
+    columns = {r[1] for r in db.execute_sql("PRAGMA table_info(memory)").fetchall()}
+    if "json_ready" not in columns:
+        db.execute_sql("ALTER TABLE memory ADD COLUMN json_ready INTEGER")
+    for sql in JSON_SQL:
+        db.execute_sql(sql)
+    triggers = dict(db.execute_sql("SELECT name, sql FROM sqlite_master WHERE type = 'trigger'").fetchall())
+    for name, sql in JSON_TRIGGERS.items():
+        if triggers.get(name) != sql:
+            db.execute_sql(f"DROP TRIGGER IF EXISTS {name}")
+            db.execute_sql(sql)
+            # a piece made while the trigger was missing or different cannot be trusted
+            db.execute_sql("DELETE FROM memory_json")
+            db.execute_sql("UPDATE memory SET json_ready = NULL WHERE json_ready IS NOT NULL")
 
 
 def _rank_index(db: SqliteDatabase) -> None:
@@ -154,23 +215,29 @@ def _migrate(db: SqliteDatabase) -> None:
                 f"database schema {row.value} is newer than this memtui ({SCHEMA_VERSION}); upgrade memtui"
             )
         version = int(row.value)
-        ready = version >= 2 and _export_parts_ready(db)
+        ready = version >= SCHEMA_VERSION and _export_parts_ready(db)
     if not ready:
-        # 2: memory.clean_stamp, its trigger and index, and the export's rank index. IMMEDIATE: it
-        # writes, so it waits (busy_timeout) for a running import instead of failing at once.
+        # 2: memory.clean_stamp, its trigger and index, and the export's rank index; 3: the JSON
+        # pieces. IMMEDIATE: it writes, so it waits (busy_timeout) for a running import instead of
+        # failing at once.
         with db.atomic("IMMEDIATE"):
             _clean_stamp(db)
             _rank_index(db)
-            db.execute_sql("UPDATE meta SET value = ? WHERE key = 'schema_version' AND CAST(value AS INTEGER) < 2",
-                           (str(SCHEMA_VERSION),))
-    # Future migrations: `if version < 3: ...` and the schema_version row set to "3".
+            _json_parts(db)
+            db.execute_sql("UPDATE meta SET value = ? WHERE key = 'schema_version' AND CAST(value AS INTEGER) < ?",
+                           (str(SCHEMA_VERSION), SCHEMA_VERSION))
+    # Future migrations: `if version < 4: ...` and the schema_version row set to "4".
 
 
 def _export_parts_ready(db: SqliteDatabase) -> bool:
-    """Whether the export's trigger and indexes (schema 2) are there as this version makes them."""
+    """Whether the export's triggers, tables and indexes (schemas 2 and 3) are there as this
+    version makes them."""
+    names = ("memory_text_au", "memory_unchecked", "memory_json", "memory_json_id", "memory_json_missing",
+             *JSON_TRIGGERS)
     found = dict(db.execute_sql(
-        "SELECT name, sql FROM sqlite_master WHERE tbl_name = 'memory' AND name IN (?, ?, ?)"
-        " OR name LIKE 'memory_rank%'", ("memory_text_au", "memory_unchecked", rank.INDEX_NAME)
+        f"SELECT name, sql FROM sqlite_master WHERE name IN ({','.join('?' * len(names))})"
+        " OR (tbl_name = 'memory' AND name LIKE 'memory_rank%')", (*names, )
     ).fetchall())
-    return found.get("memory_text_au") == CLEAN_STAMP_TRIGGER and set(found) == {
-        "memory_text_au", "memory_unchecked", rank.INDEX_NAME}
+    return (found.get("memory_text_au") == CLEAN_STAMP_TRIGGER
+            and all(found.get(n) == sql for n, sql in JSON_TRIGGERS.items())
+            and set(found) == {*names, rank.INDEX_NAME})

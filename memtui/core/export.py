@@ -49,7 +49,7 @@ import orjson
 from memtui.core.rank import KIND_ORDER, TIER_ORDER, exportable_sql, group_of, group_sql, order_sql
 from memtui.core.redact import clean, clean_document
 from memtui.core import stamps
-from memtui.core.stamps import current_stamp
+from memtui.core.stamps import current_stamp, redact_stamp
 
 if TYPE_CHECKING:  # imported when records are made: the SessionStart hook does without
     from memtui.core.records import MemoryRecord
@@ -126,14 +126,16 @@ class ExportResult:
     asked for: the whole-document path renders bytes, which the command line writes as they are
     (decoding and encoding 20 MB again would cost more than rendering it)."""
 
-    __slots__ = ("_text", "_data", "tokens", "entries", "left_out", "project_root", "notes", "included")
+    __slots__ = ("_text", "_data", "_chunks", "tokens", "entries", "left_out", "project_root", "notes", "included")
 
     def __init__(self, text: str | None, tokens: int, entries: tuple[ExportEntry, ...], left_out: int,
                  project_root: str | None = None, notes: tuple[str, ...] = (), included: int = 0, *,
-                 data: bytes | None = None) -> None:
+                 data: bytes | tuple[bytes, ...] | None = None) -> None:
         if text is None and data is None:
             raise ValueError("ExportResult needs text or data")
-        self._text, self._data = text, data
+        self._text = text
+        # data may come in pieces (the JSON path's 70 MB): joined only when `data` is asked for
+        self._chunks, self._data = (data, None) if isinstance(data, tuple) else (None, data)
         self.tokens = tokens  # estimated tokens of text
         self.entries = entries  # every candidate, in rank order, included or not
         self.left_out = left_out  # how many fell outside the budget
@@ -145,15 +147,27 @@ class ExportResult:
     def text(self) -> str:
         """The rendered document."""
         if self._text is None:
-            self._text = self._data.decode("utf-8")
+            self._text = self.data.decode("utf-8")
         return self._text
 
     @property
     def data(self) -> bytes:
         """The rendered document in UTF-8."""
         if self._data is None:
-            self._data = self._text.encode("utf-8")
+            self._data = b"".join(self._chunks) if self._chunks is not None else self._text.encode("utf-8")
         return self._data
+
+    @property
+    def chunks(self) -> tuple[bytes, ...]:
+        """`data` in pieces, to write one after the other (no copy of the whole)."""
+        if self._chunks is not None and self._data is None:
+            return self._chunks
+        return (self.data,)
+
+    @property
+    def size(self) -> int:
+        """len(data)."""
+        return sum(map(len, self.chunks)) if self._text is None else len(self.data)
 
     def _key(self) -> tuple:
         return (self.text, self.tokens, self.entries, self.left_out, self.project_root, self.notes, self.included)
@@ -165,7 +179,7 @@ class ExportResult:
 
     def __repr__(self) -> str:
         return (f"ExportResult(tokens={self.tokens}, included={self.included}, left_out={self.left_out},"
-                f" project_root={self.project_root!r}, notes={self.notes!r}, {len(self.data)} bytes)")
+                f" project_root={self.project_root!r}, notes={self.notes!r}, {self.size} bytes)")
 
 
 def count_tokens(text: str) -> int:
@@ -532,6 +546,79 @@ def _read_document(db, fmt: str, where: str, args: list, header: str, footer: st
     return b"".join(out), total
 
 
+# JSON without a budget or entries: the pieces of memory_json (db.JSON_SQL), one per memory as
+# _render_json lays it out, joined by SQLite in rank order (the table's key): no Python object
+# per memory. An export makes the pieces it lacks (_fill_json) when it can write at once.
+_JSON_PIECES_SQL = (
+    "SELECT count(*), CAST(group_concat(m.piece, ',') AS BLOB) FROM (SELECT m.piece FROM memory_json m"
+    " WHERE {where} ORDER BY m.grp, m.last_seen_at DESC, m.id DESC) m"
+)
+_JSON_OPT = orjson.OPT_INDENT_2 | orjson.OPT_SORT_KEYS
+_PEM_MARKS = ("-----BEGIN ", "-----END ")
+
+
+def _json_piece(obj: dict) -> bytes:
+    """One memory's item in the JSON export: a newline, and the object indented by four."""
+    return b"\n    " + orjson.dumps(obj, option=_JSON_OPT).replace(b"\n", b"\n    ")
+
+
+def _whole_json(db, where: str, args: list) -> tuple[tuple[bytes, ...], int] | None:
+    """(UTF-8 text in pieces, entries) of the JSON export of every candidate, as _render_json lays it out;
+    None when a candidate has no piece that this redactor checked (then render takes the general
+    path: a store it cannot write, a string a piece cannot hold)."""
+    _fill_json(db, where, args)
+    missing = f"SELECT 1 FROM memory m WHERE {_EXPORTABLE_M} AND m.json_ready IS NULL AND {where} LIMIT 1"
+    with _snapshot(db):  # what was checked is what is read
+        if current_stamp(db) is None or db.execute_sql(missing, args).fetchone():
+            return None
+        count, data = db.execute_sql(_JSON_PIECES_SQL.format(where=where), args).fetchone()
+    if not count:
+        return (_JSON_EMPTY.encode(),), 0
+    return (_JSON_HEAD.encode(), data, _JSON_TAIL.encode()), count
+
+
+def _fill_json(db, where: str, args: list) -> None:
+    """Make the pieces the candidates lack, if the store can be written at once (never waits for
+    an import). A piece is made only when every string in it is clean (the redactor leaves it as
+    it is: each string is checked as the general path checks a whole export, and a text stamped
+    clean is not read again) and holds no line of a private key (the redactor reads a key across
+    strings): so joining pieces gives what the general path gives, unscrubbed."""
+    stamp = redact_stamp()
+    base = f"{_FROM} WHERE {_EXPORTABLE_M} AND m.json_ready IS NULL AND {where}"
+    if not stamp or (current_stamp(db) == stamp and not db.execute_sql(f"SELECT 1{base} LIMIT 1", args).fetchone()):
+        return  # the usual case: nothing to make (db.py's memory_json_missing index)
+
+    def fill() -> None:
+        stamps.make_current(db, stamp)
+        rows = db.execute_sql(f"SELECT {_SLIM}{_REST}, {_GROUP_M}{base}", args).fetchall()
+        evidence, sessions = _evidence(db, rows)
+        made: list[tuple] = []
+        probes: list[str] = []
+        for r in rows:
+            obj = _json_object(r, evidence.get(r[0], []), sessions.get(r[10], (None, None)), False)
+            strings = [v for v in (obj["project"], obj["session"], obj["extractor"], obj["tool"]) if v]
+            strings += [v for e in obj["evidence"] for v in (e["quote"], e["message"]) if v]
+            if r[17] != stamp:
+                strings.append(r[3])
+            if r[-1] is None or r[5] is None or r[1] is None or any(m in v for v in strings for m in _PEM_MARKS):
+                continue  # (a rank the table cannot key: the general path sorts it)
+            made.append((r[-1], r[5], r[0], r[1], r[4], r[8], _json_piece(obj)))
+            probes.append("\n".join(strings))
+        probe = "\n".join(probes)
+        if clean_document(probe) != probe:  # a secret got past the import: those stay unmade
+            made = [m for m, p in zip(made, probes) if clean_document(p) == p]
+        conn = db.connection()
+        conn.executemany(
+            "INSERT OR REPLACE INTO memory_json (grp, last_seen_at, id, tier, pinned, project_id, piece)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?)", made)
+        ids = [m[2] for m in made]
+        for start in range(0, len(ids), 50_000):
+            chunk = ids[start : start + 50_000]
+            conn.execute(f"UPDATE memory SET json_ready = 1 WHERE id IN ({','.join(map(str, chunk))})")
+
+    stamps.at_once(db, fill)
+
+
 def _evidence(db, rows: list[tuple]) -> tuple[dict[int, list[tuple]], dict[int, tuple]]:
     """Evidence (message id, message external id, quote) per memory, and (tool, external id) per session."""
     evidence: dict[int, list[tuple]] = {}
@@ -649,12 +736,16 @@ def _render(db, options: ExportOptions, with_entries: bool) -> ExportResult:
         raise ExportError("the token budget cannot be negative")
     full = with_entries or options.format == "json"
     limit = None if options.budget is None else options.budget * BYTES_PER_TOKEN
-    if not full and limit is None:  # the whole document, straight from SQLite
+    if not with_entries and limit is None:  # the whole document, straight from SQLite
         where, args, root, notes = _target(db, options)
-        whole = _whole_document(db, options.format, where, args, root)
+        if options.format == "json":
+            whole = _whole_json(db, where, args)
+        else:
+            whole = _whole_document(db, options.format, where, args, root)
         if whole is not None:  # (checked for secrets: else the general path, entry by entry)
             data, kept = whole
-            tokens = (len(data) + BYTES_PER_TOKEN - 1) // BYTES_PER_TOKEN
+            size = sum(map(len, data)) if isinstance(data, tuple) else len(data)
+            tokens = (size + BYTES_PER_TOKEN - 1) // BYTES_PER_TOKEN
             return ExportResult(None, tokens, (), 0, root, tuple(notes), kept, data=data)
     with _snapshot(db):  # every query below sees the same store (rows, evidence, the count left out)
         return _render_rows(db, options, with_entries, full, limit)
@@ -792,9 +883,9 @@ def _umask() -> int:
     return 0o022
 
 
-def atomic_write(path: Path, text: str | bytes) -> None:
-    """Replace `path` with `text` (str, or UTF-8 bytes) in one step (a temporary file renamed over
-    it), keeping its mode."""
+def atomic_write(path: Path, text: str | bytes | tuple[bytes, ...]) -> None:
+    """Replace `path` with `text` (str, UTF-8 bytes, or those in pieces) in one step (a temporary
+    file renamed over it), keeping its mode."""
     try:
         mode = path.stat().st_mode & 0o7777
     except FileNotFoundError:
@@ -804,7 +895,10 @@ def atomic_write(path: Path, text: str | bytes) -> None:
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
         with os.fdopen(fd, "wb") as fh:
-            fh.write(text if isinstance(text, bytes) else text.encode("utf-8", "surrogatepass"))
+            if isinstance(text, tuple):
+                fh.writelines(text)
+            else:
+                fh.write(text if isinstance(text, bytes) else text.encode("utf-8", "surrogatepass"))
         os.chmod(tmp, mode)
         os.replace(tmp, path)
     except BaseException:
@@ -869,8 +963,8 @@ def write_export(path, result: ExportResult, options: ExportOptions) -> str:
     except OSError as exc:
         raise ExportError(f"cannot read {path}: {exc.strerror}") from None
     if existing is None:  # a new file: the rendered bytes as they are (merge would decode them)
-        data = result.data
-        content, action = (data if options.format in ("cursor-rules", "json") else block(data)), "created"
+        whole = options.format in ("cursor-rules", "json")
+        content, action = (result.chunks if whole else block(result.data)), "created"
     else:
         content, action = merge(existing, result.text, options.format, str(path))
     try:

@@ -128,6 +128,9 @@ class Memory(BaseModel):
     # stamps.redact_stamp() of the redactor that found `text` clean (None: not checked since it
     # was written; a trigger clears it whenever `text` changes): exports check only the rest
     clean_stamp = IntegerField(null=True)
+    # 1 when memory_json holds this memory's JSON form as an export writes it, made by the
+    # redactor of meta "clean_stamp" (None: not made, or out of date: see db.JSON_SQL)
+    json_ready = IntegerField(null=True)
 
 
 class Evidence(BaseModel):

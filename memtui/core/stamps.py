@@ -76,7 +76,7 @@ def _writable(db) -> bool:
     return hasattr(db, "atomic")  # the SessionStart hook's read-only connection has execute_sql only
 
 
-def _at_once(db, work: Callable[[], None]) -> None:
+def at_once(db, work: Callable[[], None]) -> None:
     """Run `work` in a transaction if the store can be written at once; else (busy: an import
     writing, never waited for; or read-only) not at all."""
     if not _writable(db):
@@ -107,10 +107,12 @@ def current_stamp(db) -> int | None:
     return stamp if _current(db, stamp) else None
 
 
-def _make_current(db, stamp: int) -> None:
+def make_current(db, stamp: int) -> None:
     """(In a write transaction.) The store's stamps become this redactor's: any other is cleared."""
     if not _current(db, stamp):
         db.execute_sql("UPDATE memory SET clean_stamp = NULL WHERE clean_stamp IS NOT NULL")
+        # the JSON pieces were checked by that redactor too (export._fill_json; db.JSON_SQL's trigger drops them)
+        db.execute_sql("UPDATE memory SET json_ready = NULL WHERE json_ready IS NOT NULL")
         db.execute_sql("INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)", (META_KEY, str(stamp)))
 
 
@@ -132,7 +134,7 @@ def stamp_memories(db, ids: list[int]) -> None:
     stamp = redact_stamp()
     if not stamp or not ids:
         return
-    _make_current(db, stamp)
+    make_current(db, stamp)
     rows: list[tuple[int, str]] = []
     for start in range(0, len(ids), 50_000):
         chunk = ids[start : start + 50_000]
@@ -151,10 +153,10 @@ def check(db, exportable: str, where: str, args: list) -> None:
         return  # the usual case: nothing to read (db.py's memory_unchecked index)
 
     def check_and_stamp() -> None:
-        _make_current(db, stamp)
+        make_current(db, stamp)
         _stamp_fitting(db, db.execute_sql(f"SELECT m.id, m.text{base}", args).fetchall(), stamp)
 
-    _at_once(db, check_and_stamp)
+    at_once(db, check_and_stamp)
 
 
 def all_checked(db, exportable: str, where: str, args: list) -> bool:

@@ -18,7 +18,8 @@ import pytest
 from memtui.core import export as ex
 from memtui.core import memories as mem
 from memtui.core import rank, stamps
-from memtui.core.db import open_database
+from memtui.core.db import SCHEMA_VERSION, open_database
+from tests.helpers import then_another_writer
 
 APP = "/srv/stamps/app"
 SECRET = "ghp_" + "A1b2C3d4E5f6G7h8I9j0K1l2M3n4O5p6Q7r8"
@@ -106,17 +107,9 @@ def test_a_text_written_between_the_check_and_the_read_is_caught(store, db_path,
     """Another process writes a secret just after the export checked and stamped: the export
     reads its text in one read transaction and looks again there, so it does not go out."""
     ex.render(store, _options(), with_entries=False)  # every text stamped
-    real = stamps.check
-
-    def check_then_another_writer(*args):
-        real(*args)
-        other = sqlite3.connect(db_path)
-        other.execute("UPDATE memory SET text = ? WHERE id = (SELECT min(id) FROM memory WHERE tier = 'project')",
-                      (f"deploy with GITHUB_TOKEN={SECRET}",))
-        other.commit()
-        other.close()
-
-    monkeypatch.setattr(stamps, "check", check_then_another_writer)
+    sql = "UPDATE memory SET text = ? WHERE id = (SELECT min(id) FROM memory WHERE tier = 'project')"
+    racing = then_another_writer(stamps.check, db_path, sql, f"deploy with GITHUB_TOKEN={SECRET}")
+    monkeypatch.setattr(stamps, "check", racing)
     result = ex.render(store, _options(), with_entries=False)
     assert SECRET not in result.text and "[REDACTED" in result.text
 
@@ -235,7 +228,7 @@ def test_an_older_store_gets_the_column_trigger_and_indexes(db_path):
         names = {r[0] for r in db.execute_sql("SELECT name FROM sqlite_master WHERE tbl_name = 'memory'").fetchall()}
         assert "clean_stamp" in columns
         assert {rank.INDEX_NAME, "memory_unchecked", "memory_text_au"} <= names and "memory_rank_v1" not in names
-        assert db.execute_sql("SELECT value FROM meta WHERE key = 'schema_version'").fetchone() == ("2",)
+        assert db.execute_sql("SELECT value FROM meta WHERE key = 'schema_version'").fetchone() == (str(SCHEMA_VERSION),)
         result = ex.render(db, ex.ExportOptions("claude-md"), with_entries=False)
         assert "- Tabs, not spaces" in result.text and _stamps(db) == {1: stamps.redact_stamp()}
     finally:

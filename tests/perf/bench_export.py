@@ -10,7 +10,8 @@
   The texts are real: the heuristic extractor's proposals for ../shared/corpus (made-up ones of
   the same shape without it), numbered. These runs come after the first export, which checked
   every text for secrets and stamped it clean (memory.clean_stamp): a later export reads only the
-  `memory_rank` index, in order, and checks only what was written since.
+  `memory_rank` index, in order, and checks only what was written since; JSON joins the pieces
+  the first JSON export made (memory_json: json_first_export_ms is that first one).
   export_100k_with_entries_ms is the same with an ExportEntry (and MemoryRecord) per memory, as
   the Export screen asks for (it lays out and checks the whole text: no target).
 * export_100k_unchecked: claude-md before any text was checked (the store is made with raw SQL):
@@ -194,6 +195,14 @@ def bench_export(tmp: Path, count: int) -> tuple[dict, dict, dict]:
           f" (every export checks every text), {first['first_export_ms']} ms the first time (checks and stamps them);"
           f" approving all {count:,} in one action {first['approve_all_s']} s (checks them), the export after it"
           f" {first['export_after_approve_ms']} ms")
+    # JSON: the first export makes each memory's piece (memory_json); the runs below join them
+    started = time.perf_counter()
+    ex.render(db, options["json"], with_entries=False)
+    first["json_first_export_ms"] = _ms(time.perf_counter() - started)
+    pieces = db.execute_sql("SELECT count(*) FROM memory_json").fetchone()[0]
+    assert pieces == count, (pieces, count)
+    print(f"export json, first time: {first['json_first_export_ms']} ms (makes the {count:,} pieces; later"
+          " exports join them)")
     for fmt in ex.FORMATS:
         for with_entries, out in ((False, plain), (True, entries)):
             times, cpus = [], []
@@ -207,7 +216,7 @@ def bench_export(tmp: Path, count: int) -> tuple[dict, dict, dict]:
             if not with_entries:
                 cpu[fmt] = _ms(statistics.median(cpus))
         print(f"export {fmt:<13} {count:,} memories: {plain[fmt]:>8} ms (CPU {cpu[fmt]} ms; {entries[fmt]} ms with"
-              f" entries; {result.tokens:,} tokens, {len(result.text) / 1e6:.1f} MB)")
+              f" entries; {result.tokens:,} tokens, {result.size / 1e6:.1f} MB)")
     cli = bench_cli(db_path, tmp)
     started = time.perf_counter()
     rows = db.execute_sql("SELECT id, text FROM memory").fetchall()
