@@ -159,3 +159,35 @@ def test_a_killed_import_leaves_whole_files_only(tmp_path):
     whole = {(p, e): c for p, e, c in con.execute(per_source).fetchall()}
     con.close()
     assert killed and all(whole[(p, e)] == c for p, e, c in killed)  # every stored file is whole
+
+
+def test_proposals_checked_early_are_checked_again_when_another_writer_wrote(tmp_path, monkeypatch):
+    """The workers' proposals for a session are checked against the stored session when its file
+    is committed; if another connection writes during the run, they are all checked again at its
+    end (a session changed meanwhile is then extracted in-process)."""
+    from memtui.core import propose
+    from memtui.core.importers import prefetch
+
+    monkeypatch.setattr(prefetch, "START_AFTER", 0)
+    monkeypatch.setattr(prefetch, "START_AFTER_EXTRACTING", 0)
+    monkeypatch.setattr(prefetch, "WAIT_FOR_START", 0)
+    monkeypatch.setattr(pipeline, "FILES_PER_COMMIT", 1)  # (the other writer needs the lock between files)
+    folder = _tree(tmp_path, n=24, lines=8)
+    db_path = tmp_path / "a.db"
+    seen = []
+
+    def on_file(path, fmt):
+        seen.append(path.name)
+        if path.name == "f23.jsonl":  # long after s00 was stored and its proposals checked
+            con = sqlite3.connect(db_path)
+            con.execute("DELETE FROM message WHERE id = (SELECT MAX(m.id) FROM message m JOIN session s"
+                        " ON s.id = m.session_id WHERE s.external_id = 's00')")
+            con.commit()
+            con.close()
+
+    db = open_database(db_path)
+    report = Importer(db, workers=1, extractor="heuristic", on_file=on_file).import_paths([folder])
+    (s00,) = rows(db, "SELECT id FROM session WHERE external_id = 's00'")[0]
+    assert len(seen) == 24 and len(report.extracted) >= 20
+    assert s00 not in report.extracted  # its stored messages are no longer the ones the worker saw
+    db.close()

@@ -227,6 +227,11 @@ class Importer:
         self._tx = None
         self._tx_began = 0.0
         self._tx_files: list[tuple[Callable[[], None], Callable[[], None]]] = []
+        # The workers' proposals (see _settle_ahead): session id -> what the worker sent, and the
+        # result of checking it against the stored session; PRAGMA data_version when the run began.
+        self._settled_from: dict[int, tuple] = {}
+        self._settled: dict[int, ReadyProposals | None] = {}
+        self._data_version: int | None = None
 
     # --- walking --------------------------------------------------------------------------
 
@@ -240,6 +245,8 @@ class Importer:
 
     def import_paths(self, paths: Iterable[str | os.PathLike]) -> ImportReport:
         self._prefetch = PrefetchGroup(self.workers, self.extract_ahead) if self.workers > 0 else None
+        if self.extract_ahead and self._prefetch is not None:
+            self._data_version = self._read_data_version()
         try:
             for raw in paths:
                 path = Path(raw).expanduser()
@@ -329,6 +336,8 @@ class Importer:
             return
         for _, count in files:
             count()
+        if self._jobs_ahead:
+            self._settle_some()
 
     def _index_rest(self) -> None:
         """Index the messages of the last files of the run (a run cut short leaves them to the
@@ -346,32 +355,54 @@ class Importer:
         """Keep the workers' proposals for the sessions that hold, at the end of the run, exactly
         the messages the worker extracted from: sessions new to the database that one file of this
         run wrote, whose messages (ids in position order, external ids) are the worker's. Positions
-        become message ids. Every other session is extracted in-process by propose_sessions."""
+        become message ids. Every other session is extracted in-process by propose_sessions.
+        Most sessions were checked as their proposals came in (_settle_some): that holds at the
+        end for a session no later file touched, when no other connection wrote meanwhile."""
         if self._prefetch is not None:
             self._prefetch.collect()
-        made: dict[int, tuple] = {}
+        if self._data_version is None or self._data_version != self._read_data_version():
+            # another writer committed during the run: check every session now, as it is stored
+            self._settled = {sid: self._verify(sid, *result) for sid, result in self._settled_from.items()}
+        self._settle_some(final=True)
+        for sid, ready in self._settled.items():
+            if ready is not None and self._touches.get(sid) == 1:
+                self.report.extracted[sid] = ready
+
+    def _settle_some(self, final: bool = False) -> None:
+        """Check the sessions of the committed files whose proposals the workers have sent (all
+        of them when `final`: a proposal that has not come by then will not)."""
+        waiting = []
         for job, fresh in self._jobs_ahead:
+            if job.extracted is None and not final:
+                waiting.append((job, fresh))
+                continue
             for skey, result in (job.extracted or {}).items():
-                if skey in fresh:
-                    made[fresh[skey]] = result
-        self._jobs_ahead.clear()
+                sid = fresh.get(skey)
+                if sid is not None:
+                    self._settled_from[sid] = result
+                    self._settled[sid] = self._verify(sid, *result) if self._touches.get(sid) == 1 else None
+        self._jobs_ahead = waiting
+
+    def _verify(self, sid: int, fields, count: int, digest: str, proposals) -> ReadyProposals | None:
+        """The worker's proposals for session `sid` with message ids for positions, when the
+        session's stored messages are those it extracted from (else None)."""
         conn = self.db.connection()
-        for sid, (fields, count, digest, proposals) in made.items():
-            if self._touches.get(sid) != 1:
-                continue
-            # The ids in position order and the external ids, each from an index that holds them
-            # (reading external_id from the table means walking past a long text's overflow pages).
-            ids = list(map(itemgetter(0), conn.execute(_IDS_BY_POSITION, (sid,)).fetchall()))
-            if len(ids) != count:
-                continue
-            external = dict(conn.execute(_EXTERNAL_IDS, (sid,)).fetchall())
-            if len(external) != count or external_digest(list(map(external.get, ids))) != digest:
-                continue
-            try:
-                ready = tuple(_with_ids(pp, tuple(ids[i - 1] for i in pp.proposal.message_ids)) for pp in proposals)
-            except (IndexError, TypeError):
-                continue
-            self.report.extracted[sid] = ReadyProposals(self.extract_ahead, fields, ready)
+        # The ids in position order and the external ids, each from an index that holds them
+        # (reading external_id from the table means walking past a long text's overflow pages).
+        ids = list(map(itemgetter(0), conn.execute(_IDS_BY_POSITION, (sid,)).fetchall()))
+        if len(ids) != count:
+            return None
+        external = dict(conn.execute(_EXTERNAL_IDS, (sid,)).fetchall())
+        if len(external) != count or external_digest(list(map(external.get, ids))) != digest:
+            return None
+        try:
+            ready = tuple(_with_ids(pp, tuple(ids[i - 1] for i in pp.proposal.message_ids)) for pp in proposals)
+        except (IndexError, TypeError):
+            return None
+        return ReadyProposals(self.extract_ahead, fields, ready)
+
+    def _read_data_version(self) -> int:
+        return self.db.connection().execute("PRAGMA data_version").fetchone()[0]
 
     def _ahead(self, files: Iterable[Path]) -> Iterable[Path]:
         """`files`, walked ahead of the caller so that the worker can parse the next files
