@@ -1394,17 +1394,28 @@ def _package_manager(cmds: list[str]) -> str:
     return ""
 
 
+_TODO_LISTS = ("todowrite", "update_plan", "write_todos", "todo_write", "update_todo_list")
+
+
 def plans(tr: Transcript, session) -> list[Candidate]:
     """What was left open: unfinished todo items at the end, next steps in the last reply, failing commands."""
     out: list[Candidate] = []
     state: dict[str, str] = {}
     task_ids: dict[str, str] = {}
     last_plan: Action | None = None
-    for a in tr.actions:
-        if a.family != "plan":
-            continue
+    plan_acts = [a for a in tr.actions if a.family == "plan"]
+    # a todo list replaces the state: only the last one with items counts (the others' are never read)
+    last_list = -1
+    for k in range(len(plan_acts) - 1, -1, -1):
+        a = plan_acts[k]
+        if a.name.lower() in _TODO_LISTS and a.todos:
+            last_list = k
+            break
+    for k, a in enumerate(plan_acts):
         n = a.name.lower()
-        if n in ("todowrite", "update_plan", "write_todos", "todo_write", "update_todo_list") and a.todos:
+        if n in _TODO_LISTS:
+            if k != last_list:
+                continue
             state = {item: status for item, status in a.todos}
             last_plan = a
         elif n == "taskcreate":

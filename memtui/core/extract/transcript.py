@@ -76,7 +76,8 @@ class Action:
     result: MessageRecord | None
     family: str  # edit, shell, plan, agent, read, other
     name: str
-    args: dict
+    # the call's arguments: parsed on first use (`args`) unless given (most calls' are never read)
+    given_args: dict | None = None
     files: list[str] = field(default_factory=list)
     edits: list[tuple[str, str]] = field(default_factory=list)  # (old, new); writes have old == ""
     op: str = ""  # edit: create, modify, delete, write
@@ -84,8 +85,23 @@ class Action:
     status: str = "unknown"  # ok, fail, rejected, misuse, unknown
     exit_code: int | None = None
     reason: str = ""  # rejection reason or the telling error line
-    todos: list[tuple[str, str]] = field(default_factory=list)  # plan: (item, status)
     turn: int = 0
+    _todos: list[tuple[str, str]] | None = None
+
+    @property
+    def args(self) -> dict:
+        if self.given_args is None:
+            self.given_args = _loads(self.use.text or "")
+        return self.given_args
+
+    @property
+    def todos(self) -> list[tuple[str, str]]:
+        """plan: (item, status), read from the arguments on first use."""
+        if self._todos is None:
+            self._todos = []
+            if self.family == "plan":
+                _todos_of(self)
+        return self._todos
 
     @property
     def ids(self) -> list[int]:
@@ -351,9 +367,9 @@ def _todos_of(action: Action) -> None:
                 text = it.get("content") or it.get("step") or it.get("description") or it.get("text") or it.get("title") or ""
                 status = str(it.get("status") or "pending").lower()
                 if text:
-                    action.todos.append((one_line(str(text)), status))
+                    action._todos.append((one_line(str(text)), status))
             elif isinstance(it, str):
-                action.todos.append((one_line(it), "pending"))
+                action._todos.append((one_line(it), "pending"))
 
 
 _REJECT_HINTS = ("want to proceed", "want to take this action", "was rejected", "user denied", "user rejected",
@@ -438,20 +454,21 @@ def error_line(text: str) -> str:
 
 def _make_action(use: MessageRecord) -> Action:
     name = use.tool_name or "tool"
-    args = _loads(use.text or "")
     fam = _family(name)
-    raw = args.get("raw") if isinstance(args.get("raw"), str) else ""
+    args = None  # read, agent, other and plan calls: parsed if ever asked for (Action.args)
     if fam in ("shell", "other") and "*** Begin Patch" in (use.text or ""):
+        args = _loads(use.text or "")
+        raw = args.get("raw") if isinstance(args.get("raw"), str) else ""
         fam = "edit"
         if raw == "" and isinstance(args.get("command"), list):
             args = {"raw": "\n".join(str(c) for c in args["command"])}
-    act = Action(use=use, result=None, family=fam, name=name, args=args)
+    elif fam == "edit" or fam == "shell":
+        args = _loads(use.text or "")
+    act = Action(use=use, result=None, family=fam, name=name, given_args=args)
     if fam == "edit":
         _parse_edit(act)
     elif fam == "shell":
         act.command = _command_of(args)
-    elif fam == "plan":
-        _todos_of(act)
     return act
 
 
@@ -493,7 +510,7 @@ def read(session, messages: list[MessageRecord]) -> Transcript:
             # a command the user ran themselves (Claude Code's ! prefix)
             cmd = _BASH_INPUT.search(m.text)
             if cmd:
-                act = Action(use=m, result=None, family="shell", name="user-shell", args={}, command=cmd.group(1).strip())
+                act = Action(use=m, result=None, family="shell", name="user-shell", given_args={}, command=cmd.group(1).strip())
                 act.status = "ok"
                 act.turn = current.index
                 actions.append(act)
@@ -539,7 +556,7 @@ def read(session, messages: list[MessageRecord]) -> Transcript:
 
     commits: dict[int, list[tuple[str, str]]] = {}
     for m in messages:
-        if m.role in ("system", "tool") and "Commit " in (m.text or "")[:3000]:
+        if m.role in ("system", "tool") and m.text and m.text.find("Commit ", 0, 3000) >= 0:
             found = _COMMIT_LINE.findall(m.text[:3000])
             if found:
                 commits[m.id] = found
