@@ -607,6 +607,7 @@ def _fill_json(db, where: str, args: list) -> None:
         probe = "\n".join(probes)
         if clean_document(probe) != probe:  # a secret got past the import: those stay unmade
             made = [m for m, p in zip(made, probes) if clean_document(p) == p]
+        made.sort(key=lambda m: (m[0], -m[1], -m[2]))  # in the table's order: appends, not scattered inserts
         conn = db.connection()
         conn.executemany(
             "INSERT OR REPLACE INTO memory_json (grp, last_seen_at, id, tier, pinned, project_id, piece)"
