@@ -10,12 +10,13 @@ import time
 from dataclasses import dataclass
 from typing import Mapping, Sequence
 
+import orjson
 from peewee import SqliteDatabase
 from rapidfuzz import fuzz, process
 
 from memtui.core.extract import Proposal
 from memtui.core.extract.dedupe import RELATED_SCORE, contradicts, fingerprint, is_duplicate, normalise
-from memtui.core.memories import MAX_TEXT, QUOTE_LEN, Journal, MemoryError_, _check
+from memtui.core.memories import MAX_TEXT, QUOTE_LEN, MemoryError_, _check, _new_batch
 from memtui.core.redact import clean
 
 
@@ -166,6 +167,155 @@ class CandidateCache:
             sets[memory_id] = _token_set(norm) if words is None else words
 
 
+@dataclass
+class SessionPlan:
+    """What storing one session's proposals writes, decided (see plan_session) and not yet written."""
+
+    session_id: int
+    now: float
+    memories: list  # new memory rows, values in _MEMORY_COLUMNS order, in id order
+    evidence: list  # (memory id, message id, quote), in order
+    events: list  # (memory id, action, before JSON, after JSON), the journal's order
+    seen: list  # (last_seen_at, memory id) of memories stored before, reinforced
+    result: ProposeResult
+
+
+class PlanState:
+    """What planning a session reads from the database, for sessions planned ahead of writing:
+    the next memory id and the last_seen_at of memories planned (made or reinforced) and not
+    written yet. None of it is used when each plan is written before the next is made."""
+
+    def __init__(self, next_id: int) -> None:
+        self.next_id = next_id
+        self.last_seen: dict[int, float] = {}
+
+
+def plan_session(
+    db: SqliteDatabase,
+    session_id: int,
+    project_id: int | None,
+    prepared: Sequence[PreparedProposal],
+    extractor: str,
+    cache: CandidateCache | None,
+    texts: Mapping[int, str] | None,
+    state: PlanState | None = None,
+) -> SessionPlan:
+    """Decide what storing `prepared` for one session writes (dedupe against the candidates, ids,
+    evidence, journal), reading but not writing the database; `cache` takes the new memories."""
+    now = time.time()
+    created: list[int] = []
+    reinforced: list[int] = []
+    superseding: list[tuple[int, int]] = []
+    choices, info, token_sets = (cache or CandidateCache()).candidates(db, project_id, session_id)
+    by_words: dict[str, int] = {}
+    for mid, words in choices.items():
+        by_words.setdefault(words, mid)
+    events: list[tuple] = []
+    evidence_rows: list[tuple] = []
+    seen: list[tuple] = []
+    seen_here: dict[int, float] = {}  # memories stored before, reinforced by this session
+    # The new memories are written in one statement, with the ids SQLite would give them one insert
+    # at a time (the largest id + 1: the table has no AUTOINCREMENT, and nothing else writes inside
+    # the transaction); until then they are in `pending`.
+    if state is None:
+        (next_id,) = db.execute_sql("SELECT COALESCE(MAX(id), 0) + 1 FROM memory").fetchone()
+    else:
+        next_id = state.next_id
+    pending: dict[int, list] = {}  # memory id -> its row (values in _MEMORY_COLUMNS order)
+    for pp in prepared:
+        prop = pp.proposal
+        _check(prop.tier, prop.kind)
+        text = pp.text
+        if not text:
+            continue
+        norm = pp.norm
+        match = None
+        related = []
+        exact = by_words.get(norm)
+        if exact is not None and info[exact][2] == prop.kind:
+            match = exact  # the same words: no need to compare with everything else
+        # (the same scores, and so the same order, as over `choices` themselves: see _token_set)
+        near = () if match is not None else process.extract(
+            pp.words, token_sets, scorer=fuzz.token_set_ratio, limit=5, score_cutoff=RELATED_SCORE
+        )
+        for _, score, mid in near:
+            if match is None and is_duplicate(text, info[mid][1]):
+                match = mid
+            elif contradicts(text, info[mid][1]) and info[mid][4] != "rejected":
+                related.append(mid)
+        evidence = _evidence(db, prop, pp.quotes, texts)
+        if match is not None:
+            row = pending.get(match)
+            if row is not None:  # made by this session: not written yet
+                before = {"last_seen_at": row[_LAST_SEEN]}
+                row[_LAST_SEEN] = now
+            else:
+                last = seen_here.get(match)
+                if last is None and state is not None:
+                    last = state.last_seen.get(match)
+                if last is None:
+                    last = db.execute_sql("SELECT last_seen_at FROM memory WHERE id = ?", (match,)).fetchone()[0]
+                before = {"last_seen_at": last}
+                seen.append((now, match))
+                seen_here[match] = now
+                if state is not None:
+                    state.last_seen[match] = now
+            evidence_rows.extend((match, mid, quote) for mid, quote in evidence)
+            events.append((match, "reinforce", orjson.dumps(before).decode(), orjson.dumps({"last_seen_at": now}).decode()))
+            reinforced.append(match)
+            continue
+        state_ = {
+            "tier": prop.tier, "kind": prop.kind, "text": text, "status": "proposed", "pinned": 0,
+            "confidence": round(float(prop.confidence), 3),
+            "project_id": None if prop.tier == "developer" else project_id, "session_id": session_id,
+            "extractor": extractor, "fingerprint": pp.fingerprint,
+            "supersedes_id": related[0] if related else None,
+            "created_at": now, "updated_at": now, "last_seen_at": now, "forgotten_at": None,
+        }
+        memory_id = next_id
+        next_id += 1
+        pending[memory_id] = [memory_id, *(state_[c] for c in _MEMORY_COLUMNS[1:])]
+        evidence_rows.extend((memory_id, mid, quote) for mid, quote in evidence)
+        events.append((memory_id, "propose", None,
+                       orjson.dumps(state_ | {"evidence": [list(e) for e in evidence]}).decode()))
+        created.append(memory_id)
+        if related:
+            superseding.append((memory_id, related[0]))
+        choices[memory_id] = norm
+        token_sets[memory_id] = pp.words
+        by_words.setdefault(norm, memory_id)
+        info[memory_id] = (memory_id, text, prop.kind, prop.tier, "proposed", state_["project_id"])
+        if cache is not None:
+            cache.add(memory_id, text, prop.kind, prop.tier, state_["project_id"], norm, pp.words)
+    if state is not None:
+        state.next_id = next_id
+        for row in pending.values():
+            state.last_seen[row[0]] = row[_LAST_SEEN]
+    return SessionPlan(
+        session_id, now, list(pending.values()), evidence_rows, events, seen,
+        ProposeResult(tuple(created), tuple(reinforced), tuple(superseding)),
+    )
+
+
+_EVENT = "INSERT INTO event (batch, memory, action, before, after, at, undone) VALUES (?, ?, ?, ?, ?, ?, 0)"
+
+
+def write_plan(db: SqliteDatabase, plan: SessionPlan) -> ProposeResult:
+    """Write a session's plan, inside the caller's transaction."""
+    conn = db.connection()
+    if plan.seen:
+        conn.executemany("UPDATE memory SET last_seen_at = ? WHERE id = ?", plan.seen)
+    if plan.memories:  # in id order: a proposal's supersedes_id may name one made before it here
+        conn.executemany(_INSERT_MEMORY, plan.memories)
+    if plan.evidence:  # in the order they came: the same rows (and ids) as one insert at a time
+        conn.executemany(_EVIDENCE, plan.evidence)
+    conn.execute("UPDATE session SET extracted_at = ? WHERE id = ?", (plan.now, plan.session_id))
+    if plan.events:  # (memories.Journal's rows: one batch for the session)
+        batch = _new_batch(db, user=False)
+        conn.executemany(_EVENT, [(batch, m, a, b, af, plan.now) for m, a, b, af in plan.events])
+    return plan.result
+
+
 def propose_session(
     db: SqliteDatabase,
     session_id: int,
@@ -188,84 +338,66 @@ def propose_session(
     row = db.execute_sql("SELECT project_id FROM session WHERE id = ?", (session_id,)).fetchone()
     if row is None:
         raise MemoryError_(f"no session with id {session_id}")
-    project_id = row[0]
-    now = time.time()
-    created: list[int] = []
-    reinforced: list[int] = []
-    superseding: list[tuple[int, int]] = []
     with db.atomic():
-        conn = db.connection()
-        choices, info, token_sets = (cache or CandidateCache()).candidates(db, project_id, session_id)
-        by_words: dict[str, int] = {}
-        for mid, words in choices.items():
-            by_words.setdefault(words, mid)
-        journal = Journal(db, "propose")
-        evidence_rows: list[tuple] = []
-        # The new memories are written in one statement at the end, with the ids SQLite would give
-        # them one insert at a time (the largest id + 1: the table has no AUTOINCREMENT, and
-        # nothing else writes inside this transaction); until then they are in `pending`.
-        (next_id,) = conn.execute("SELECT COALESCE(MAX(id), 0) + 1 FROM memory").fetchone()
-        pending: dict[int, list] = {}  # memory id -> its row (values in _MEMORY_COLUMNS order)
-        for pp in prepared:
-            prop = pp.proposal
-            _check(prop.tier, prop.kind)
-            text = pp.text
-            if not text:
-                continue
-            norm = pp.norm
-            match = None
-            related = []
-            exact = by_words.get(norm)
-            if exact is not None and info[exact][2] == prop.kind:
-                match = exact  # the same words: no need to compare with everything else
-            # (the same scores, and so the same order, as over `choices` themselves: see _token_set)
-            near = () if match is not None else process.extract(
-                pp.words, token_sets, scorer=fuzz.token_set_ratio, limit=5, score_cutoff=RELATED_SCORE
+        return write_plan(db, plan_session(db, session_id, row[0], prepared, extractor, cache, texts))
+
+
+class Planner:
+    """Plans the storing of sessions' proposals made ahead by the import workers, in session id
+    order, while the import is still running (see importers.pipeline.Importer._plan_ahead): the
+    serial work after the import is then writing the plans. propose_sessions writes them when
+    they are exactly what it would decide itself (see take); else it decides again."""
+
+    def __init__(self, db: SqliteDatabase, extractor: str) -> None:
+        self.db = db
+        self.extractor = extractor
+        self.cache = CandidateCache()
+        self.plans: list[tuple[int, object, SessionPlan]] = []  # (session id, its ReadyProposals, plan)
+        self.state: PlanState | None = None
+        self.first_id = 0
+        self.version = _data_version(db)
+        self.changes: int | None = None  # the connection's total_changes when the import ended (seal)
+        self.broken = False
+
+    def seal(self) -> None:
+        """The import is over: from now on nothing may write before the plans are taken."""
+        self.changes = self.db.connection().total_changes
+
+    def add(self, session, ready) -> None:
+        """Plan `session` (a SessionRecord, the next in id order) with its ReadyProposals."""
+        try:
+            if self.state is None:
+                (self.first_id,) = self.db.execute_sql("SELECT COALESCE(MAX(id), 0) + 1 FROM memory").fetchone()
+                self.state = PlanState(self.first_id)
+            plan = plan_session(
+                self.db, session.id, session.project_id, ready.prepared, self.extractor, self.cache, None, self.state
             )
-            for _, score, mid in near:
-                if match is None and is_duplicate(text, info[mid][1]):
-                    match = mid
-                elif contradicts(text, info[mid][1]) and info[mid][4] != "rejected":
-                    related.append(mid)
-            evidence = _evidence(db, prop, pp.quotes, texts)
-            if match is not None:
-                row = pending.get(match)
-                if row is not None:  # made by this session: not written yet
-                    before = {"last_seen_at": row[_LAST_SEEN]}
-                    row[_LAST_SEEN] = now
-                else:
-                    before = {"last_seen_at": conn.execute("SELECT last_seen_at FROM memory WHERE id = ?", (match,)).fetchone()[0]}
-                    conn.execute("UPDATE memory SET last_seen_at = ? WHERE id = ?", (now, match))
-                evidence_rows.extend((match, mid, quote) for mid, quote in evidence)
-                journal.add(match, "reinforce", before, {"last_seen_at": now})
-                reinforced.append(match)
-                continue
-            state = {
-                "tier": prop.tier, "kind": prop.kind, "text": text, "status": "proposed", "pinned": 0,
-                "confidence": round(float(prop.confidence), 3),
-                "project_id": None if prop.tier == "developer" else project_id, "session_id": session_id,
-                "extractor": extractor, "fingerprint": pp.fingerprint,
-                "supersedes_id": related[0] if related else None,
-                "created_at": now, "updated_at": now, "last_seen_at": now, "forgotten_at": None,
-            }
-            memory_id = next_id
-            next_id += 1
-            pending[memory_id] = [memory_id, *(state[c] for c in _MEMORY_COLUMNS[1:])]
-            evidence_rows.extend((memory_id, mid, quote) for mid, quote in evidence)
-            journal.add(memory_id, "propose", None, state | {"evidence": [list(e) for e in evidence]})
-            created.append(memory_id)
-            if related:
-                superseding.append((memory_id, related[0]))
-            choices[memory_id] = norm
-            token_sets[memory_id] = pp.words
-            by_words.setdefault(norm, memory_id)
-            info[memory_id] = (memory_id, text, prop.kind, prop.tier, "proposed", state["project_id"])
-            if cache is not None:
-                cache.add(memory_id, text, prop.kind, prop.tier, state["project_id"], norm, pp.words)
-        if pending:  # in id order: a proposal's supersedes_id may name one made before it here
-            conn.executemany(_INSERT_MEMORY, list(pending.values()))
-        if evidence_rows:  # in the order they came: the same rows (and ids) as one insert at a time
-            conn.executemany(_EVIDENCE, evidence_rows)
-        conn.execute("UPDATE session SET extracted_at = ? WHERE id = ?", (now, session_id))
-        journal.commit()
-    return ProposeResult(tuple(created), tuple(reinforced), tuple(superseding))
+        except Exception:  # (propose_sessions meets it again, in its place)
+            self.broken = True
+            return
+        self.plans.append((session.id, ready, plan))
+
+    def take(self, db: SqliteDatabase, session_ids: Sequence[int], ready: Mapping, extractor: str) -> list | None:
+        """The plans, when they hold for the first of `session_ids`: the same sessions in the same
+        order with the same proposals (`ready`, checked by identity), the same extractor, and no
+        other connection has written since planning began (PRAGMA data_version) nor this one since
+        the import ended (total_changes): the memories, the journal and the sessions are what the
+        plans were made from. Else None."""
+        plans = self.plans
+        if not plans or self.broken or extractor != self.extractor or len(plans) > len(session_ids):
+            return None
+        if db is not self.db or self.changes is None or db.connection().total_changes != self.changes:
+            return None
+        if _data_version(db) != self.version:
+            return None
+        for (sid, pre, _), want in zip(plans, session_ids):
+            if sid != want or ready.get(sid) is not pre:
+                return None
+        (next_id,) = db.execute_sql("SELECT COALESCE(MAX(id), 0) + 1 FROM memory").fetchone()
+        if next_id != self.first_id:
+            return None
+        return plans
+
+
+def _data_version(db: SqliteDatabase) -> int:
+    return db.connection().execute("PRAGMA data_version").fetchone()[0]

@@ -66,9 +66,16 @@ def propose_sessions(
     assumed, and the session is extracted here otherwise. The result is the same either way.
     Sessions stored in a row share a transaction (committed every COMMIT_EVERY sessions and before
     any in-process extraction): `on_session` may run before its session is committed.
+    The import may also have planned the storing of the first sessions (`ready.plan`, see
+    proposals.Planner): those plans are written as they are when they hold (Planner.take).
     """
     summary = ProposeSummary()
     cache = stored_proposals.CandidateCache()
+    if getattr(ready, "plan", None) is not None and not isinstance(session_ids, (list, tuple)):
+        session_ids = list(session_ids)
+    planned, sessions = _plans(db, session_ids, ready, extractor_name)
+    if planned:
+        cache = ready.plan.cache  # (holds the planned sessions' memories)
     tx = None  # one transaction for up to COMMIT_EVERY sessions stored in a row
     stored = 0
 
@@ -80,24 +87,31 @@ def propose_sessions(
 
     try:
         for sid in session_ids:
-            session = store.get_session(db, sid)
-            if session is None:
-                continue
-            pre = ready.get(sid) if ready else None
-            if pre is not None and pre.extractor == extractor_name and pre.fields == heuristic_session_fields(session):
-                proposals, texts, prepared = (), None, pre.prepared
+            plan = planned.pop(sid, None)
+            if plan is not None:
+                session = sessions[sid]
             else:
-                commit()  # no write transaction is held while extracting
-                messages = store.session_messages(db, sid)
-                if not messages:
+                session = store.get_session(db, sid)
+                if session is None:
                     continue
-                proposals, prepared = extractor(session, messages), None
-                texts = {m.id: m.text for m in messages}
+                pre = ready.get(sid) if ready else None
+                if pre is not None and pre.extractor == extractor_name and pre.fields == heuristic_session_fields(session):
+                    proposals, texts, prepared = (), None, pre.prepared
+                else:
+                    commit()  # no write transaction is held while extracting
+                    messages = store.session_messages(db, sid)
+                    if not messages:
+                        continue
+                    proposals, prepared = extractor(session, messages), None
+                    texts = {m.id: m.text for m in messages}
             if tx is None:
                 tx = db.atomic()
                 tx.__enter__()
-            # (each session is a savepoint of that transaction and one batch of the journal)
-            result = stored_proposals.propose_session(db, sid, proposals, extractor_name, cache, texts, prepared)
+            # (each session is one batch of the journal)
+            if plan is not None:
+                result = stored_proposals.write_plan(db, plan)
+            else:
+                result = stored_proposals.propose_session(db, sid, proposals, extractor_name, cache, texts, prepared)
             stored += 1
             if stored >= COMMIT_EVERY:
                 commit()
@@ -114,6 +128,24 @@ def propose_sessions(
         raise
     commit()
     return summary
+
+
+def _plans(db: SqliteDatabase, session_ids, ready, extractor_name: str) -> tuple[dict, dict]:
+    """The plans the import made for the first of `session_ids` (session id -> SessionPlan) and
+    their sessions, when they hold (see proposals.Planner.take); else nothing."""
+    planner = getattr(ready, "plan", None)
+    if planner is None:
+        return {}, {}
+    plans = planner.take(db, session_ids, ready, extractor_name)
+    if not plans:
+        return {}, {}
+    sessions = {}
+    for sid, pre, _ in plans:
+        session = store.get_session(db, sid)
+        if session is None or pre.extractor != extractor_name or pre.fields != heuristic_session_fields(session):
+            return {}, {}
+        sessions[sid] = session
+    return {sid: plan for sid, _, plan in plans}, sessions
 
 
 def store_results(

@@ -62,6 +62,13 @@ CANDIDATE_SUFFIXES = (".jsonl", ".json", ".md")
 COMPANION_NAMES = {"ui_messages.json", "task_metadata.json"}  # read by the Cline parser
 
 
+class ExtractedAhead(dict):
+    """ImportReport.extracted: session id -> ReadyProposals, and `plan`: the storing of the first
+    of them planned during the import (proposals.Planner), or None."""
+
+    plan = None
+
+
 class UsageError(Exception):
     """Arguments the import cannot work with (exit code 2)."""
 
@@ -82,7 +89,7 @@ class ImportReport:
     touched_sessions: set[int] = field(default_factory=set)
     new_sessions: set[int] = field(default_factory=set)
     # session id -> proposals the workers made ahead (Importer(extractor=...)); see Importer._settle_ahead
-    extracted: dict[int, ReadyProposals] = field(default_factory=dict)
+    extracted: dict[int, ReadyProposals] = field(default_factory=lambda: ExtractedAhead())
 
     def as_dict(self) -> dict:
         return {
@@ -232,6 +239,7 @@ class Importer:
         self._settled_from: dict[int, tuple] = {}
         self._settled: dict[int, ReadyProposals | None] = {}
         self._data_version: int | None = None
+        self._planner = None  # proposals.Planner: see _plan_ahead
 
     # --- walking --------------------------------------------------------------------------
 
@@ -272,6 +280,8 @@ class Importer:
                 self._prefetch.close()
                 self._prefetch = None
             self._index_rest()
+            if self._planner:
+                self._planner.seal()
         return self.report
 
     # --- transactions ---------------------------------------------------------------------
@@ -338,6 +348,8 @@ class Importer:
             count()
         if self._jobs_ahead:
             self._settle_some()
+        if self._settled and self._planner is not False:
+            self._plan_ahead()
 
     def _index_rest(self) -> None:
         """Index the messages of the last files of the run (a run cut short leaves them to the
@@ -367,6 +379,10 @@ class Importer:
         for sid, ready in self._settled.items():
             if ready is not None and self._touches.get(sid) == 1:
                 self.report.extracted[sid] = ready
+        if self._planner:
+            self._plan_ahead()  # (the sessions of the last files)
+        if self._planner:
+            self.report.extracted.plan = self._planner
 
     def _settle_some(self, final: bool = False) -> None:
         """Check the sessions of the committed files whose proposals the workers have sent (all
@@ -400,6 +416,47 @@ class Importer:
         except (IndexError, TypeError):
             return None
         return ReadyProposals(self.extract_ahead, fields, ready)
+
+    def _plan_ahead(self) -> None:
+        """Plan the storing of the proposals of the sessions checked so far, in session id order
+        (what propose_sessions over the touched sessions does first, after the import), while the
+        workers go on: the work after the import is then mostly writing. It stops at a session
+        whose proposals are not (yet) checked; a session touched again, or a touched session
+        coming before one planned, makes propose_sessions decide everything again itself."""
+        from memtui.core import store
+        from memtui.core.extract import heuristic_session_fields
+        from memtui.core.proposals import Planner
+
+        planner = self._planner
+        if planner is None:
+            try:
+                planner = self._planner = Planner(self.db, self.extract_ahead)
+            except Exception:  # (a database error: propose_sessions decides everything itself)
+                self._planner = False
+                return
+        if planner.broken:
+            self._planner = False
+            return
+        order = sorted(self.report.touched_sessions)
+        done = len(planner.plans)
+        if [p[0] for p in planner.plans] != order[:done]:
+            self._planner = False  # a session before the planned ones was touched
+            return
+        for sid in order[done:PLAN_MAX_SESSIONS]:
+            ready = self._settled.get(sid)
+            if ready is None or self._touches.get(sid) != 1:
+                return  # (not checked yet, or to be extracted in-process: planning waits or ends here)
+            try:
+                session = store.get_session(self.db, sid)
+            except Exception:  # (a database error: propose_sessions decides everything itself)
+                self._planner = False
+                return
+            if session is None or ready.fields != heuristic_session_fields(session):
+                return
+            planner.add(session, ready)
+            if planner.broken:
+                self._planner = False
+                return
 
     def _read_data_version(self) -> int:
         return self.db.connection().execute("PRAGMA data_version").fetchone()[0]
@@ -822,6 +879,7 @@ def _with_ids(pp, message_ids: tuple):
 
 
 AHEAD_EXTRACTORS = ("heuristic",)  # extractors the import workers can run ahead
+PLAN_MAX_SESSIONS = 10_000  # sessions whose storing is planned during the import (bounds memory)
 AHEAD_MAX_CHARS = 24_000_000  # a file with more (stored) message text is extracted in-process (bounds memory)
 
 
