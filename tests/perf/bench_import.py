@@ -20,9 +20,10 @@ the import's peak memory:
     (Linux schedstat) are reported too, since a busy machine inflates wall time;
   * noop re-import: a new Importer over the same, unchanged tree (at least 1,000 files);
   * import + heuristic extraction, as `memtui import` does by default: Importer(extractor=
-    "heuristic") (two workers parse and extract ahead) then propose_sessions with report.extracted;
+    "heuristic") (two workers parse and extract ahead, the importer plans the storing of their
+    proposals as files are committed) then propose_sessions with report.extracted;
     mb_per_s_with_extraction = input bytes / wall seconds of both, extract_s = the part after the
-    import (storing the proposals, extracting what was not extracted ahead).
+    import (writing the planned proposals; deciding, and extracting, what was not planned ahead).
 
 Human-readable lines come first; the last line is one JSON object. Targets (2-core machine):
 mb_per_s >= 50, peak_rss_mb < 300, noop_reimport_s < 1 (for >= 1,000 files); the import issue's

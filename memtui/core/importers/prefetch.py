@@ -22,9 +22,11 @@ extractor over each of its sessions as the importer is storing them (`pipeline.A
 positions stand for the message ids, which exist only once stored) and sends the proposals in a
 frame of their own before the next file's items, so that the importer never waits for them: it
 picks them up when it reads that worker's next file, or at the end of the run (collect).
-The importer keeps them only for sessions it verifies to hold exactly those messages at the end
-of the run (see Importer.extracted); every other session is extracted in-process as before. Then
-the work is split between two workers (PrefetchGroup), files going to the one with less ahead.
+The importer keeps them only for sessions it verifies to hold exactly those messages (as they come
+in, and no later file touched them by the end of the run: Importer._settle_ahead), and plans the
+storing of those proposals meanwhile (Importer._plan_ahead); every other session is extracted
+in-process as before. The work is split between two workers (PrefetchGroup), files going to the
+one with less ahead.
 
 On Linux a worker is forked from the importing process (_ForkedWorker): it starts at once with
 the modules this process has loaded, where a new interpreter spends ~0.3 CPU-s importing memtui
