@@ -52,11 +52,12 @@ def extract_budget(session: SessionRecord | None, messages: list[MessageRecord],
     cands = [c for c in cands if c.ids]
     chosen = _select(cands, tr.readable, min(ratio, CAP_RATIO))
     chosen.sort(key=lambda c: (c.pos, -c.score, c.text))
-    return [_proposal(c) for c in chosen]
+    quoted: dict[int, str] = {}  # id(message) -> its quote (a message is often evidence for several)
+    return [_proposal(c, quoted) for c in chosen]
 
 
-def _proposal(c: signals.Candidate) -> Proposal:
-    quotes = c.quoted()
+def _proposal(c: signals.Candidate, quoted: dict[int, str]) -> Proposal:
+    quotes = c.quoted(quoted)
     return Proposal(
         text=c.text,
         kind=c.kind,

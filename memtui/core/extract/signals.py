@@ -35,8 +35,19 @@ class Candidate:
     # the messages quoted, one quote per id: quoted() makes them, for the chosen candidates only
     sources: list = field(default_factory=list)
 
-    def quoted(self) -> list[str]:
-        return [_q(m) for m in self.sources] if self.sources else self.quotes
+    def quoted(self, memo: dict[int, str] | None = None) -> list[str]:
+        """`memo`: id(message) -> quote, filled as it goes (for the messages of one extraction)."""
+        if not self.sources:
+            return self.quotes
+        if memo is None:
+            return [_q(m) for m in self.sources]
+        out = []
+        for m in self.sources:
+            q = memo.get(id(m))
+            if q is None:
+                q = memo[id(m)] = _q(m)
+            out.append(q)
+        return out
 
 
 # --- cue words ------------------------------------------------------------------------------------
@@ -86,11 +97,7 @@ class _AsciiGate:
 
     def search(self, text: str):
         if text.isascii():
-            low = text.lower()
-            for a in self.anchors:
-                if a in low:
-                    return self.rx.search(text)
-            return None
+            return self.rx.search(text) if any(map(text.lower().__contains__, self.anchors)) else None
         return self.rx.search(text)
 
 
@@ -189,7 +196,9 @@ class _Codeish:
 
     @staticmethod
     def _maybe(text: str) -> bool:
-        return "`" in text or "." in text or "_" in text or "()" in text or _CAMEL.search(text) is not None
+        # a file name needs a '.' with an extension after it: a sentence's final '.' is not one
+        return ("`" in text or "_" in text or "()" in text or text.find(".", 0, len(text) - 1) >= 0
+                or _CAMEL.search(text) is not None)
 
     def search(self, text: str):
         return _CODEISH_RX.search(text) if self._maybe(text) else None
@@ -253,28 +262,42 @@ _HOOK_OK = re.compile(r"^(\w[\w:]*)\s*(?:\[[^\]]*\]\s*)?\[([^\]\n]{3,120})\] com
 # --- small helpers --------------------------------------------------------------------------------
 
 
-def _gist(request: str, limit: int = 110) -> str:
-    """The first sentence of a user request, minus politeness."""
+def _turn_gist(t: Turn, limit: int) -> str:
+    """The first sentence of a turn's request, minus politeness (worked out once per turn)."""
+    text = t.memo.get("gist")
+    if text is None:
+        text = t.memo["gist"] = _gist_text(t.request)
+    return clip(text, limit) if text else ""
+
+
+_AT_NAME = re.compile(r"@(?:[\w.-]+/)*([\w.-]+\.\w+)")
+_POLITE = re.compile(
+    r"^(?:hey|hi|hello)?\s*(?:claude|codex|gemini)?[,!]?\s*"
+    r"(?:(?:can|could|would) you (?:please )?|please |i'?d like (?:you )?to |i want (?:you )?to |let'?s (?:also )?|"
+    r"i'?d like your help (?:with |to )?|help me (?:to |with )?|i need you to |i would like (?:you )?to |"
+    r"now |ok(?:ay)?,? |so,? |also,? |and )*",
+    re.I,
+)
+_LEAD_WORD = re.compile(r"^(?:but|and|so|ok(?:ay)?|also)[, ]+(?:i'?d like (?:to ask )?(?:you )?to |please |can you |let'?s )?", re.I)
+
+
+def _gist_text(request: str) -> str:
+    """The first sentence of a user request, minus politeness, capitalised (not clipped)."""
     lines = [ln.strip() for ln in request.split("\n") if ln.strip()]
     first_line = lines[0] if lines else ""
     if first_line.endswith(":") and len(lines) > 1 and len(first_line) < 40:
         first_line = lines[1]
     text = one_line(first_line if len(first_line) >= 15 else request)
-    text = re.sub(r"@(?:[\w.-]+/)*([\w.-]+\.\w+)", r"\1", text)
-    text = re.sub(
-        r"^(?:hey|hi|hello)?\s*(?:claude|codex|gemini)?[,!]?\s*"
-        r"(?:(?:can|could|would) you (?:please )?|please |i'?d like (?:you )?to |i want (?:you )?to |let'?s (?:also )?|"
-        r"i'?d like your help (?:with |to )?|help me (?:to |with )?|i need you to |i would like (?:you )?to |"
-        r"now |ok(?:ay)?,? |so,? |also,? |and )*",
-        "", text, flags=re.I,
-    )
+    if "@" in text:
+        text = _AT_NAME.sub(r"\1", text)
+    text = _POLITE.sub("", text)
     sents = sentences(text)
     while len(sents) > 1 and (len(sents[0]) < 18 and not _CODEISH.search(sents[0]) or _ABANDON.match(sents[0])):
         sents = sents[1:]
     text = sents[0] if sents else text
-    text = re.sub(r"^(?:but|and|so|ok(?:ay)?|also)[, ]+(?:i'?d like (?:to ask )?(?:you )?to |please |can you |let'?s )?", "", text, flags=re.I)
+    text = _LEAD_WORD.sub("", text)
     text = text.rstrip("?.!")
-    return clip(text[:1].upper() + text[1:], limit) if text else ""
+    return text[:1].upper() + text[1:] if text else ""
 
 
 def _project_file_tokens(tr: Transcript) -> set[str]:
@@ -513,6 +536,13 @@ def _root(tr: Transcript, session) -> str | None:
 
 
 def _is_correction(tr: Transcript, t: Turn) -> bool:
+    v = t.memo.get("corr")
+    if v is None:
+        v = t.memo["corr"] = _correction_turn(t)
+    return v
+
+
+def _correction_turn(t: Turn) -> bool:
     if not t.user or t.slash or t.index == 0 or _ABANDON.search(t.request) or len(t.request) > 700:
         return False
     req = t.request
@@ -667,6 +697,8 @@ _CJK = re.compile(r"[\u3400-\u9fff]")
 
 
 def is_cjk(text: str) -> bool:
+    if text.isascii():
+        return False
     return len(_CJK.findall(text)) > 0.3 * max(1, len(re.sub(r"\s", "", text)))
 
 
@@ -757,6 +789,9 @@ def _deleted_in(t: Turn) -> list[Action]:
     return out
 
 
+_CHANGE_CUE = re.compile(r"\b(?:instead|switch|migrat|replac|refactor|use|move|convert|upgrad|drop|remov|merg|combin|simplif|rewrite)\w*", re.I)
+
+
 def turn_changes(tr: Transcript, session) -> list[Candidate]:
     """For each request that led to edits: what changed, where and why (the user's ask + the replies'
     own account of the change + what the edits themselves show: new names, constants, deletions)."""
@@ -777,12 +812,13 @@ def turn_changes(tr: Transcript, session) -> list[Candidate]:
         for i, (h, msg) in enumerate(commits[-4:]):
             scored.append((3.0, 10_000 + i, f"{msg} ({h[:7]})"))
         task = _task_turn(tr, t) if t.user else t
-        gist = _gist(task.request, 90) if task.user else ""
-        spec = _request_spec(t.request, _gist(task.request, 1000)) if t.user and task is t else []
-        if spec and not strong:
+        gist = _turn_gist(task, 90) if task.user else ""
+        spec = _request_spec(t.request, _turn_gist(task, 1000)) if t.user and task is t and not strong else []
+        if spec:
             scored.extend((3.0 + (1.0 if _DIGIT.search(line) else 0.0) + (0.5 if _CODEISH.search(line) else 0.0), -100 + i, line)
                           for i, line in enumerate(spec))
         groups = _chunks(scored, 228, 5)
+        asked_change = None
         extras: list[str] = []
         new_names: list[str] = []
         for a in edits[:8]:
@@ -821,7 +857,10 @@ def turn_changes(tr: Transcript, session) -> list[Candidate]:
             if k == 0 and files and mentioned < min(2, len(files)):
                 files_note = f" (files: {human_list([base(f) for f in files], 4)})"
             text = (f"{head}: " if head else "Changes: ") + body + files_note
-            kind = "decision" if re.search(r"\b(?:instead|switch|migrat|replac|refactor|use|move|convert|upgrad|drop|remov|merg|combin|simplif|rewrite)\w*", t.request + " " + body, re.I) else "fact"
+            # (a cue word in request + " " + body is one in either part: none holds a space)
+            if asked_change is None:
+                asked_change = _CHANGE_CUE.search(t.request) is not None
+            kind = "decision" if asked_change or _CHANGE_CUE.search(body) else "fact"
             quality = _line_score(scored, items) if items else 3.0
             score = 0.52 + 0.03 * min(5, len(edits)) + 0.03 * min(8.0, quality) + (0.05 if k == 0 else 0.0)
             msgs = list(t.user) + [a.use for a in (edits + deletions)[:4]]
@@ -833,17 +872,25 @@ def turn_changes(tr: Transcript, session) -> list[Candidate]:
     return out
 
 
+_WORD3_ANY = re.compile(r"\w{3,}")
+_CAPS = re.compile(r"\b[A-Z]{2,}\b")
+
+
 def _request_spec(request: str, gist: str) -> list[str]:
     """The concrete lines of a detailed request (numbers, names, files): the spec the edits implement."""
     out: list[str] = []
+    gist_words = None
     for kind, line in lines_of(request):
         line = line.strip(" -•\t")
         if len(line) < 8 or line.rstrip("?.!:") in gist or gist.startswith(line[:40]):
             continue
-        lw = set(re.findall(r"\w{3,}", line.lower()))
-        if lw and len(lw & set(re.findall(r"\w{3,}", gist.lower()))) > 0.6 * len(lw):
-            continue
-        if _CODEISH.search(line) or re.search(r"\d", line) or re.search(r"\b[A-Z]{2,}\b", line):
+        lw = set(_WORD3_ANY.findall(line.lower()))
+        if lw:
+            if gist_words is None:
+                gist_words = set(_WORD3_ANY.findall(gist.lower()))
+            if len(lw & gist_words) > 0.6 * len(lw):
+                continue
+        if _CODEISH.search(line) or _DIGIT.search(line) or _CAPS.search(line):
             out.append(clip(line, 100))
     return out[:8]
 
@@ -979,6 +1026,13 @@ def observations(tr: Transcript, session) -> list[Candidate]:
     return out[:3]
 
 
+_DOC_META = re.compile(r"^_?(?:last updated|updated|date|author|status)\b", re.I)
+_DOC_SUMMARY = re.compile(
+    r"\b(?:executive|summary|recommend\w*|conclusion|decision|tl;?dr|overview|final|verdict|key findings?|implementation (?:guidance|plan)|phases?|roadmap)\b",
+    re.I,
+)
+
+
 def doc_summaries(tr: Transcript, session) -> list[Candidate]:
     """The conclusion of a Markdown document the session wrote (executive summary, recommendation...)."""
     out: list[Candidate] = []
@@ -1002,12 +1056,11 @@ def doc_summaries(tr: Transcript, session) -> list[Candidate]:
                     out.append(_cand(text, kind_, "project", 0.6, 0.68 - 0.04 * found, [a.use], a.use.position + found, key=f"docsum{a.use.id}:{found}"))
                     found += 1
                 heading = line
-                grab = found < 3 and bool(re.search(r"\b(?:executive|summary|recommend\w*|conclusion|decision|tl;?dr|overview|final|verdict|key findings?|implementation (?:guidance|plan)|phases?|roadmap)\b", line, re.I))
+                grab = found < 3 and _DOC_SUMMARY.search(line) is not None
                 taken = []
                 continue
-            if re.match(r"^_?(?:last updated|updated|date|author|status)\b", line, re.I):
-                continue
-            if grab and kind in ("text", "bullet") and len(line) > 20 and sum(len(x) for x in taken) < 240:
+            if grab and kind in ("text", "bullet") and len(line) > 20 and sum(len(x) for x in taken) < 240 \
+                    and not _DOC_META.match(line):
                 taken.append(clip(line, 200))
     return out
 
@@ -1023,6 +1076,16 @@ def _added_names(a: Action) -> list[str]:
     if 'id="' in new:
         names += [f"#{n}" for n in _HTML_ID.findall(new) if f'id="{n}"' not in old]
     return names[:5] if a.op == "modify" else names[:3]
+
+
+_EDIT_REASON = _AsciiGate(re.compile(
+    r"\b(?:fix(?:es|ed)?|to match|so that|because|instead of|avoid|prevent|warning|error|bug|mismatch|deprecated|globally|"
+    r"accessible|compatib\w*|broken|wrong)\b",
+    re.I,
+), ("fix", "to match", "so that", "because", "instead of", "avoid", "prevent", "warning", "error", "bug", "mismatch",
+    "deprecated", "globally", "accessible", "compatib", "broken", "wrong"))
+_READING = re.compile(r"^(?:Read|Let me (?:read|check|look)|Looking)\b")
+_LET_ME = re.compile(r"^(?:now |so )?(?:let me|i'?ll|i will|i need to|we need to)\s+", re.I)
 
 
 def edit_reasons(tr: Transcript, session) -> list[Candidate]:
@@ -1045,15 +1108,14 @@ def edit_reasons(tr: Transcript, session) -> list[Candidate]:
                 if isinstance(prev, MessageRecord) and prev.role == "assistant" and prev.kind in ("text", "thinking"):
                     source = prev
                     for sent in sentences(prev.text):
-                        if (re.search(r"\b(?:fix(?:es|ed)?|to match|so that|because|instead of|avoid|prevent|warning|error|bug|mismatch|deprecated|globally|accessible|compatib\w*|broken|wrong)\b", sent, re.I)
-                                and len(sent) > 20 and not re.match(r"^(?:Read|Let me (?:read|check|look)|Looking)\b", sent)):
+                        if len(sent) > 20 and _EDIT_REASON.search(sent) and not _READING.match(sent):
                             why = clip(defluff(sent), 150)
                             break
                 if why:
                     break
             if not why:
                 continue
-            why = re.sub(r"^(?:now |so )?(?:let me|i'?ll|i will|i need to|we need to)\s+", "", why, flags=re.I)
+            why = _LET_ME.sub("", why)
             why = why[:1].upper() + why[1:]
             text = f"{short_path(item.files[0], root)}: {sc} — {why.rstrip(':.')}"
             out.append(_cand(text, "fact", "project", 0.55, 0.58, [item.use, source], item.use.position, key=f"er{item.use.id}"))
@@ -1107,7 +1169,7 @@ def bug_fixes(tr: Transcript, session) -> list[Candidate]:
         if not items:
             items = [describe(e, root) for e in t.edits[:2]]
         files = human_list(list(dict.fromkeys(base(f) for e in t.edits for f in e.files)), 3)
-        text = f"Problem: {_gist(t.request, 110)}. Fixed in {files}: {join_clauses(items, 200)}"
+        text = f"Problem: {_turn_gist(t, 110)}. Fixed in {files}: {join_clauses(items, 200)}"
         msgs = list(t.user) + [t.edits[-1].use] + after[-1:]
         out.append(_cand(text, "bug_fix", "project", 0.6, 0.78, msgs, t.user[0].position, key=f"turn{t.index}:bug"))
     # 3. the assistant names a bug / cause and then edits
@@ -1207,7 +1269,7 @@ def abandoned(tr: Transcript, session) -> list[Candidate]:
         if not t.user or not _ABANDON.search(t.request) or t.index == 0:
             continue
         prev = tr.turns[t.index - 1]
-        topic = _gist(prev.request, 120) if prev.user else ""
+        topic = _turn_gist(prev, 120) if prev.user else ""
         reasons = _plan_reasons(prev) or _plan_reasons(t)
         said = clip(one_line(sentences(t.request)[0] if sentences(t.request) else t.request), 60)
         text = f"Dropped idea: {topic or 'the previous proposal'} — the user said \"{said}\""
@@ -1469,6 +1531,14 @@ def plans(tr: Transcript, session) -> list[Candidate]:
     return out
 
 
+_QMARKS = frozenset("?？嗎吗")  # what r"[?？]\s*$|[嗎吗]\s*$" finds: one of these, then only white space
+
+
+_QA_WORD = re.compile(r"[\w.-]{4,}|[\u4e00-\u9fff]{2}")
+_ANNOUNCE = re.compile(r"^(?:I'?ll|I will|Let me|Now|Let's)\b")
+_NEED_MORE = re.compile(r"\bI (?:would|will|'d) need\b|\bto better answer\b", re.I)
+
+
 def decisions(tr: Transcript, session) -> list[Candidate]:
     """Choices between offered options, and answers to the user's direct questions."""
     out: list[Candidate] = []
@@ -1506,22 +1576,26 @@ def decisions(tr: Transcript, session) -> list[Candidate]:
     for t in tr.turns:
         if not t.user or t.slash:
             continue
-        qs = [s for s in sentences(t.request) if re.search(r"[?？]\s*$|[嗎吗]\s*$", s) and len(s) > 12
+        qs = [s for s in sentences(t.request) if s.rstrip()[-1:] in _QMARKS and len(s) > 12
               and not re.match(r"^(?:can|could|would|will) you\b|^(?:do you think|would there be|is there)\b.*\b(?:way|solution)\b", s, re.I)]
         if not qs or not t.texts:
             continue
-        answer_texts = [m.text for m in t.texts]
+        # per answer sentence: its words, and (once asked for) the bonus for a cause / a code name
+        answer: list[list] = [[s, {w.lower() for w in _QA_WORD.findall(s)}, None] for m in t.texts for s in sentences(m.text)]
         for q in qs[:2]:
-            words = {w.lower() for w in re.findall(r"[\w.-]{4,}|[\u4e00-\u9fff]{2}", q)}
+            words = {w.lower() for w in _QA_WORD.findall(q)}
             best, best_score = "", 0.0
-            for text in answer_texts:
-                for s in sentences(text):
-                    sw = {w.lower() for w in re.findall(r"[\w.-]{4,}|[\u4e00-\u9fff]{2}", s)}
-                    overlap = len(words & sw)
-                    sc = overlap + (1.0 if _CAUSE.search(s) else 0) + (0.5 if _CODEISH.search(s) else 0)
-                    if (overlap and sc > best_score and len(s) > 20 and not s.endswith(("?", ":")) and not re.match(r"^(?:I'?ll|I will|Let me|Now|Let's)\b", s)
-                            and not re.search(r"\bI (?:would|will|'d) need\b|\bto better answer\b", s, re.I)):
-                        best, best_score = s, sc
+            for item in answer:
+                s, sw, bonus = item
+                overlap = len(words & sw)
+                if not overlap:
+                    continue
+                if bonus is None:
+                    bonus = item[2] = (1.0 if _CAUSE.search(s) else 0) + (0.5 if _CODEISH.search(s) else 0)
+                sc = overlap + bonus
+                if (sc > best_score and len(s) > 20 and not s.endswith(("?", ":")) and not _ANNOUNCE.match(s)
+                        and not _NEED_MORE.search(s)):
+                    best, best_score = s, sc
             if best and best_score >= 2:
                 text = f"Q: {clip(one_line(q), 120)} A: {clip(defluff(best), 200)}"
                 out.append(_cand(text, "fact", "project", 0.5, 0.58, list(t.user) + t.texts[-1:], t.user[0].position, key=f"qa{t.index}:{q[:20]}"))
@@ -1567,6 +1641,12 @@ def doc_facts(tr: Transcript, session) -> list[Candidate]:
     return out
 
 
+_SUGGEST = _AsciiGate(re.compile(
+    r"\b(?:suggest\w*|ideas?|could (?:also )?add|enhance\w*|improvements?|features? (?:you|we) could|would you like|options?|consider adding)\b",
+    re.I,
+), ("suggest", "idea", "could ", "enhance", "improvement", "feature", "would you like", "option", "consider adding"))
+
+
 def suggestions(tr: Transcript, session) -> list[Candidate]:
     """Ideas the assistant listed that the user did not take up in the next request: open options."""
     out: list[Candidate] = []
@@ -1574,10 +1654,8 @@ def suggestions(tr: Transcript, session) -> list[Candidate]:
         if t.edits or not t.texts:
             continue
         reply = t.texts[-1].text
-        if not re.search(r"\b(?:suggest\w*|ideas?|could (?:also )?add|enhance\w*|improvements?|features? (?:you|we) could|would you like|options?|consider adding)\b", reply, re.I):
-            continue
         bullets = [line for kind, line in lines_of(reply) if kind == "bullet" and len(line) > 8]
-        if len(bullets) < 3:
+        if len(bullets) < 3 or not _SUGGEST.search(reply):
             continue
         nxt = tr.turns[t.index + 1]
         if not nxt.user or len(nxt.request) > 300:
@@ -1595,19 +1673,22 @@ def suggestions(tr: Transcript, session) -> list[Candidate]:
     return out
 
 
+_VERIFIED = _AsciiGate(re.compile(
+    r"\b(?:no (?:automated )?tests?(?: (?:were|was))? (?:run|exist|available)|(?:not|wasn'?t|weren'?t|couldn'?t be|cannot be|can'?t be) "
+    r"(?:run|tested|verified)|untested|open `?[\w./-]+\.html`? (?:directly )?in (?:a|your) (?:web )?browser|manual(?:ly)? (?:test|check|verif)\w*|"
+    r"there (?:is|are) no (?:test|tests|test suite))",
+    re.I,
+), ("test", "run", "verified", "browser", "manual"))
+
+
 def verification(tr: Transcript, session) -> list[Candidate]:
     """How the work was (or was not) verified: 'no automated tests; open index.html in a browser'."""
     out: list[Candidate] = []
-    rx = re.compile(
-        r"\b(?:no (?:automated )?tests?(?: (?:were|was))? (?:run|exist|available)|(?:not|wasn'?t|weren'?t|couldn'?t be|cannot be|can'?t be) "
-        r"(?:run|tested|verified)|untested|open `?[\w./-]+\.html`? (?:directly )?in (?:a|your) (?:web )?browser|manual(?:ly)? (?:test|check|verif)\w*|"
-        r"there (?:is|are) no (?:test|tests|test suite))",
-        re.I,
-    )
+    rx = _VERIFIED
     for t in tr.turns:
         for m in t.texts[-1:]:
             for sent in sentences(m.text):
-                if rx.search(sent) and len(sent) < 300:
+                if len(sent) < 300 and rx.search(sent):
                     text = f"Verification in {tr.project or 'this project'}: {defluff(clip(sent, 220))}"
                     out.append(_cand(text, "fact", "project", 0.5, 0.56, [m], m.position, key="verify"))
                     return out
@@ -1628,7 +1709,7 @@ def config_changes(tr: Transcript, session) -> list[Candidate]:
         why = ""
         if t is not None and t.user:
             task = _task_turn(tr, t)
-            why = _clause_naming(base(a.files[0]), t.request) or _clause_naming(base(a.files[0]), task.request) or _gist(task.request, 90)
+            why = _clause_naming(base(a.files[0]), t.request) or _clause_naming(base(a.files[0]), task.request) or _turn_gist(task, 90)
         text = g + (f" (asked: {clip(why, 110)})" if why else "")
         out.append(_cand(text, "decision", "project", 0.65, 0.7, [a.use] + (list(t.user[:1]) if t is not None else []), a.use.position, key=f"cfg{a.use.id}"))
     return out
@@ -1654,7 +1735,7 @@ def overview(tr: Transcript, session) -> list[Candidate]:
             for f in a.files:
                 if base(f) not in files:
                     files.append(base(f))
-    asks = [_gist(t.request, 60) for t in tr.turns if t.user and not t.slash and len(t.request) > 15][:3]
+    asks = [_turn_gist(t, 60) for t in tr.turns if t.user and not t.slash and len(t.request) > 15][:3]
     if not asks or (not files and len(asks) < 2):
         return []
     text = f"Session on {tr.project or 'this project'}: " + "; then ".join(a for a in asks if a)

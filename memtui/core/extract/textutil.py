@@ -19,6 +19,7 @@ _WRAPPERS = re.compile(
 )
 _LINK = re.compile(r"\[([^\]\n]{1,120})\]\((?:[^)\s]{1,300})\)")
 _FILE_LINE = re.compile(r"(\b[\w./-]+\.[A-Za-z]{1,6}):\d+(?:-\d+)?(?::\d+)?\b")
+_COLON_DIGIT = re.compile(r":\d")  # in every match of _FILE_LINE (a quick scan: ':' is a literal prefix)
 _EMOJI = re.compile(
     "[\U0001F000-\U0001FAFF\u2600-\u27BF\u2B00-\u2BFF\uFE0F\u200d\u2190-\u21FF\u2300-\u23FF]"
 )
@@ -73,10 +74,7 @@ class Gate:
             low = text.lower()
             _LOWER[0] = text
             _LOWER[1] = low
-        for a in self.anchors:
-            if a in low:
-                return True
-        return False
+        return any(map(low.__contains__, self.anchors))
 
     def search(self, text: str):
         return self.rx.search(text) if self._open(text) else None
@@ -103,7 +101,7 @@ def clean_inline(text: str) -> str:
         text = normalize(text)
     if "](" in text:
         text = _LINK.sub(r"\1", text)
-    if ":" in text:
+    if ":" in text and _COLON_DIGIT.search(text):
         text = _FILE_LINE.sub(r"\1", text)
     if not ascii_only:
         text = _EMOJI.sub("", text)

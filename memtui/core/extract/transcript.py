@@ -58,12 +58,39 @@ _TOOL_MISUSE = re.compile(
 _EXIT = re.compile(
     r"(?:Exit code|exit_code|exited with code|Exit Code|exit status|returned non-zero exit status)[\"':\s]*(-?\d+)", re.I
 )
-_FAIL_TEXT = re.compile(
-    r"Traceback \(most recent call last\)|^E\s{2,}\S|=+ .*\b\d+ (?:failed|errors?)\b.*=+|^FAILED\b|^FAIL\b|\bnpm ERR!|ERR_PNPM_"
-    r"|: command not found|^error(?:\[E\d+\])?:|^\S+\.\w+:\d+:\d+: error|\berror TS\d+|Tests?:\s+\d+ failed"
-    r"|^(?:\w+\.)*\w*(?:Error|Exception): |^panic: |\bBUILD FAILED\b|^make: \*\*\*",
-    re.M,
+# Failure lines in a command's output (Traceback, pytest's 'E   ...', 'FAILED', 'npm ERR!', 'error[E0425]:',
+# 'file.ts:1:2: error', 'SomeError: ', 'panic: ' ...): the alternatives of one regex, each tried only
+# when the literal text every match of it contains is there (any one matching = the regex matching)
+_FAIL_PARTS = (
+    # (literal texts, at a line start only?, the alternative: None when it is the literal itself)
+    (("Traceback (most recent call last)",), False, None),
+    (("E",), True, re.compile(r"^E\s{2,}\S", re.M)),
+    (("= ",), False, re.compile(r"=+ .*\b\d+ (?:failed|errors?)\b.*=+", re.M)),
+    (("FAIL",), True, re.compile(r"^FAILED\b|^FAIL\b", re.M)),
+    (("npm ERR!",), False, re.compile(r"\bnpm ERR!")),
+    (("ERR_PNPM_",), False, None),
+    ((": command not found",), False, None),
+    (("error",), False, re.compile(r"^error(?:\[E\d+\])?:|\berror TS\d+", re.M)),
+    ((": error",), False, re.compile(r"^\S+\.\w+:\d+:\d+: error", re.M)),
+    ((" failed",), False, re.compile(r"Tests?:\s+\d+ failed")),
+    (("Error: ", "Exception: "), False, re.compile(r"^(?:\w+\.)*\w*(?:Error|Exception): ", re.M)),
+    (("panic: ",), True, re.compile(r"^panic: ", re.M)),
+    (("BUILD FAILED",), False, re.compile(r"\bBUILD FAILED\b")),
+    (("make: ***",), True, re.compile(r"^make: \*\*\*", re.M)),
 )
+
+
+def _fail_text(text: str) -> bool:
+    """Whether one of _FAIL_PARTS matches."""
+    for needles, at_start, rx in _FAIL_PARTS:
+        for n in needles:
+            if (text.startswith(n) or "\n" + n in text) if at_start else n in text:
+                if rx is None or rx.search(text):
+                    return True
+                break
+    return False
+
+
 _ERROR_LINE = re.compile(
     r"(?:Error|Exception|error|failed|FAILED|FAIL|not found|cannot|Cannot|undefined|refused|denied|panic|fatal|"
     r"Traceback|assert)",
@@ -120,6 +147,7 @@ class Turn:
     items: list = field(default_factory=list)  # MessageRecord (assistant text/thinking, system) or Action, in order
     rejected_before: list[Action] = field(default_factory=list)  # rejected actions right before this turn
     slash: bool = False  # opened by a slash command (/init ...), not by words
+    memo: dict = field(default_factory=dict, repr=False)  # values the generators derive from the turn, kept
 
     # derived views, computed once the turn is complete (read() only asks for them at that point)
     @cached_property
@@ -381,10 +409,7 @@ _FAIL_HINTS = ("traceback", " failed", "failed ", "fail:", "\nfail", "npm err", 
 
 
 def _has_any(text: str, hints) -> bool:
-    for h in hints:
-        if h in text:
-            return True
-    return False
+    return any(map(text.__contains__, hints))
 
 
 def _has_exit(text: str) -> bool:
@@ -423,7 +448,7 @@ def _classify_result(action: Action) -> None:
     if action.family == "shell" and not failed and code is None:
         tail = text[-3000:]
         tl = tail.lower()
-        if _has_any(tl, _FAIL_HINTS) and _FAIL_TEXT.search(tail):
+        if _has_any(tl, _FAIL_HINTS) and _fail_text(tail):
             failed = True
     action.status = "fail" if failed else "ok"
     if failed:
@@ -438,13 +463,21 @@ _ERROR_HINTS = ("error", "exception", "fail", "not found", "cannot", "undefined"
                 "traceback", "assert")
 
 
+def _may_name_exception(ln: str) -> bool:
+    """False when _EXC_LINE cannot match the line (one line: no newline in it): none of the
+    literal parts of its alternatives is there."""
+    return ("rror" in ln or "Exception" in ln or "Failure" in ln or ln.startswith("E") or "panic:" in ln
+            or "fatal:" in ln or "ERR!" in ln)
+
+
 def error_line(text: str) -> str:
     """The line of a failing output that best names the error: the last exception / 'error:' line,
     else the last line that mentions a failure, else the last line."""
     lines = [ln.strip() for ln in text[-4000:].split("\n") if ln.strip()][-60:]
     lows = [ln.lower() for ln in lines]
     for ln, low in zip(reversed(lines), reversed(lows)):
-        if any(h in low for h in _EXC_HINTS) and _EXC_LINE.search(ln) and not _SUMMARY_LINE.search(ln) and not ln.startswith(_BORING):
+        if any(h in low for h in _EXC_HINTS) and _may_name_exception(ln) and _EXC_LINE.search(ln) \
+                and not _SUMMARY_LINE.search(ln) and not ln.startswith(_BORING):
             return one_line(ln)[:160]
     for ln, low in zip(reversed(lines), reversed(lows)):
         if len(ln) > 6 and any(h in low for h in _ERROR_HINTS) and not ln.startswith(_BORING):

@@ -1,0 +1,104 @@
+"""The heuristic extractor's shortcuts answer what the plain regexes answered.
+
+Several tests in the extractor were replaced by cheaper ones that must give the same answer: a
+regex's alternatives tried one by one behind the literal text each needs, a substring test in front
+of a regex, a check of the last character instead of an end-anchored regex. Each is compared here
+with the original pattern over the real corpus (tool outputs, replies, requests) and made-up cases.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+
+from memtui.core.extract import signals, textutil, transcript
+from memtui.core.extract.textutil import sentences
+
+CORPUS = Path(__file__).resolve().parents[3] / "shared" / "corpus"
+
+# the patterns as they were before the shortcuts
+_FAIL_TEXT = re.compile(
+    r"Traceback \(most recent call last\)|^E\s{2,}\S|=+ .*\b\d+ (?:failed|errors?)\b.*=+|^FAILED\b|^FAIL\b|\bnpm ERR!|ERR_PNPM_"
+    r"|: command not found|^error(?:\[E\d+\])?:|^\S+\.\w+:\d+:\d+: error|\berror TS\d+|Tests?:\s+\d+ failed"
+    r"|^(?:\w+\.)*\w*(?:Error|Exception): |^panic: |\bBUILD FAILED\b|^make: \*\*\*",
+    re.M,
+)
+_QUESTION = re.compile(r"[?？]\s*$|[嗎吗]\s*$")
+
+
+def _codeish_maybe_old(t: str) -> bool:
+    return "`" in t or "." in t or "_" in t or "()" in t or signals._CAMEL.search(t) is not None
+
+
+_MADE_UP = [
+    "", "E", "E  x", "x\nE  y", "E\n\n z", "E\tx", "ok\nFAILED tests/a.py::t", "FAIL", "xFAIL", "==== 2 failed in 1s ====",
+    "== 1 error ==", "npm ERR! code 1", "xnpm ERR!", "ERR_PNPM_NO_LOCK", "sh: foo: command not found", "error: bad",
+    "error[E0425]: x", "src/a.ts:1:2: error TS2304", "x error TS2304", "Tests: 3 failed", "Test:\n 2 failed",
+    "ValueError: x", "a.b.KeyError: y", "  Exception: z", "panic: oops", "x\npanic: y", "BUILD FAILED", "make: *** [all]",
+    "Traceback (most recent call last):", "nothing to see", "errors: none", "Error:x", "\nE", "E  ", "FAILED",
+]
+
+
+_CACHE: dict = {}
+
+
+def _texts(kind: str) -> list[str]:
+    """Texts of some real Claude Code sessions: tool outputs ("tool_result") or replies/requests ("text")."""
+    if not CORPUS.exists():
+        return []
+    if "messages" not in _CACHE:
+        import tempfile
+
+        from memtui.core.db import open_database
+        from memtui.core.importers.pipeline import Importer
+        from memtui.core.store import list_sessions, session_messages
+
+        msgs = []
+        with tempfile.TemporaryDirectory() as tmp:
+            db = open_database(Path(tmp) / "eq.db")
+            try:
+                for f in sorted(p for p in (CORPUS / "claude-code").iterdir() if p.is_file()):
+                    Importer(db).import_paths([str(f)])
+                for s in list_sessions(db):
+                    msgs.extend(session_messages(db, s.id))
+            finally:
+                db.close()
+        _CACHE["messages"] = msgs
+    want = "tool_result" if kind == "tool_result" else "text"
+    return [m.text for m in _CACHE["messages"] if m.kind == want and m.text]
+
+
+def test_fail_text_parts_match_the_regex():
+    outputs = _texts("tool_result")
+    cases = _MADE_UP + [o[-3000:] for o in outputs] + [o[:3000] for o in outputs]
+    for text in cases:
+        assert transcript._fail_text(text) == bool(_FAIL_TEXT.search(text)), text[:200]
+
+
+def test_exception_line_prefilter_never_hides_a_match():
+    lines = {t for t in _MADE_UP if "\n" not in t}  # error_line tests one line at a time
+    for o in _texts("tool_result"):
+        lines.update(ln.strip() for ln in o[-4000:].split("\n") if ln.strip())
+    for ln in lines:
+        if transcript._EXC_LINE.search(ln):
+            assert transcript._may_name_exception(ln), ln
+
+
+def test_question_marks_and_code_names():
+    sents = {"Why?", "why ?  ", "好吗", "是嗎 ", "no", "end.", "a.b", "x()", "snake_case", "camelCase", "`x`", "file.py."}
+    for t in _texts("text"):
+        sents.update(sentences(t))
+    for s in sents:
+        assert (s.rstrip()[-1:] in signals._QMARKS) == bool(_QUESTION.search(s)), s
+        # the narrower pre-check of code names still lets every match through
+        if signals._CODEISH_RX.search(s):
+            assert signals._Codeish._maybe(s), s
+        assert bool(signals._CODEISH.search(s)) == bool(_codeish_maybe_old(s) and signals._CODEISH_RX.search(s))
+
+
+@pytest.mark.parametrize("text", ["see a.py:12 and b.js:3:4", "time: 12:30", "no colon", "x:y", "a.md:1-2"])
+def test_file_line_gate(text):
+    assert (textutil._FILE_LINE.sub(r"\1", text) != text) <= bool(textutil._COLON_DIGIT.search(text))
+    assert textutil.clean_inline(text) == " ".join(textutil._FILE_LINE.sub(r"\1", text).split())
