@@ -352,7 +352,8 @@ class Planner:
         self.db = db
         self.extractor = extractor
         self.cache = CandidateCache()
-        self.plans: list[tuple[int, object, SessionPlan]] = []  # (session id, its ReadyProposals, plan)
+        # (session id, its ReadyProposals, its SessionRecord when planned, the plan)
+        self.plans: list[tuple[int, object, object, SessionPlan]] = []
         self.state: PlanState | None = None
         self.first_id = 0
         self.version = _data_version(db)
@@ -375,7 +376,7 @@ class Planner:
         except Exception:  # (propose_sessions meets it again, in its place)
             self.broken = True
             return
-        self.plans.append((session.id, ready, plan))
+        self.plans.append((session.id, ready, session, plan))
 
     def take(self, db: SqliteDatabase, session_ids: Sequence[int], ready: Mapping, extractor: str) -> list | None:
         """The plans, when they hold for the first of `session_ids`: the same sessions in the same
@@ -390,7 +391,7 @@ class Planner:
             return None
         if _data_version(db) != self.version:
             return None
-        for (sid, pre, _), want in zip(plans, session_ids):
+        for (sid, pre, _, _), want in zip(plans, session_ids):
             if sid != want or ready.get(sid) is not pre:
                 return None
         (next_id,) = db.execute_sql("SELECT COALESCE(MAX(id), 0) + 1 FROM memory").fetchone()

@@ -73,7 +73,7 @@ def propose_sessions(
     cache = stored_proposals.CandidateCache()
     if getattr(ready, "plan", None) is not None and not isinstance(session_ids, (list, tuple)):
         session_ids = list(session_ids)
-    planned, sessions = _plans(db, session_ids, ready, extractor_name)
+    planned, sessions = _plans(db, session_ids, ready, extractor_name, reread=on_session is not None)
     if planned:
         cache = ready.plan.cache  # (holds the planned sessions' memories)
     tx = None  # one transaction for up to COMMIT_EVERY sessions stored in a row
@@ -130,9 +130,11 @@ def propose_sessions(
     return summary
 
 
-def _plans(db: SqliteDatabase, session_ids, ready, extractor_name: str) -> tuple[dict, dict]:
+def _plans(db: SqliteDatabase, session_ids, ready, extractor_name: str, reread: bool) -> tuple[dict, dict]:
     """The plans the import made for the first of `session_ids` (session id -> SessionPlan) and
-    their sessions, when they hold (see proposals.Planner.take); else nothing."""
+    their sessions, when they hold (see proposals.Planner.take); else nothing. The sessions are
+    those read when planning (what the plans rest on cannot have changed since: take), or read
+    again when `reread` (for on_session)."""
     planner = getattr(ready, "plan", None)
     if planner is None:
         return {}, {}
@@ -140,12 +142,13 @@ def _plans(db: SqliteDatabase, session_ids, ready, extractor_name: str) -> tuple
     if not plans:
         return {}, {}
     sessions = {}
-    for sid, pre, _ in plans:
-        session = store.get_session(db, sid)
+    for sid, pre, session, _ in plans:
+        if reread:
+            session = store.get_session(db, sid)
         if session is None or pre.extractor != extractor_name or pre.fields != heuristic_session_fields(session):
             return {}, {}
         sessions[sid] = session
-    return {sid: plan for sid, _, plan in plans}, sessions
+    return {sid: plan for sid, _, _, plan in plans}, sessions
 
 
 def store_results(

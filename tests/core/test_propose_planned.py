@@ -30,7 +30,7 @@ def _tree(tmp_path):
     return tree
 
 
-def _run(tmp_path, name, *, workers, plan=True, between=None, order=sorted, spy=None, before=None):
+def _run(tmp_path, name, *, workers, plan=True, between=None, order=sorted, spy=None, before=None, on_session=None):
     db = open_database(tmp_path / name)
     try:
         if before:
@@ -43,7 +43,7 @@ def _run(tmp_path, name, *, workers, plan=True, between=None, order=sorted, spy=
         if spy is not None:
             spy.clear()
         propose.propose_sessions(db, order(report.touched_sessions), propose.get_extractor("heuristic"), "heuristic",
-                                 ready=report.extracted)
+                                 ready=report.extracted, on_session=on_session)
         return _dump(db), report
     finally:
         db.close()
@@ -107,3 +107,14 @@ def test_an_edit_through_the_same_connection_after_the_import_makes_the_plans_un
     assert planned == plain
     unedited, _ = _run(tmp_path, "unedited.db", workers=0, before=known)
     assert unedited != plain  # (the edit matters)
+
+
+def test_on_session_hears_of_every_planned_session(tmp_path, eager_workers, decided):
+    heard = []
+    planned, report = _run(tmp_path, "planned.db", workers=1, spy=decided,
+                           on_session=lambda session, result: heard.append((session.id, session.message_count, result.created)))
+    assert decided == [] and [h[0] for h in heard] == sorted(report.touched_sessions)
+    plain_heard = []
+    plain, _ = _run(tmp_path, "plain.db", workers=0,
+                    on_session=lambda session, result: plain_heard.append((session.id, session.message_count, result.created)))
+    assert planned == plain and heard == plain_heard
