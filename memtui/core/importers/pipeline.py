@@ -272,6 +272,7 @@ class Importer:
                     self.warn(f"{path}: permission denied")
                     self.report.bad_paths.append(str(path))
             self._commit()
+            self._index_rest()  # (while the workers extract the last files' sessions)
             self._settle_ahead()
         finally:
             # (a run cut short by an exception, Ctrl-C: the files stored before it are kept and counted)
