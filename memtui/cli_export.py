@@ -42,7 +42,7 @@ def _format_for(output: str | None) -> str:
 
 
 def cmd_export(args) -> int:
-    from memtui.core.export import ExportError, ExportOptions, render, render_store, write_export
+    from memtui.core.export import ExportError, ExportOptions, render, render_store, write_chunks, write_export
 
     if args.format is None:
         args.format = _format_for(args.output)
@@ -86,7 +86,7 @@ def cmd_export(args) -> int:
         out = getattr(sys.stdout, "buffer", None)
         if out is not None and (sys.stdout.encoding or "").lower().replace("-", "") == "utf8":
             sys.stdout.flush()
-            out.writelines(result.chunks)  # the rendered bytes as they are (no decoding and encoding again)
+            write_chunks(out, result.chunks)  # the rendered bytes as they are (not decoded and encoded again)
             out.flush()
         else:
             sys.stdout.write(result.text)

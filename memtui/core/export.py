@@ -547,12 +547,11 @@ def _read_document(db, fmt: str, where: str, args: list, header: str, footer: st
 
 
 # JSON without a budget or entries: the pieces of memory_json (db.JSON_SQL), one per memory as
-# _render_json lays it out, joined by SQLite in rank order (the table's key): no Python object
-# per memory. An export makes the pieces it lacks (_fill_json) when it can write at once.
-_JSON_PIECES_SQL = (
-    "SELECT count(*), CAST(group_concat(m.piece, ',') AS BLOB) FROM (SELECT m.piece FROM memory_json m"
-    " WHERE {where} ORDER BY m.grp, m.last_seen_at DESC, m.id DESC) m"
-)
+# _render_json lays it out, read in rank order (the table's key) and handed to the writer one after
+# the other with the commas between them: no Python object per memory, and no 70 MB string made
+# only to be written out (the command line writes the pieces; `data` joins them when asked). An
+# export makes the pieces it lacks (_fill_json) when it can write at once.
+_JSON_PIECES_SQL = "SELECT m.piece FROM memory_json m WHERE {where} ORDER BY m.grp, m.last_seen_at DESC, m.id DESC"
 _JSON_OPT = orjson.OPT_INDENT_2 | orjson.OPT_SORT_KEYS
 _PEM_MARKS = ("-----BEGIN ", "-----END ")
 
@@ -571,10 +570,13 @@ def _whole_json(db, where: str, args: list) -> tuple[tuple[bytes, ...], int] | N
     with _snapshot(db):  # what was checked is what is read
         if current_stamp(db) is None or db.execute_sql(missing, args).fetchone():
             return None
-        count, data = db.execute_sql(_JSON_PIECES_SQL.format(where=where), args).fetchone()
-    if not count:
+        pieces = list(map(itemgetter(0), db.execute_sql(_JSON_PIECES_SQL.format(where=where), args).fetchall()))
+    if not pieces:
         return (_JSON_EMPTY.encode(),), 0
-    return (_JSON_HEAD.encode(), data, _JSON_TAIL.encode()), count
+    chunks = [b","] * (2 * len(pieces) + 1)  # head, piece, ",", piece, ..., piece, tail
+    chunks[1:-1:2] = pieces
+    chunks[0], chunks[-1] = _JSON_HEAD.encode(), _JSON_TAIL.encode()
+    return tuple(chunks), len(pieces)
 
 
 def _fill_json(db, where: str, args: list) -> None:
@@ -884,6 +886,13 @@ def _umask() -> int:
     return 0o022
 
 
+def write_chunks(fh, chunks: tuple[bytes, ...]) -> None:
+    """Write ExportResult.chunks to the binary file `fh`, some thousands joined per write: a write
+    per piece (200,000 of them for a large JSON export) costs more than rendering it."""
+    for start in range(0, len(chunks), 4096):
+        fh.write(b"".join(chunks[start : start + 4096]))
+
+
 def atomic_write(path: Path, text: str | bytes | tuple[bytes, ...]) -> None:
     """Replace `path` with `text` (str, UTF-8 bytes, or those in pieces) in one step (a temporary
     file renamed over it), keeping its mode."""
@@ -897,7 +906,7 @@ def atomic_write(path: Path, text: str | bytes | tuple[bytes, ...]) -> None:
     try:
         with os.fdopen(fd, "wb") as fh:
             if isinstance(text, tuple):
-                fh.writelines(text)
+                write_chunks(fh, text)
             else:
                 fh.write(text if isinstance(text, bytes) else text.encode("utf-8", "surrogatepass"))
         os.chmod(tmp, mode)
@@ -954,19 +963,25 @@ def write_export(path, result: ExportResult, options: ExportOptions) -> str:
     path = Path(path).expanduser()
     if path.is_dir():
         raise ExportError(f"{path} is a directory")
-    existing: str | None = None
+    raw: bytes | None = None
     try:
-        existing = path.read_text(encoding="utf-8")
+        raw = path.read_bytes()
     except FileNotFoundError:
         pass
-    except UnicodeDecodeError:
-        raise ExportError(f"{path} is not UTF-8 text; not touching it") from None
     except OSError as exc:
         raise ExportError(f"cannot read {path}: {exc.strerror}") from None
-    if existing is None:  # a new file: the rendered bytes as they are (merge would decode them)
+    if raw is None:  # a new file: the rendered bytes as they are (merge would decode them)
         whole = options.format in ("cursor-rules", "json")
-        content, action = (result.chunks if whole else block(result.data)), "created"
+        content, action, existing = (result.chunks if whole else block(result.data)), "created", None
+    elif options.format == "json" and _memtui_json_shape(raw):  # (an export of 70 MB: not parsed to see that)
+        if len(raw) == result.size and raw == result.data:
+            return "replaced file"  # the same bytes: nothing to write
+        content, action, existing = result.chunks, "replaced file", None
     else:
+        try:
+            existing = raw.decode("utf-8")
+        except UnicodeDecodeError:
+            raise ExportError(f"{path} is not UTF-8 text; not touching it") from None
         content, action = merge(existing, result.text, options.format, str(path))
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -977,8 +992,15 @@ def write_export(path, result: ExportResult, options: ExportOptions) -> str:
     return action
 
 
+def _memtui_json_shape(raw: bytes) -> bool:
+    """Whether `raw` begins and ends as memtui writes a JSON export or backup (merge parses any
+    other JSON file to see whether memtui wrote it)."""
+    tail = _JSON_TAIL.encode()
+    return raw == _JSON_EMPTY.encode() or (raw.startswith(_JSON_HEAD.encode() + b"\n    {") and raw.endswith(tail))
+
+
 __all__ = [
     "BEGIN", "END", "ExportEntry", "ExportError", "ExportOptions", "ExportResult", "FORMATS",
     "SECTIONS", "block", "count_tokens", "left_out_entries", "merge", "render", "render_store", "resolve_project",
-    "section_of", "select", "write_export",
+    "section_of", "select", "write_chunks", "write_export",
 ]

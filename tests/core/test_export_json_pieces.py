@@ -269,7 +269,7 @@ def test_the_pieces_are_read_in_key_order_without_a_sort(store):
 def test_the_command_line_writes_the_pieces(store, tmp_path):
     out = tmp_path / "context.json"
     result = ex.render(store, _options(), with_entries=False)
-    assert len(result.chunks) == 3 and result.size == len(result.data)
+    assert len(result.chunks) == 2 * 30 + 1 and result.size == len(result.data)  # head, pieces and commas, tail
     assert ex.write_export(out, ex.render(store, _options(), with_entries=False), _options()) == "created"
     assert out.read_bytes() == ex.render(store, _options(), with_entries=True).data
 
@@ -300,3 +300,24 @@ def test_stamping_a_text_clean_keeps_its_piece(store):
               with_entries=False)
     assert store.execute_sql("SELECT count(*) FROM memory WHERE clean_stamp IS NULL").fetchone() == (0,)
     assert _ready(store) == _pieces(store) == 30
+
+
+def test_a_json_export_memtui_wrote_is_replaced_without_parsing_it(store, tmp_path, monkeypatch):
+    out = tmp_path / "context.json"
+    ex.write_export(out, ex.render(store, _options(), with_entries=False), _options())
+    mem.edit(store, _id(store), text="Memory 0 says something new")
+    monkeypatch.setattr(ex, "merge", lambda *a, **k: pytest.fail("a memtui export is known by its shape"))
+    assert ex.write_export(out, ex.render(store, _options(), with_entries=False), _options()) == "replaced file"
+    assert out.read_bytes() == ex.render(store, _options(), with_entries=True).data
+    before = out.stat().st_mtime_ns
+    assert ex.write_export(out, ex.render(store, _options(), with_entries=False), _options()) == "replaced file"
+    assert out.stat().st_mtime_ns == before  # the same bytes: not written again
+    monkeypatch.undo()
+    other = tmp_path / "other.json"
+    other.write_text('{"memories": [], "note": "mine"}\n')
+    with pytest.raises(ex.ExportError, match="not a memtui JSON export"):
+        ex.write_export(other, ex.render(store, _options(), with_entries=False), _options())
+    assert other.read_text() == '{"memories": [], "note": "mine"}\n'
+    backup = tmp_path / "backup.json"
+    backup.write_bytes(ex.render_store(store).data)  # the whole-store backup has the same shape
+    assert ex.write_export(backup, ex.render(store, _options(), with_entries=False), _options()) == "replaced file"
