@@ -102,3 +102,54 @@ def test_question_marks_and_code_names():
 def test_file_line_gate(text):
     assert (textutil._FILE_LINE.sub(r"\1", text) != text) <= bool(textutil._COLON_DIGIT.search(text))
     assert textutil.clean_inline(text) == " ".join(textutil._FILE_LINE.sub(r"\1", text).split())
+
+
+_ODD = ["DON'T use it", "don\u2019t", "\u0131 always", "alwa\u017fs", "\u0130nstead of", "ALWAY\u017f", "\u212aeep it",
+        "不要这样", "我发现了", "NEVER", "I noticed", "there's a bug", "keep  it", "no-build", "cross-platform", "x->y", "a \u2192 b",
+        "because", "so that\nthe", "it seems", "\u0130 don't know", ""]
+
+
+def _cue_objects():
+    out = []
+    for name, value in vars(signals).items():
+        any_of = getattr(value, "any_of", None)
+        if isinstance(any_of, textutil.AnyOf):
+            out.append((name, value, any_of))
+    return out
+
+
+def test_cue_word_alternatives_answer_like_the_regex():
+    texts = set(_ODD)
+    for t in _texts("text"):
+        texts.add(t[:3000])
+        texts.update(sentences(t))
+    objects = _cue_objects()
+    assert len(objects) >= 8
+    for name, _, any_of in objects:
+        for t in texts:
+            assert any_of.found(t) == bool(any_of.rx.search(t)), (name, t[:200])
+
+
+def test_gates_in_front_of_the_alternatives_keep_their_answers():
+    texts = set(_ODD)
+    for t in _texts("text"):
+        texts.update(sentences(t))
+    for name, obj, any_of in _cue_objects():
+        for t in texts:
+            if isinstance(obj, textutil.Gate):
+                want = bool(obj._open(t) and obj.rx.search(t))
+            elif isinstance(obj, signals._AsciiGate):
+                want = bool(obj.rx.search(t)) if not t.isascii() else bool(
+                    any(a in t.lower() for a in obj.anchors) and obj.rx.search(t))
+            else:
+                want = bool(any_of.rx.search(t))
+            assert bool(obj.search(t)) == want, (name, t[:200])
+
+
+@pytest.mark.parametrize("pattern, literal", [
+    (r"always", "always"), (r"don'?t", "don"), (r"must(?:n'?t)?", "must"), (r"I'?d like (?:to|it)", "d like "),
+    (r"backwards? compatible", " compatible"), (r"cross[- ]platform", "platform"), (r"\w+\.py", ".py"), (r"a{2}b", "b"),
+    (r"x\.y", "x.y"), (r"[a-z]+", ""), (r"ab\u4e00cd", "ab"), (r"\x41bc", "bc"), (r"q\N{BULLET}rs", "rs"),
+])
+def test_longest_literal(pattern, literal):
+    assert textutil._longest_literal(pattern) == literal

@@ -16,7 +16,7 @@ from functools import lru_cache
 from memtui.core.records import MessageRecord
 
 from .edits import base, defs_in, dependency_changes, describe, is_config, is_doc, short_path, small_change
-from .textutil import Gate, clip, defluff, finish, human_list, join_clauses, lines_of, one_line, quote, sentences
+from .textutil import AnyOf, Gate, clip, defluff, finish, human_list, join_clauses, lines_of, one_line, quote, sentences
 from .transcript import Action, Transcript, Turn, error_line
 
 
@@ -87,18 +87,41 @@ _DIRECTIVE = re.compile(
 
 class _AsciiGate:
     """A case-insensitive regex behind cheap substring tests, for ASCII text only (lower() and re.I
-    agree there); other text goes straight to the regex. Every match contains one of `anchors`."""
+    agree there); other text goes straight to the regex. Every match contains one of `anchors`.
+    `split`: whether the regex matches is asked of AnyOf (search then says True / None)."""
 
-    __slots__ = ("rx", "anchors")
+    __slots__ = ("rx", "anchors", "any_of")
 
-    def __init__(self, rx: re.Pattern, anchors: tuple[str, ...]):
+    def __init__(self, rx: re.Pattern, anchors: tuple[str, ...], split: bool = False):
         self.rx = rx
         self.anchors = anchors
+        self.any_of = AnyOf(rx) if split else None
 
     def search(self, text: str):
         if text.isascii():
-            return self.rx.search(text) if any(map(text.lower().__contains__, self.anchors)) else None
-        return self.rx.search(text)
+            low = text.lower()
+            if not any(map(low.__contains__, self.anchors)):
+                return None
+        else:
+            low = None
+        if self.any_of is None:
+            return self.rx.search(text)
+        return True if self.any_of.found(text, low) else None
+
+
+class _Cues:
+    """A case-insensitive alternation of cue words: search says whether it matches (True / None)."""
+
+    __slots__ = ("any_of",)
+
+    def __init__(self, rx: re.Pattern):
+        self.any_of = AnyOf(rx)
+
+    def search(self, text: str):
+        return True if self.any_of.found(text) else None
+
+
+_PUSHBACK_ANY = _Cues(_PUSHBACK_ANY)
 
 
 _DIRECTIVE = _AsciiGate(_DIRECTIVE, (
@@ -107,7 +130,7 @@ _DIRECTIVE = _AsciiGate(_DIRECTIVE, (
     "ensure", "platform", "dependency", "compilation", "pure ", "vanilla", "should", "i want", "d like ", "i like",
     "i hate", "compatible", "at least", "no more than", "remember", "from now on", "going forward", "in the future",
     "for future reference", "note that", "fyi",
-))
+), split=True)
 _STRONG_DIRECTIVE = re.compile(
     r"\b(?:always|never|don'?t|do not|must(?:n'?t)?|only use|avoid|no external|without|keep it|prefer|"
     r"dependency[- ]free|compilation[- ]free|cross[- ]platform|pure|vanilla|do NOT|I (?:don'?t|do not) want|remember|"
@@ -126,6 +149,7 @@ _FIRST_PERSON_PREF = re.compile(
     r"\bI (?:always|never|prefer|like|hate|usually|don'?t like|don'?t want|want you to|would rather)\b|\bmy (?:preference|style|setup)\b",
     re.I,
 )
+_FIRST_PERSON_PREF = _Cues(_FIRST_PERSON_PREF)
 _BUG_REPORT = re.compile(
     r"\b(?:bug|broken|doesn'?t work|does not work|not working|isn'?t working|fails?|failing|crash\w*|error|exception|"
     r"not (?:displaying|showing|loading|rendering|updating|working|saving|visible)|wrong|incorrect|issue|regression|"
@@ -137,7 +161,7 @@ _BUG_REPORT = _AsciiGate(_BUG_REPORT, (
     "bug", "broken", "doesn", "does not work", "not working", "isn", "fail", "crash", "error", "exception",
     "not displaying", "not showing", "not loading", "not rendering", "not updating", "not saving", "not visible",
     "wrong", "incorrect", "issue", "regression", "fix", "glitch", "stuck", "hang", "freez", "blank", "missing", "mismatch",
-))
+), split=True)
 _BUG_FOUND = Gate(
     r"\b(?:bug|mismatch|the (?:issue|problem|cause) (?:is|was)|root cause|is (?:wrong|incorrect|flawed|broken|missing)|"
     r"was (?:wrong|incorrect|flawed|broken|missing)|caused by|because (?:the|it|of)|isn'?t (?:working|defined|set)|"
@@ -152,16 +176,19 @@ _CHANGE_VERB = Gate(
     ("now", "instead", "replac", "chang", "updat", "add", "remov", "switch", "migrat", "fix", "use", "using", "mov",
      "renam", "convert", "introduc", "extract", "merg", "combin", "split", "creat", "implement", "refactor",
      "support", "validat", "handl", "toggl", "prevent", "avoid", "→", "->"),
+    split=True,
 )
 _CAUSE = Gate(
     r"\b(?:because|so that|so the|to avoid|to prevent|since|which (?:means|lets|makes|avoids)|in order to|otherwise|due to)\b",
     ("because", "so that", "so the", "to avoid", "to prevent", "since", "which ", "in order to", "otherwise", "due to"),
+    split=True,
 )
 _GENERIC = Gate(
     r"\b(?:better (?:performance|user experience|ux|error handling)|cleaner|more efficient|future[- ]proof|modern|"
     r"maintainab\w+|responsive|readab\w+|robust|comprehensive|professional|polished|user[- ]friendly|seamless|helpful|essential)\b",
     ("better", "cleaner", "efficient", "future", "modern", "maintainab", "responsive", "readab", "robust",
      "comprehensive", "professional", "polished", "friendly", "seamless", "helpful", "essential"),
+    split=True,
 )
 _SKIP_START = re.compile(
     r"^(?:summary|changes made|what (?:i|was) (?:changed|done|did)|here'?s (?:what|a summary)|key (?:benefits|points|changes|features)|"
@@ -177,6 +204,7 @@ _SKIP_ANY = Gate(
     r"i can also|i can now)\b",
     ("let me know", "would you like", "do you want", "feel free", "happy to", "hope this", "enjoy", "you can now", "ready",
      "all set", "should now", "should work", "please confirm", "if you want", "if you'd like", "i can also", "i can now"),
+    split=True,
 )
 
 
@@ -301,27 +329,32 @@ def _gist_text(request: str) -> str:
 
 
 def _project_file_tokens(tr: Transcript) -> set[str]:
-    out: set[str] = set()
-    for a in tr.actions:
-        for f in a.files:
-            out.add(base(f).lower())
-            stem = base(f).rsplit(".", 1)[0].lower()
-            if len(stem) > 3:
-                out.add(stem)
+    """The names (and stems) of the files the session's calls touched, worked out once, when first asked for."""
+    out = tr.memo.get("file_tokens")
+    if out is None:
+        out = tr.memo["file_tokens"] = set()
+        for a in tr.actions:
+            for f in a.files:
+                b = base(f)
+                out.add(b.lower())
+                stem = b.rsplit(".", 1)[0].lower()
+                if len(stem) > 3:
+                    out.add(stem)
     return out
 
 
-def _mentions_project(text: str, files: set[str]) -> bool:
+def _mentions_project(text: str, tr: Transcript) -> bool:
+    files = _project_file_tokens(tr)
     low = text.lower()
     if any(f in low for f in files if len(f) > 3):
         return True
     return bool(re.search(r"`[^`]+`|\b[a-z]+[A-Z]\w+\b|\b\w+_\w+\b|\b\w+\.(?:py|js|ts|css|html|go|rs|json|toml)\b|\w+\(\)", text))
 
 
-def _tier_for(text: str, files: set[str]) -> str:
-    if _FIRST_PERSON_PREF.search(text) and not _mentions_project(text, files):
+def _tier_for(text: str, tr: Transcript) -> str:
+    if _FIRST_PERSON_PREF.search(text) and not _mentions_project(text, tr):
         return "developer"
-    if _DEV_TOPIC.search(text) and not _mentions_project(text, files):
+    if _DEV_TOPIC.search(text) and not _mentions_project(text, tr):
         return "developer"
     return "project"
 
@@ -547,7 +580,7 @@ def _correction_turn(t: Turn) -> bool:
         return False
     req = t.request
     first = (sentences(req) or [req])[0]
-    pushback = bool(_PUSHBACK_START.search(req) or (_PUSHBACK_ANY.search(first) and len(req) < 400))
+    pushback = bool(_PUSHBACK_START.search(req) or (len(req) < 400 and _PUSHBACK_ANY.search(first)))
     return bool(t.rejected_before) or pushback
 
 
@@ -563,7 +596,6 @@ def corrections(tr: Transcript, session) -> list[Candidate]:
     """User pushback after (or instead of) what the assistant did: preference, constraint or failed
     approach. Consecutive corrections of one task (the same file) become one statement."""
     out: list[Candidate] = []
-    files = _project_file_tokens(tr)
     root = _root(tr, session)
     groups: list[list[Turn]] = []
     for t in tr.turns:
@@ -591,7 +623,7 @@ def corrections(tr: Transcript, session) -> list[Candidate]:
             if nxt is not None:
                 text += f"; then {_action_gist(nxt, root, short=True)}"
         req = " ".join(t.request for t in g)
-        tier = _tier_for(req + " " + (rej.command if rej else ""), files)
+        tier = _tier_for(req + " " + (rej.command if rej else ""), tr)
         kind = "preference"
         if re.search(r"\b(?:never|must|don'?t|do not|only|without|no)\b|不要|不用|不需要", req, re.I):
             kind = "constraint" if tier == "project" else "preference"
@@ -615,7 +647,7 @@ def corrections(tr: Transcript, session) -> list[Candidate]:
         later = [b for b in tr.actions[i + 1:] if b.turn == a.turn]
         nxt = _first_ok_after(later, a.family if a.family in ("edit", "shell") else None)
         text = _correction_text(clip(a.reason, 170), a, nxt, root)
-        tier = _tier_for(a.reason + " " + a.command, files)
+        tier = _tier_for(a.reason + " " + a.command, tr)
         msgs = [a.result, a.use] + ([nxt.use] if nxt else [])
         out.append(_cand(text, "preference", tier, 0.85, 0.95, msgs, a.use.position, key=f"rej{a.use.id}"))
     return out
@@ -654,7 +686,6 @@ def _correction_text(words: str, rej: Action | None, nxt: Action | None, root: s
 def requirements(tr: Transcript, session) -> list[Candidate]:
     """Standing instructions in user requests: 'don't use external frameworks', 'keep it 3 files', 'I prefer ...'."""
     out: list[Candidate] = []
-    files = _project_file_tokens(tr)
     for t in tr.turns:
         if not t.user or t.slash or _ABANDON.search(t.request):
             continue
@@ -679,7 +710,7 @@ def requirements(tr: Transcript, session) -> list[Candidate]:
         subject = _subject_files(" ".join(directive_sents))
         body = join_clauses(picked, 260, "; ")
         text = (f"User requirement for {subject}: " if subject else "User requirement: ") + body
-        tier = _tier_for(body, files)
+        tier = _tier_for(body, tr)
         kind = "preference" if tier == "developer" or re.search(r"\bprefer|\blike\b", body, re.I) else "constraint"
         score = 0.7 + min(0.2, 0.05 * strength)
         out.append(_cand(text, kind, tier, 0.7, score, list(t.user), t.user[0].position, key=f"turn{t.index}:req"))
@@ -904,10 +935,10 @@ _FINDING = Gate(
      "computed", " set ", "defined", "handled", "generated", "built", "configured", "reason", "currently", "right now",
      "确认", "確認", "定位到", "原因", "实际上", "實際上", "目前被", "现在也", "現在也", "发现", "發現"),
 )
-_OBSERVATION = re.compile(
+_OBSERVATION = _Cues(re.compile(
     r"\bI (?:noticed|see|saw|found|realized)\b|\bit (?:seems|looks like)\b|\bthere'?s a bug\b|注意到|发现|發現|看到|为什么会|為什麼會",
     re.I,
-)
+))
 
 
 def findings(tr: Transcript, session) -> list[Candidate]:

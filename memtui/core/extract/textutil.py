@@ -49,6 +49,167 @@ def normalize(text: str) -> str:
     return text
 
 
+# --- whether a case-insensitive alternation of cue words matches, cheaply -------------------------------
+#
+# A regex such as r"\b(?:always|never|don'?t|...)\b|不要|..." matches a text if and only if one of its
+# alternatives does (r"\b(?:always)\b", r"\b(?:never)\b", ...). Each alternative is kept with the longest
+# run of literal characters every match of it contains ("always", "don", ...); only the alternatives
+# whose literal is in the lower-cased text are tried, each a tiny regex. Python's re tries every
+# alternative at every position of the text, so this is several times faster for a yes/no answer.
+# Lower-casing finds every literal a case-insensitive match can contain, except around the three
+# characters re folds to ASCII letters differently from str.lower(): text with one of them is given to
+# the whole regex.
+
+_FOLDS_ODDLY = ("\u0131", "\u017f", "\u0130")  # dotless i, long s, capital I with dot
+
+
+def _class_end(p: str, i: int) -> int:
+    """Index just past the character class that starts at p[i] == '['."""
+    j = i + 1
+    if p[j:j + 1] == "^":
+        j += 1
+    if p[j:j + 1] == "]":
+        j += 1
+    while p[j] != "]":
+        j += 2 if p[j] == "\\" else 1
+    return j + 1
+
+
+def _after_quantifier(p: str, i: int) -> int:
+    """Index past the quantifier (and its lazy / possessive mark) at p[i], or i when there is none."""
+    if p[i:i + 1] == "{":
+        i = p.index("}", i) + 1
+    elif p[i:i + 1] in ("?", "*", "+"):
+        i += 1
+    else:
+        return i
+    return i + 1 if p[i:i + 1] in ("?", "+") else i
+
+
+def _split_top(p: str) -> list[str]:
+    """The top-level alternatives of a pattern string."""
+    parts, depth, i, start = [], 0, 0, 0
+    while i < len(p):
+        c = p[i]
+        if c == "\\":
+            i += 2
+            continue
+        if c == "[":
+            i = _class_end(p, i)
+            continue
+        if c == "(":
+            depth += 1
+        elif c == ")":
+            depth -= 1
+            if depth < 0:
+                raise ValueError(f"unbalanced pattern: {p!r}")
+        elif c == "|" and depth == 0:
+            parts.append(p[start:i])
+            start = i + 1
+        i += 1
+    if depth:
+        raise ValueError(f"unbalanced pattern: {p!r}")
+    parts.append(p[start:])
+    return parts
+
+
+def _alternatives(p: str) -> list[tuple[str, str]]:
+    """(pattern, the part that holds its literals) for each alternative of `p`; a top-level
+    r"\b(?:a|b)\b" gives r"\b(?:a)\b" and r"\b(?:b)\b" (r"\b(?:a|b)": r"\b(?:a)" and r"\b(?:b)")."""
+    out = []
+    for part in _split_top(p):
+        if part.startswith("\\b(?:") and part.endswith(")"):
+            end = ")\\b" if part.endswith(")\\b") else ")"
+            try:
+                inner = _split_top(part[5:-len(end)])
+            except ValueError:  # the group does not run to the end
+                inner = None
+            if inner is not None:
+                out.extend((f"\\b(?:{a}{end}", a) for a in inner)
+                continue
+        out.append((part, part))
+    return out
+
+
+_ESCAPE_TAIL = {"x": 2, "u": 4, "U": 8}  # characters after \x, \u, \U
+
+
+def _longest_literal(p: str) -> str:
+    """The longest run of literal characters that every match of `p` (no top-level '|') contains:
+    characters outside groups and classes, not repeated or optional; '' if there is none."""
+    runs, cur, depth, i = [], "", 0, 0
+    while i < len(p):
+        c = p[i]
+        if c == "\\":
+            e = p[i + 1]
+            end = i + 2 + _ESCAPE_TAIL.get(e, 0)
+            if e == "N":  # \N{NAME}
+                end = p.index("}", i) + 1
+            j = _after_quantifier(p, end)
+            if depth == 0 and not e.isalnum() and j == i + 2:
+                cur += e  # an escaped punctuation mark: itself
+            else:
+                runs.append(cur)
+                cur = ""
+            i = j
+        elif c == "[":
+            runs.append(cur)
+            cur = ""
+            i = _after_quantifier(p, _class_end(p, i))
+        elif c == "(":
+            depth += 1
+            runs.append(cur)
+            cur = ""
+            i += 1
+        elif c == ")":
+            depth -= 1
+            i = _after_quantifier(p, i + 1)
+        elif depth > 0:
+            i += 1
+        elif c in ".^$?*+{":
+            runs.append(cur)
+            cur = ""
+            i += 1
+        else:
+            j = _after_quantifier(p, i + 1)
+            if j != i + 1:  # this character is optional or repeated
+                runs.append(cur)
+                cur = ""
+            else:
+                cur += c
+            i = j
+    runs.append(cur)
+    return max(runs, key=len)
+
+
+class AnyOf:
+    """bool(rx.search(text)) for a case-insensitive regex `rx`, one alternative at a time (see above)."""
+
+    __slots__ = ("rx", "literals", "by_literal")
+
+    def __init__(self, rx: re.Pattern):
+        if not rx.flags & re.I:
+            raise ValueError("AnyOf is for case-insensitive patterns")
+        self.rx = rx
+        by: dict[str, list[re.Pattern]] = {}
+        for pattern, core in _alternatives(rx.pattern):
+            by.setdefault(_longest_literal(core).lower(), []).append(re.compile(pattern, rx.flags))
+        self.by_literal = by
+        self.literals = tuple(by)
+
+    def found(self, text: str, low: str | None = None) -> bool:
+        """`low`: text.lower() when the caller has it."""
+        if not text.isascii() and any(map(text.__contains__, _FOLDS_ODDLY)):
+            return self.rx.search(text) is not None
+        if low is None:
+            low = text.lower()
+        for lit in filter(low.__contains__, self.literals):
+            for rx in self.by_literal[lit]:
+                if rx.search(text):
+                    return True
+        return False
+
+
 _LOWER: list = [None, ""]  # (last text a Gate tested, its lower())
 
 
@@ -60,11 +221,13 @@ class Gate:
     `anchors` (lower case), so a line without any of them is rejected by a few C-speed `in` tests.
     """
 
-    __slots__ = ("rx", "anchors")
+    __slots__ = ("rx", "anchors", "any_of")
 
-    def __init__(self, pattern: str, anchors: tuple[str, ...] | list[str], flags: int = re.I):
+    def __init__(self, pattern: str, anchors: tuple[str, ...] | list[str], flags: int = re.I, split: bool = False):
+        """`split`: past the gate, ask AnyOf whether the regex matches (search then says True / None)."""
         self.rx = re.compile(pattern, flags)
         self.anchors = tuple(anchors)
+        self.any_of = AnyOf(self.rx) if split else None
 
     def _open(self, text: str) -> bool:
         # several gates usually test the same line in a row: its lower-case form is kept
@@ -77,7 +240,11 @@ class Gate:
         return any(map(low.__contains__, self.anchors))
 
     def search(self, text: str):
-        return self.rx.search(text) if self._open(text) else None
+        if not self._open(text):
+            return None
+        if self.any_of is None:
+            return self.rx.search(text)
+        return True if self.any_of.found(text, _LOWER[1]) else None
 
     def findall(self, text: str) -> list:
         return self.rx.findall(text) if self._open(text) else []

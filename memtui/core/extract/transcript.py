@@ -11,8 +11,9 @@ from __future__ import annotations
 
 import json
 import re
+from collections import deque
 from dataclasses import dataclass, field
-from functools import cached_property
+from functools import cached_property, lru_cache
 
 import orjson
 
@@ -184,6 +185,7 @@ class Transcript:
     project: str  # a short name for the project (last path part of the root / cwd)
     system: list[MessageRecord]
     commits: dict[int, list[tuple[str, str]]] = field(default_factory=dict)  # message id -> (hash, subject)
+    memo: dict = field(default_factory=dict, repr=False)  # values the generators derive from the session, kept
 
     def by_id(self) -> dict[int, MessageRecord]:
         return {m.id: m for m in self.messages}
@@ -242,6 +244,7 @@ def _real_user_text(m: MessageRecord) -> str:
 # --- actions -------------------------------------------------------------------------------------
 
 
+@lru_cache(maxsize=1024)
 def _family(name: str) -> str:
     n = name.lower()
     n = n.split("__")[-1] if n.startswith("mcp__") else n
@@ -512,7 +515,11 @@ def read(session, messages: list[MessageRecord]) -> Transcript:
     actions: list[Action] = []
     turns: list[Turn] = []
     system: list[MessageRecord] = []
-    pending: list[Action] = []
+    # calls still waiting for their result, in order and by tool name (a call leaves both when it
+    # gets its result: the first waiting one of the result's tool name, or the first of all when the
+    # result names no tool; one that has its result is skipped wherever it is still listed)
+    pending: deque[Action] = deque()
+    pending_by_name: dict[str, deque[Action]] = {}
     current = Turn(index=0, user=[], request="")
     readable = 0
     last_user_pos = -10
@@ -524,18 +531,21 @@ def read(session, messages: list[MessageRecord]) -> Transcript:
             act.turn = current.index
             actions.append(act)
             pending.append(act)
+            waiting = pending_by_name.get(act.name)
+            if waiting is None:
+                waiting = pending_by_name[act.name] = deque()
+            waiting.append(act)
             current.items.append(act)
             continue
         if m.kind == "tool_result":
-            idx = None
-            for k, cand in enumerate(pending):
-                if m.tool_name and cand.name == m.tool_name:
-                    idx = k
+            match = None
+            waiting = pending_by_name.get(m.tool_name) if m.tool_name else pending
+            while waiting:
+                cand = waiting.popleft()
+                if cand.result is None:
+                    match = cand
                     break
-            if idx is None and pending and not m.tool_name:
-                idx = 0
-            if idx is not None:
-                match = pending.pop(idx)
+            if match is not None:
                 match.result = m
                 _classify_result(match)
             continue
