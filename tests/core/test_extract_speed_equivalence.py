@@ -125,6 +125,8 @@ def test_cue_word_alternatives_answer_like_the_regex():
         texts.update(sentences(t))
     objects = _cue_objects()
     assert len(objects) >= 8
+    for name, _, any_of in objects:  # each alternative stands alone, behind a literal of its own
+        assert "" not in any_of.literals, name
     for name, _, any_of in objects:
         for t in texts:
             assert any_of.found(t) == bool(any_of.rx.search(t)), (name, t[:200])

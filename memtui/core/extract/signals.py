@@ -90,17 +90,18 @@ class _AsciiGate:
     agree there); other text goes straight to the regex. Every match contains one of `anchors`.
     `split`: whether the regex matches is asked of AnyOf (search then says True / None)."""
 
-    __slots__ = ("rx", "anchors", "any_of")
+    __slots__ = ("rx", "anchors", "any_of", "needless")
 
     def __init__(self, rx: re.Pattern, anchors: tuple[str, ...], split: bool = False):
         self.rx = rx
         self.anchors = anchors
         self.any_of = AnyOf(rx) if split else None
+        self.needless = self.any_of is not None and self.any_of.implies(anchors, ascii_only=True)
 
     def search(self, text: str):
         if text.isascii():
             low = text.lower()
-            if not any(map(low.__contains__, self.anchors)):
+            if not self.needless and not any(map(low.__contains__, self.anchors)):
                 return None
         else:
             low = None
@@ -1114,7 +1115,7 @@ _EDIT_REASON = _AsciiGate(re.compile(
     r"accessible|compatib\w*|broken|wrong)\b",
     re.I,
 ), ("fix", "to match", "so that", "because", "instead of", "avoid", "prevent", "warning", "error", "bug", "mismatch",
-    "deprecated", "globally", "accessible", "compatib", "broken", "wrong"))
+    "deprecated", "globally", "accessible", "compatib", "broken", "wrong"), split=True)
 _READING = re.compile(r"^(?:Read|Let me (?:read|check|look)|Looking)\b")
 _LET_ME = re.compile(r"^(?:now |so )?(?:let me|i'?ll|i will|i need to|we need to)\s+", re.I)
 
@@ -1675,7 +1676,7 @@ def doc_facts(tr: Transcript, session) -> list[Candidate]:
 _SUGGEST = _AsciiGate(re.compile(
     r"\b(?:suggest\w*|ideas?|could (?:also )?add|enhance\w*|improvements?|features? (?:you|we) could|would you like|options?|consider adding)\b",
     re.I,
-), ("suggest", "idea", "could ", "enhance", "improvement", "feature", "would you like", "option", "consider adding"))
+), ("suggest", "idea", "could ", "enhance", "improvement", "feature", "would you like", "option", "consider adding"), split=True)
 
 
 def suggestions(tr: Transcript, session) -> list[Candidate]:
@@ -1709,7 +1710,7 @@ _VERIFIED = _AsciiGate(re.compile(
     r"(?:run|tested|verified)|untested|open `?[\w./-]+\.html`? (?:directly )?in (?:a|your) (?:web )?browser|manual(?:ly)? (?:test|check|verif)\w*|"
     r"there (?:is|are) no (?:test|tests|test suite))",
     re.I,
-), ("test", "run", "verified", "browser", "manual"))
+), ("test", "run", "verified", "browser", "manual"), split=True)
 
 
 def verification(tr: Transcript, session) -> list[Candidate]:

@@ -118,7 +118,7 @@ def _alternatives(p: str) -> list[tuple[str, str]]:
     r"\b(?:a|b)\b" gives r"\b(?:a)\b" and r"\b(?:b)\b" (r"\b(?:a|b)": r"\b(?:a)" and r"\b(?:b)")."""
     out = []
     for part in _split_top(p):
-        if part.startswith("\\b(?:") and part.endswith(")"):
+        if part.startswith("\\b(?:") and part.endswith((")", ")\\b")):
             end = ")\\b" if part.endswith(")\\b") else ")"
             try:
                 inner = _split_top(part[5:-len(end)])
@@ -197,6 +197,11 @@ class AnyOf:
         self.by_literal = by
         self.literals = tuple(by)
 
+    def implies(self, anchors, ascii_only: bool = False) -> bool:
+        """Whether every match holds one of `anchors` (each literal holds one; `ascii_only`: for ASCII
+        text, where a literal with other characters cannot be)."""
+        return all(any(a in lit for a in anchors) for lit in self.literals if not ascii_only or lit.isascii())
+
     def found(self, text: str, low: str | None = None) -> bool:
         """`low`: text.lower() when the caller has it."""
         if not text.isascii() and any(map(text.__contains__, _FOLDS_ODDLY)):
@@ -221,13 +226,15 @@ class Gate:
     `anchors` (lower case), so a line without any of them is rejected by a few C-speed `in` tests.
     """
 
-    __slots__ = ("rx", "anchors", "any_of")
+    __slots__ = ("rx", "anchors", "any_of", "needless")
 
     def __init__(self, pattern: str, anchors: tuple[str, ...] | list[str], flags: int = re.I, split: bool = False):
         """`split`: past the gate, ask AnyOf whether the regex matches (search then says True / None)."""
         self.rx = re.compile(pattern, flags)
         self.anchors = tuple(anchors)
         self.any_of = AnyOf(self.rx) if split else None
+        # the gate adds nothing when each alternative's literal holds an anchor (it opens whenever one is there)
+        self.needless = self.any_of is not None and self.any_of.implies(self.anchors)
 
     def _open(self, text: str) -> bool:
         # several gates usually test the same line in a row: its lower-case form is kept
@@ -240,6 +247,12 @@ class Gate:
         return any(map(low.__contains__, self.anchors))
 
     def search(self, text: str):
+        # (text with a character re folds unlike str.lower() keeps the gate: its answer is the gate's)
+        if self.needless and (text.isascii() or not any(map(text.__contains__, _FOLDS_ODDLY))):
+            if text is not _LOWER[0]:
+                _LOWER[0] = text
+                _LOWER[1] = text.lower()
+            return True if self.any_of.found(text, _LOWER[1]) else None
         if not self._open(text):
             return None
         if self.any_of is None:
