@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import os
 import threading
+import time
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Iterator
+from typing import Callable, Iterator, TypeVar
 
 from peewee import SqliteDatabase
 from textual import work
@@ -21,6 +22,10 @@ from memtui.ui.messages import DatabaseFailed, DatabaseReady
 from memtui.ui.screens.help import HelpScreen
 from memtui.ui.screens.registry import OTHER_SCREENS, screen_class
 from memtui.ui.screens.review import ReviewScreen
+
+T = TypeVar("T")
+WRITE_WAIT_S = 300.0  # how long a change waits for another writer, at most (beyond the busy timeout)
+WRITE_RETRY_S = 0.5
 
 STYLE_FILES = ("memtui.tcss", "review.tcss", "transcript.tcss", "dialogs.tcss", "curate.tcss", "export.tcss")
 POLL_SECONDS = 2.0
@@ -124,6 +129,28 @@ class MemtuiApp(App[None]):
         finally:
             if not self.db.in_transaction():
                 self.db.close()
+
+    def write(self, work: Callable[[SqliteDatabase], T], action: str) -> T:
+        """Run `work` (a write in its own transaction) with the database, from a worker thread. When
+        another process holds the write lock past the busy timeout (an import storing a long
+        session), the person is told once that `action` waits, and the work is tried again, for up
+        to WRITE_WAIT_S: a transaction that could not start wrote nothing, so trying again is safe."""
+        started = time.monotonic()
+        told = False
+        while True:
+            try:
+                with self.connection() as db:
+                    return work(db)
+            except Exception as exc:
+                message = str(exc).lower()
+                if not ("locked" in message or "busy" in message) or time.monotonic() - started > WRITE_WAIT_S:
+                    raise
+            if not told:
+                self.call_from_thread(
+                    self.notify, "Another process (an import?) is writing; this goes through as soon as it is done.",
+                    title=f"{action}: waiting", timeout=5, markup=False)
+                told = True
+            time.sleep(WRITE_RETRY_S)
 
     # --- actions ---------------------------------------------------------------------------
 

@@ -528,7 +528,10 @@ async def test_stays_responsive_while_another_process_imports(review_data, make_
                     began = time.monotonic()
                     await key_latency(pilot, key, switched(review.session.id))
                     presses.append((began, time.monotonic()))
-                if not approved and len(presses) >= 6:
+                # (the approve goes to the proposal shown: wait until that is `first` again, since the
+                # session list may have grown and moved meanwhile)
+                shown = current(app)
+                if not approved and len(presses) >= 6 and shown is not None and shown.id == first:
                     send_key(app, "a")
                     approved = True
             out, err = proc.communicate(timeout=180)
@@ -539,6 +542,7 @@ async def test_stays_responsive_while_another_process_imports(review_data, make_
             if proc.poll() is None:
                 proc.kill()
         assert len(presses) >= 10, "the import was over too soon to test anything"
+        assert approved, "the first proposal was never shown again while the import ran"
         assert growth, "the import never wrote?"
         writing = (growth[0], growth[-1])
         overlapping = [p for p in presses if p[0] <= writing[1] and p[1] >= writing[0]]
@@ -592,6 +596,50 @@ async def test_a_write_lock_held_elsewhere_does_not_freeze_the_ui(review_data, m
             holder.wait(timeout=30)
             await settle(pilot)
             assert status(review_data, first)[0] == "approved"
+    finally:
+        if holder.poll() is None:
+            holder.kill()
+
+
+async def test_a_change_waits_for_a_writer_that_holds_the_lock_past_the_busy_timeout(review_data, make_app,
+                                                                                     monkeypatch):
+    """An import storing a long session can hold the write lock longer than the busy timeout: the
+    approve says it waits, tries again, and lands when the lock is free (it used to fail)."""
+    import subprocess
+
+    from memtui.core import db as dbmod
+
+    monkeypatch.setitem(dbmod.PRAGMAS, "busy_timeout", 200)  # (10 s in use: a shorter wait, same path)
+    holder = subprocess.Popen(
+        [sys.executable, "-c", (
+            "import sqlite3, sys, time\n"
+            "c = sqlite3.connect(sys.argv[1], isolation_level=None)\n"
+            "c.execute('BEGIN IMMEDIATE')\n"
+            "print('locked', flush=True)\n"
+            "time.sleep(float(sys.argv[2]))\n"
+            "c.execute('COMMIT')\n"
+        ), str(review_data.path), "2"],
+        stdout=subprocess.PIPE, text=True,
+    )
+    app = make_app(review_data)
+    first = review_data.memories["shop"][0]
+    try:
+        assert holder.stdout.readline().strip() == "locked"
+        async with app.run_test(size=(120, 36)) as pilot:
+            await started(pilot)
+            send_key(app, "a")
+            deadline = time.monotonic() + 10
+            while not any("waiting" in (n.title or "") for n in app._notifications):
+                assert time.monotonic() < deadline, "no word that the approve waits"
+                await pilot.pause(0.05)
+            assert holder.poll() is None and status(review_data, first)[0] == "proposed"
+            holder.wait(timeout=30)
+            deadline = time.monotonic() + 10
+            while status(review_data, first)[0] != "approved":
+                assert time.monotonic() < deadline, "the approve never landed"
+                await pilot.pause(0.1)
+            await settle(pilot)
+            assert not any("failed" in (n.title or "") for n in app._notifications)
     finally:
         if holder.poll() is None:
             holder.kill()

@@ -384,8 +384,7 @@ class MemoryListScreen(Screen):
     @work(thread=True, group="actions")
     def _run_bulk(self, action: str, func: BulkFunc, leaves: bool) -> None:
         try:
-            with self.app.connection() as db:
-                changed, summary = func(db)
+            changed, summary = self.app.write(func, action)
         except memories.MemoryError_ as exc:
             self.post_message(BulkFailed(action, str(exc)))
         except Exception as exc:  # a locked database, a full disk: say so, keep running

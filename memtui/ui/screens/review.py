@@ -561,12 +561,14 @@ class ReviewScreen(Screen):
 
     @work(thread=True, group="actions")
     def _run_action(self, action: str, func: ActionFunc, session_id: int | None, focus: int | None) -> None:
+        def work(db):
+            changed, summary = func(db)
+            session = store.get_session(db, session_id) if session_id is not None else None
+            proposals = tuple(memories.list_memories(db, session_id=session_id, order="id")) if session_id else ()
+            return changed, summary, session, proposals, store.review_counts(db)
+
         try:
-            with self.app.connection() as db:
-                changed, summary = func(db)
-                session = store.get_session(db, session_id) if session_id is not None else None
-                proposals = tuple(memories.list_memories(db, session_id=session_id, order="id")) if session_id else ()
-                counts = store.review_counts(db)
+            changed, summary, session, proposals, counts = self.app.write(work, action)
         except memories.MemoryError_ as exc:
             self.post_message(ActionFailed(action, str(exc)))
         except Exception as exc:  # a locked database, a full disk: say so, keep running
