@@ -564,11 +564,11 @@ async def test_stays_responsive_while_another_process_imports(review_data, make_
         assert [s.external_id for s in review.sessions.sessions] == ["big-session", "shop-session", "api-session", "notes-session"]
 
 
-async def test_a_write_lock_held_elsewhere_does_not_freeze_the_ui(review_data, make_app):
-    """Another process holds the write lock: the approve waits in its worker, the keys do not."""
+def _hold_write_lock(path, seconds: float):
+    """Another process that takes the write lock, says "locked", and keeps it `seconds`."""
     import subprocess
 
-    holder = subprocess.Popen(
+    return subprocess.Popen(
         [sys.executable, "-c", (
             "import sqlite3, sys, time\n"
             "c = sqlite3.connect(sys.argv[1], isolation_level=None)\n"
@@ -576,9 +576,14 @@ async def test_a_write_lock_held_elsewhere_does_not_freeze_the_ui(review_data, m
             "print('locked', flush=True)\n"
             "time.sleep(float(sys.argv[2]))\n"
             "c.execute('COMMIT')\n"
-        ), str(review_data.path), "3"],
+        ), str(path), str(seconds)],
         stdout=subprocess.PIPE, text=True,
     )
+
+
+async def test_a_write_lock_held_elsewhere_does_not_freeze_the_ui(review_data, make_app):
+    """Another process holds the write lock: the approve waits in its worker, the keys do not."""
+    holder = _hold_write_lock(review_data.path, 3)
     app = make_app(review_data)
     first = review_data.memories["shop"][0]
     api, shop = review_data.sessions["api"], review_data.sessions["shop"]
@@ -605,22 +610,10 @@ async def test_a_change_waits_for_a_writer_that_holds_the_lock_past_the_busy_tim
                                                                                      monkeypatch):
     """An import storing a long session can hold the write lock longer than the busy timeout: the
     approve says it waits, tries again, and lands when the lock is free (it used to fail)."""
-    import subprocess
-
     from memtui.core import db as dbmod
 
     monkeypatch.setitem(dbmod.PRAGMAS, "busy_timeout", 200)  # (10 s in use: a shorter wait, same path)
-    holder = subprocess.Popen(
-        [sys.executable, "-c", (
-            "import sqlite3, sys, time\n"
-            "c = sqlite3.connect(sys.argv[1], isolation_level=None)\n"
-            "c.execute('BEGIN IMMEDIATE')\n"
-            "print('locked', flush=True)\n"
-            "time.sleep(float(sys.argv[2]))\n"
-            "c.execute('COMMIT')\n"
-        ), str(review_data.path), "2"],
-        stdout=subprocess.PIPE, text=True,
-    )
+    holder = _hold_write_lock(review_data.path, 2)
     app = make_app(review_data)
     first = review_data.memories["shop"][0]
     try:
