@@ -16,7 +16,7 @@ from functools import lru_cache
 from memtui.core.records import MessageRecord
 
 from .edits import base, defs_in, dependency_changes, describe, is_config, is_doc, short_path, small_change
-from .textutil import AnyOf, Gate, clip, defluff, finish, human_list, join_clauses, lines_of, one_line, quote, sentences
+from .textutil import AnyOf, Gate, clip, defluff, finish, human_list, join_clauses, lines_of, lower_of, one_line, quote, sentences
 from .transcript import Action, Transcript, Turn, error_line
 
 
@@ -450,7 +450,7 @@ def _scored_items(texts: list[tuple[str, float]], request: str = "") -> list[tup
                     continue
                 if pre:
                     line = _as_done(line)
-                low = line.lower()
+                low = lower_of(line)
                 s = bonus
                 codes = len(_CODEISH.findall(line))
                 digit = _DIGIT.search(line) is not None

@@ -218,6 +218,14 @@ class AnyOf:
 _LOWER: list = [None, ""]  # (last text a Gate tested, its lower())
 
 
+def lower_of(text: str) -> str:
+    """text.lower(), shared with the gates that test the same text next (or tested it last)."""
+    if text is not _LOWER[0]:
+        _LOWER[0] = text
+        _LOWER[1] = text.lower()
+    return _LOWER[1]
+
+
 class Gate:
     """A case-insensitive regex behind cheap substring tests.
 
@@ -238,21 +246,12 @@ class Gate:
 
     def _open(self, text: str) -> bool:
         # several gates usually test the same line in a row: its lower-case form is kept
-        if text is _LOWER[0]:
-            low = _LOWER[1]
-        else:
-            low = text.lower()
-            _LOWER[0] = text
-            _LOWER[1] = low
-        return any(map(low.__contains__, self.anchors))
+        return any(map(lower_of(text).__contains__, self.anchors))
 
     def search(self, text: str):
         # (text with a character re folds unlike str.lower() keeps the gate: its answer is the gate's)
         if self.needless and (text.isascii() or not any(map(text.__contains__, _FOLDS_ODDLY))):
-            if text is not _LOWER[0]:
-                _LOWER[0] = text
-                _LOWER[1] = text.lower()
-            return True if self.any_of.found(text, _LOWER[1]) else None
+            return True if self.any_of.found(text, lower_of(text)) else None
         if not self._open(text):
             return None
         if self.any_of is None:
