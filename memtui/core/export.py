@@ -674,7 +674,6 @@ def _render_json(db, rows: list[tuple], limit: int | None, scrub: bool, all_toke
     """The selected memories in memories.export_store's schema (`memtui load` reads it back);
     laid out like json.dumps(indent=2, sort_keys=True)."""
     evidence, sessions = _evidence(db, rows)
-    opt = orjson.OPT_INDENT_2 | orjson.OPT_SORT_KEYS
     pieces: list[str] = []
     tokens: list[int] = []
     used = len(_JSON_HEAD) + len(_JSON_TAIL)
@@ -706,7 +705,7 @@ def _render_json(db, rows: list[tuple], limit: int | None, scrub: bool, all_toke
         obj = _json_object(r, evidence.get(r[0], []), sessions.get(r[10], (None, None)), scrub)
         strings.extend(v for v in (obj["text"], obj["project"], obj["session"], obj["extractor"], obj["tool"]) if v)
         strings.extend(v for e in obj["evidence"] for v in (e["quote"], e["message"]) if v)
-        piece = "\n    " + orjson.dumps(obj, option=opt).decode().replace("\n", "\n    ")
+        piece = _json_piece(obj).decode()
         cost = _size(piece) + (1 if pieces else 0)  # the comma between items
         if limit is not None and (used + cost > limit or len(tokens) > len(pieces)):
             if not all_tokens:
