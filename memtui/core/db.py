@@ -90,8 +90,9 @@ def _clean_stamp(db: SqliteDatabase) -> None:
 # export of a scope joins the pieces instead of building 100,000 objects (export._whole_json). A
 # piece is made by an export and marked by memory.json_ready = 1; whatever changes what it says
 # (any column of the memory, its evidence, the external id of a message it quotes, its session's
-# id or tool, its project's root) sets json_ready to NULL and drops the piece, by these triggers,
-# whoever writes: memtui, raw SQL, a foreign key's ON DELETE. A new row has no piece.
+# id or tool, its project's root) sets json_ready to NULL and lists the memory in
+# memory_json_stale (its piece is out of date), by these triggers, whoever writes: memtui, raw
+# SQL, a foreign key's ON DELETE. A new row has no piece.
 JSON_SQL = [
     "CREATE TABLE IF NOT EXISTS memory_json (grp INTEGER NOT NULL, last_seen_at REAL NOT NULL,"
     " id INTEGER NOT NULL, tier TEXT NOT NULL, pinned INTEGER NOT NULL, project_id INTEGER, piece BLOB NOT NULL,"
@@ -100,15 +101,18 @@ JSON_SQL = [
     # the exportable memories without a piece (few, as memory_unchecked)
     "CREATE INDEX IF NOT EXISTS memory_json_missing ON memory(id)"
     " WHERE status = 'approved' AND forgotten_at IS NULL AND json_ready IS NULL",
+    # the memories whose piece went out of date: an export leaves their pieces out and, when it can
+    # write, deletes them (deleting 50,000 pieces one by one in the triggers doubled a bulk forget)
+    "CREATE TABLE IF NOT EXISTS memory_json_stale (id INTEGER PRIMARY KEY)",
 ]
 _STALE = "UPDATE memory SET json_ready = NULL WHERE json_ready IS NOT NULL AND"
+_GONE = "INSERT OR IGNORE INTO memory_json_stale (id) VALUES (old.id);"
 _PIECE_COLUMNS = [f.column_name for f in Memory._meta.sorted_fields if f.column_name not in ("clean_stamp", "fingerprint")]
 JSON_TRIGGERS = {
     # any column but the two no piece shows (so that stamping a text clean keeps its piece)
     "memory_json_au": f"CREATE TRIGGER memory_json_au AFTER UPDATE OF {', '.join(_PIECE_COLUMNS)} ON memory"
-    f" WHEN old.json_ready IS NOT NULL BEGIN DELETE FROM memory_json WHERE id = old.id; {_STALE} id = new.id; END",
-    "memory_json_ad": "CREATE TRIGGER memory_json_ad AFTER DELETE ON memory WHEN old.json_ready IS NOT NULL BEGIN "
-    "DELETE FROM memory_json WHERE id = old.id; END",
+    f" WHEN old.json_ready IS NOT NULL BEGIN {_GONE} {_STALE} id = new.id; END",
+    "memory_json_ad": f"CREATE TRIGGER memory_json_ad AFTER DELETE ON memory WHEN old.json_ready IS NOT NULL BEGIN {_GONE} END",
     "evidence_json_ai": "CREATE TRIGGER evidence_json_ai AFTER INSERT ON evidence BEGIN "
     f"{_STALE} id = new.memory_id; END",
     "evidence_json_au": "CREATE TRIGGER evidence_json_au AFTER UPDATE ON evidence BEGIN "
@@ -142,6 +146,7 @@ def _json_parts(db: SqliteDatabase) -> None:
             # a piece made while the trigger was missing or different cannot be trusted
             db.execute_sql("DELETE FROM memory_json")
             db.execute_sql("UPDATE memory SET json_ready = NULL WHERE json_ready IS NOT NULL")
+            db.execute_sql("DELETE FROM memory_json_stale")
 
 
 def _rank_index(db: SqliteDatabase) -> None:
@@ -233,7 +238,7 @@ def _export_parts_ready(db: SqliteDatabase) -> bool:
     """Whether the export's triggers, tables and indexes (schemas 2 and 3) are there as this
     version makes them."""
     names = ("memory_text_au", "memory_unchecked", "memory_json", "memory_json_id", "memory_json_missing",
-             *JSON_TRIGGERS)
+             "memory_json_stale", *JSON_TRIGGERS)
     found = dict(db.execute_sql(
         f"SELECT name, sql FROM sqlite_master WHERE name IN ({','.join('?' * len(names))})"
         " OR (tbl_name = 'memory' AND name LIKE 'memory_rank%')", (*names, )

@@ -572,6 +572,8 @@ def _whole_json(db, where: str, args: list) -> tuple[tuple[bytes, ...], int] | N
     with _snapshot(db):  # what was checked is what is read
         if current_stamp(db) is None or db.execute_sql(missing, args).fetchone():
             return None
+        if db.execute_sql("SELECT 1 FROM memory_json_stale LIMIT 1").fetchone():  # (a store it could not write)
+            where += " AND m.id NOT IN (SELECT id FROM memory_json_stale)"
         pieces = list(map(itemgetter(0), db.execute_sql(_JSON_PIECES_SQL.format(where=where), args).fetchall()))
     if not pieces:
         return (_JSON_EMPTY.encode(),), 0
@@ -589,11 +591,15 @@ def _fill_json(db, where: str, args: list) -> None:
     strings): so joining pieces gives what the general path gives, unscrubbed."""
     stamp = redact_stamp()
     base = f"{_FROM} WHERE {_EXPORTABLE_M} AND m.json_ready IS NULL AND {where}"
-    if not stamp or (current_stamp(db) == stamp and not db.execute_sql(f"SELECT 1{base} LIMIT 1", args).fetchone()):
-        return  # the usual case: nothing to make (db.py's memory_json_missing index)
+    if not stamp or (current_stamp(db) == stamp and not db.execute_sql(f"SELECT 1{base} LIMIT 1", args).fetchone()
+                     and not db.execute_sql("SELECT 1 FROM memory_json_stale LIMIT 1").fetchone()):
+        return  # the usual case: nothing to make (db.py's memory_json_missing index), nothing out of date
 
     def fill() -> None:
         stamps.make_current(db, stamp)
+        # the pieces that went out of date since the last export (db.JSON_SQL)
+        db.execute_sql("DELETE FROM memory_json WHERE id IN (SELECT id FROM memory_json_stale)")
+        db.execute_sql("DELETE FROM memory_json_stale")
         rows = db.execute_sql(f"SELECT {_SLIM}{_REST}, {_GROUP_M}{base}", args).fetchall()
         evidence, sessions = _evidence(db, rows)
         made: list[tuple] = []

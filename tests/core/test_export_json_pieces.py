@@ -321,3 +321,21 @@ def test_a_json_export_memtui_wrote_is_replaced_without_parsing_it(store, tmp_pa
     backup = tmp_path / "backup.json"
     backup.write_bytes(ex.render_store(store).data)  # the whole-store backup has the same shape
     assert ex.write_export(backup, ex.render(store, _options(), with_entries=False), _options()) == "replaced file"
+
+
+def test_an_out_of_date_piece_is_left_out_and_deleted_by_the_next_writer(store, monkeypatch):
+    """A change lists the memory in memory_json_stale (deleting its piece at once made a bulk
+    forget twice as slow); a store that cannot be written leaves such pieces out; the next export
+    that can write deletes them."""
+    spy = _Spy(monkeypatch)
+    ex.render(store, _options(), with_entries=False)
+    forgotten = [_id(store, n) for n in range(10)]
+    mem.forget(store, forgotten)
+    assert {i for (i,) in store.execute_sql("SELECT id FROM memory_json_stale")} == set(forgotten)
+    assert _pieces(store) == 30  # still there, out of date
+    general = ex.render(store, _options(), with_entries=True).data
+    assert ex.render(_ReadOnly(store), _options(), with_entries=False).data == general
+    assert spy.paths == [True, True] and _pieces(store) == 30
+    assert ex.render(store, _options(), with_entries=False).data == general
+    assert _pieces(store) == _ready(store) == 20
+    assert store.execute_sql("SELECT count(*) FROM memory_json_stale").fetchone() == (0,)
