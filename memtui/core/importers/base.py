@@ -119,44 +119,101 @@ def iter_jsonl(ctx: ParseContext) -> Iterator[tuple[int, object]]:
     lineno = int(ctx.state.get("lines", 0)) if ctx.start else 0
     offset = ctx.start
     ctx.end = offset
-    with open(ctx.path, "rb", buffering=1 << 16) as fh:  # (8 KiB buffers double readline's cost)
+    loads = orjson.loads
+    with open(ctx.path, "rb", buffering=0) as fh:  # (_lines reads big blocks itself)
         fh.seek(offset)
-        while True:
-            line = fh.readline(MAX_LINE_BYTES + 1)
-            if not line:
-                break
-            if len(line) > MAX_LINE_BYTES and not line.endswith(b"\n"):
-                lineno += 1
-                skipped = len(line)
-                while line and not line.endswith(b"\n"):  # drain the rest of the huge line
-                    line = fh.readline(MAX_LINE_BYTES)
-                    skipped += len(line)
-                offset += skipped
-                ctx.warn(f"line of {skipped / 1e6:.0f} MB skipped (over {MAX_LINE_BYTES // 2**20} MiB)", lineno)
+        for line, size in _lines(fh, MAX_LINE_BYTES):
+            lineno += 1
+            if line is None:
+                offset += size
+                ctx.warn(f"line of {size / 1e6:.0f} MB skipped (over {MAX_LINE_BYTES // 2**20} MiB)", lineno)
                 ctx.end = offset
                 ctx.state["lines"] = lineno
                 continue
-            complete = line.endswith(b"\n")
-            lineno += 1
-            stripped = line.strip()
-            if stripped:
-                try:
-                    obj = orjson.loads(stripped)
-                except orjson.JSONDecodeError:
-                    obj = _lenient_json(stripped)
-                    if obj is None and not complete:
-                        ctx.warn("incomplete last line left for the next import", lineno)
-                        lineno -= 1
-                        break
-                    if obj is None:
-                        ctx.warn("not valid JSON, line skipped", lineno)
-                    else:
-                        ctx.warn("invalid UTF-8 or unpaired surrogate replaced", lineno)
-                if obj is not None:
-                    yield lineno, obj
-            offset += len(line)
+            # The line goes to orjson as it is: JSON allows the whitespace around it (the newline)
+            # and orjson reads a memoryview without copying it. Whatever it refuses (blank lines
+            # too) takes the careful path below, which sees the line stripped as it always did.
+            try:
+                obj = loads(line)
+            except orjson.JSONDecodeError:
+                line = bytes(line)
+                stripped = line.strip()
+                if not stripped:
+                    obj = None
+                else:
+                    try:
+                        obj = loads(stripped)  # (a line ending in a form feed or vertical tab)
+                    except orjson.JSONDecodeError:
+                        obj = _lenient_json(stripped)
+                        if obj is None and not line.endswith(b"\n"):
+                            ctx.warn("incomplete last line left for the next import", lineno)
+                            lineno -= 1
+                            break
+                        if obj is None:
+                            ctx.warn("not valid JSON, line skipped", lineno)
+                        else:
+                            ctx.warn("invalid UTF-8 or unpaired surrogate replaced", lineno)
+            if obj is not None:
+                yield lineno, obj
+            offset += size
             ctx.end = offset
             ctx.state["lines"] = lineno
+
+
+_READ_BYTES = 1 << 20  # what _lines reads at a time
+
+
+def _lines(fh, limit: int) -> Iterator[tuple[memoryview | bytes | None, int]]:
+    """Each line of the rest of `fh` as (its bytes with the newline, its size in bytes).
+
+    A line of more than `limit` bytes (not counting its newline) comes as (None, size) and is
+    never held in memory whole. The file is read in big blocks and a line inside a block is a
+    memoryview of it: readline() looked for the newline byte by byte past its buffer and copied
+    every line, often twice (a line longer than its buffer is assembled from pieces).
+    """
+    buf = fh.read(_READ_BYTES)
+    view = memoryview(buf)
+    pos = 0
+    while True:
+        nl = buf.find(b"\n", pos)
+        if nl >= 0:  # the line ends inside this block
+            size = nl + 1 - pos
+            yield (view[pos : nl + 1] if size <= limit + 1 else None), size
+            pos = nl + 1
+            continue
+        # The line (if any) goes on past the block: gather blocks until its newline.
+        pieces = [buf[pos:]] if pos < len(buf) else []
+        held = len(buf) - pos
+        while True:
+            if held > limit:  # too long: count the rest of it without keeping it
+                while True:
+                    buf = fh.read(_READ_BYTES)
+                    nl = buf.find(b"\n")
+                    if nl >= 0 or not buf:
+                        break
+                    held += len(buf)
+                yield None, held + nl + 1 if nl >= 0 else held
+                break
+            buf = fh.read(_READ_BYTES)
+            if not buf:  # end of the file
+                if held:
+                    yield b"".join(pieces), held  # the last line, with no newline
+                return
+            nl = buf.find(b"\n")
+            if nl >= 0:
+                size = held + nl + 1
+                if size <= limit + 1:
+                    pieces.append(buf[: nl + 1])
+                    yield b"".join(pieces), size
+                else:
+                    yield None, size
+                break
+            pieces.append(buf)
+            held += len(buf)
+        if not buf:
+            return
+        view = memoryview(buf)
+        pos = nl + 1
 
 
 def _lenient_json(line: bytes) -> object:
