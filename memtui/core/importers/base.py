@@ -240,29 +240,14 @@ def _no_surrogates(value: object) -> object:
     return value
 
 
-_RECORD_ERRORS = (AttributeError, TypeError, ValueError, KeyError, IndexError)
+# What a record whose fields have shapes the parser did not expect (a number where text was, a
+# string where an object was) raises: the parser catches these around the handling of one
+# record and skips that line with `warn_unexpected` instead of failing the whole file.
+RECORD_ERRORS = (AttributeError, TypeError, ValueError, KeyError, IndexError)
 
 
-class line_guard:
-    """`with line_guard(ctx, lineno):` around the handling of one record: a record whose fields
-    have shapes the parser did not expect (a number where text was, a string where an object
-    was) is skipped with one warning instead of failing the whole file.
-    (A class rather than @contextmanager: it is entered once per line.)"""
-
-    __slots__ = ("ctx", "lineno")
-
-    def __init__(self, ctx: ParseContext, lineno: int) -> None:
-        self.ctx = ctx
-        self.lineno = lineno
-
-    def __enter__(self) -> None:
-        return None
-
-    def __exit__(self, exc_type, exc, tb) -> bool:
-        if exc_type is not None and issubclass(exc_type, _RECORD_ERRORS):
-            self.ctx.warn(f"unexpected record, line skipped ({exc_type.__name__}: {exc})", self.lineno)
-            return True
-        return False
+def warn_unexpected(ctx: ParseContext, lineno: int, exc: BaseException) -> None:
+    ctx.warn(f"unexpected record, line skipped ({type(exc).__name__}: {exc})", lineno)
 
 
 def read_json_file(ctx: ParseContext) -> object:

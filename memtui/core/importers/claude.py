@@ -15,6 +15,7 @@ from typing import Iterator
 import orjson
 
 from memtui.core.importers.base import (
+    RECORD_ERRORS,
     Item,
     LeafTitle,
     ParseContext,
@@ -23,9 +24,10 @@ from memtui.core.importers.base import (
     SessionInfo,
     image_placeholder,
     iter_jsonl,
+    _parse_utc_ms,
     json_text,
-    line_guard,
     parse_ts,
+    warn_unexpected,
 )
 
 _DETECT = re.compile(
@@ -52,9 +54,11 @@ class ClaudeCodeParser(Parser):
         announced: dict[str, tuple] = {}
         earliest: dict[str, float] = {}  # per session: the earliest started_at announced
         fallback_key = ctx.state.get("session") or ctx.path.stem
-        meta_title = _subagent_description(ctx.path)
+        meta_title: str | None | bool = False  # the subagent's description, read when first needed
         for lineno, obj in iter_jsonl(ctx):
-            with line_guard(ctx, lineno):  # a record of an unexpected shape costs that line only
+            # A record of an unexpected shape costs that line only (a try costs nothing in the
+            # common case; a context manager was three Python calls a line).
+            try:
                 if not isinstance(obj, dict):
                     ctx.warn("not a JSON object, line skipped", lineno)
                     continue
@@ -75,21 +79,31 @@ class ClaudeCodeParser(Parser):
                 agent = obj.get("agentId")
                 if obj.get("isSidechain") and agent:
                     key, parent = f"{session_id}/agent-{agent}", session_id
-                message = obj.get("message") if isinstance(obj.get("message"), dict) else {}
-                ts = parse_ts(obj.get("timestamp"))
+                message = obj.get("message")
+                if not isinstance(message, dict):
+                    message = {}
+                stamp = obj.get("timestamp")
+                # (parse_ts's own fast path, without the call in between: one a line)
+                ts = _parse_utc_ms(stamp) if type(stamp) is str else None
+                if ts is None:
+                    ts = parse_ts(stamp)
                 model = _text(message.get("model")) if kind == "assistant" else None
                 if model == "<synthetic>":
                     model = None
                 signature = (obj.get("cwd"), obj.get("gitBranch"), model)
-                if announced.get(key) != signature and (key not in announced or any(signature)):
-                    prev = announced.get(key)
-                    merged = tuple(s or p for s, p in zip(signature, prev or (None, None, None)))
+                prev = announced.get(key)
+                if prev != signature and (prev is None or any(signature)):
+                    # (each field: the new value if it is one, else what was known; None for "")
+                    cwd, branch, was_model = prev or (None, None, None)
+                    merged = (signature[0] or cwd, signature[1] or branch, model or was_model)
                     announced[key] = merged
                     # Announce again only what changes the session: a new cwd/branch/model value or an
                     # earlier start (user and assistant lines alternate signatures without news).
                     if prev is None or merged != prev or (ts and (key not in earliest or ts < earliest[key])):
                         if ts and (key not in earliest or ts < earliest[key]):
                             earliest[key] = ts
+                        if parent and meta_title is False:
+                            meta_title = _subagent_description(ctx.path)
                         yield SessionInfo(
                             key=key,
                             tool=self.tool,
@@ -103,6 +117,8 @@ class ClaudeCodeParser(Parser):
                 fallback_key = session_id
                 uuid = str(obj.get("uuid") or f"L{lineno}")
                 yield from self._blocks(kind, obj, message, key, uuid, ts, tool_names)
+            except RECORD_ERRORS as exc:
+                warn_unexpected(ctx, lineno, exc)
         ctx.state["session"] = fallback_key
         if tool_names:
             ctx.state["tool_names"] = dict(list(tool_names.items())[-_KEEP_TOOL_NAMES:])
