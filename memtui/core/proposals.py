@@ -15,7 +15,9 @@ from peewee import SqliteDatabase
 from rapidfuzz import fuzz, process
 
 from memtui.core.extract import Proposal
-from memtui.core.extract.dedupe import RELATED_SCORE, contradicts, fingerprint, is_duplicate, normalise
+from memtui.core.extract.dedupe import (
+    RELATED_SCORE, contradicts, fingerprint, is_duplicate, normalise, token_set_ratio_may_reach,
+)
 from memtui.core.memories import MAX_TEXT, QUOTE_LEN, MemoryError_, _check, _new_batch
 from memtui.core.redact import clean
 
@@ -118,6 +120,13 @@ def prepare_proposals(proposals: Sequence[Proposal]) -> tuple[PreparedProposal, 
     return tuple(out)
 
 
+MAX_SCORED = 500_000  # pairs whose scores CandidateCache.related keeps (some 25 MB)
+
+
+def _best_first(hit: tuple[float, int, int]) -> tuple[float, int]:
+    return -hit[0], hit[1]
+
+
 class CandidateCache:
     """The memories proposals are compared with, kept across the sessions of one run.
 
@@ -129,6 +138,10 @@ class CandidateCache:
     def __init__(self) -> None:
         # key -> (id -> normalised text, id -> row, id -> _token_set of the normalised text)
         self._groups: dict[object, tuple[dict[int, str], dict[int, tuple], dict[int, str]]] = {}
+        # proposal's _token_set -> candidate's _token_set -> its score (0.0: below RELATED_SCORE),
+        # see related; `_scored` counts the pairs held
+        self._scores: dict[str, dict[str, float]] = {}
+        self._scored = 0
 
     def _load(self, db: SqliteDatabase, key: object, sql: str, args: tuple) -> tuple[dict, dict, dict]:
         if key not in self._groups:
@@ -165,6 +178,37 @@ class CandidateCache:
             choices[memory_id] = norm = normalise(text) if norm is None else norm
             info[memory_id] = (memory_id, text, kind, tier, "proposed", project_id)
             sets[memory_id] = _token_set(norm) if words is None else words
+
+    def related(self, words: str, token_sets: Mapping[int, str]) -> list[tuple[str, float, int]]:
+        """What process.extract(words, token_sets, scorer=fuzz.token_set_ratio, limit=5,
+        score_cutoff=RELATED_SCORE) returns: (words of the candidate, score, its id), the best
+        first. A score depends only on the two sets of words and the same proposals come back
+        session after session (half the pairs of an import were scored before), so each pair is
+        scored once per run; the order is rapidfuzz's: the higher score first, then the earlier
+        in `token_sets`."""
+        known = self._scores.get(words)
+        if known is None:
+            if self._scored > MAX_SCORED:  # (bounds memory on huge runs: start again)
+                self._scores.clear()
+                self._scored = 0
+            known = self._scores[words] = {}
+        new = {}
+        for mid, w in token_sets.items():
+            if w not in known:
+                known[w] = 0.0
+                if token_set_ratio_may_reach(words, w, RELATED_SCORE):
+                    new[mid] = w
+        if new:
+            for w, score, _ in process.extract(
+                words, new, scorer=fuzz.token_set_ratio, limit=None, score_cutoff=RELATED_SCORE
+            ):
+                known[w] = score
+            self._scored += len(new)
+        found = [(score, i, mid) for i, (mid, w) in enumerate(token_sets.items()) if (score := known[w])]
+        if not found:
+            return []
+        found.sort(key=_best_first)
+        return [(token_sets[mid], score, mid) for score, _, mid in found[:5]]
 
 
 @dataclass
@@ -206,7 +250,9 @@ def plan_session(
     created: list[int] = []
     reinforced: list[int] = []
     superseding: list[tuple[int, int]] = []
-    choices, info, token_sets = (cache or CandidateCache()).candidates(db, project_id, session_id)
+    if cache is None:
+        cache = CandidateCache()  # (for this session only)
+    choices, info, token_sets = cache.candidates(db, project_id, session_id)
     by_words: dict[str, int] = {}
     for mid, words in choices.items():
         by_words.setdefault(words, mid)
@@ -235,9 +281,7 @@ def plan_session(
         if exact is not None and info[exact][2] == prop.kind:
             match = exact  # the same words: no need to compare with everything else
         # (the same scores, and so the same order, as over `choices` themselves: see _token_set)
-        near = () if match is not None else process.extract(
-            pp.words, token_sets, scorer=fuzz.token_set_ratio, limit=5, score_cutoff=RELATED_SCORE
-        )
+        near = () if match is not None else cache.related(pp.words, token_sets)
         for _, score, mid in near:
             if match is None and is_duplicate(text, info[mid][1]):
                 match = mid
@@ -285,8 +329,7 @@ def plan_session(
         token_sets[memory_id] = pp.words
         by_words.setdefault(norm, memory_id)
         info[memory_id] = (memory_id, text, prop.kind, prop.tier, "proposed", state_["project_id"])
-        if cache is not None:
-            cache.add(memory_id, text, prop.kind, prop.tier, state_["project_id"], norm, pp.words)
+        cache.add(memory_id, text, prop.kind, prop.tier, state_["project_id"], norm, pp.words)
     if state is not None:
         state.next_id = next_id
         for row in pending.values():

@@ -55,6 +55,38 @@ def is_duplicate(a: str, b: str) -> bool:
     return fuzz.token_set_ratio(na, nb) >= DUPLICATE_SCORE and not contradicts(a, b)
 
 
+def token_set_ratio_may_reach(a: str, b: str, cutoff: float) -> bool:
+    """False when fuzz.token_set_ratio(a, b) is below `cutoff` for certain, for `a` and `b` given
+    as their sets of words (distinct words, sorted, joined by single spaces; the ratio depends
+    only on the sets), from their lengths and those of the words they share: rapidfuzz need not
+    be asked then (it splits, sorts and compares the words of the pair each time).
+
+    With I the shared words, A and B the others of each side and |x| the length of words joined
+    by spaces (s = |I|), the ratio is 100 when I is not empty and A or B is, else the best of
+      100 * (1 - indel(|A|, |B|) / (len(a) + len(b)))   (len(a) = s + (s > 0) + |A|: rapidfuzz's
+      200 * s / (s + len(a)),  200 * s / (s + len(b))     denominator), the last two if s > 0.
+    The indel distance is at least the difference of the lengths, so the first is at most
+    200 * min(len(a), len(b)) / (len(a) + len(b)). A ratio under an integer cutoff is under it by
+    at least 100 / (len(a) + len(b)), far more than rapidfuzz's floating point rounding."""
+    la, lb = len(a), len(b)
+    shorter = min(la, lb)
+    if 200 * shorter >= cutoff * (la + lb):
+        return True
+    words_a, words_b = _words_of(a), _words_of(b)
+    shared = words_a & words_b
+    if not shared:
+        return False
+    if len(shared) == len(words_a) or len(shared) == len(words_b):
+        return True  # one side's words are all in the other: 100
+    s = sum(map(len, shared)) + len(shared) - 1
+    return 200 * s >= cutoff * (s + shorter)
+
+
+@lru_cache(maxsize=65_536)
+def _words_of(words: str) -> frozenset[str]:
+    return frozenset(words.split())
+
+
 def _content_words(text: str) -> set[str]:
     return {w for w in _WORD.findall(text.lower()) if w not in _STOP and len(w) > 1}
 
