@@ -1,5 +1,6 @@
 """How the writer binds a message's columns (pipeline._Writer, _UPSERT) does not change what is
-stored: None columns bound as NaN are NULL, as None is."""
+stored: texts a worker sends as UTF-8 (MessageRun, pipeline._utf8) are stored as the same TEXT
+as str texts, and None columns bound as NaN are NULL, as None is."""
 
 from __future__ import annotations
 
@@ -67,3 +68,20 @@ def test_a_run_stores_what_single_messages_store(tmp_path):
     assert [r[11] for r in stored] == [r[9] for r in rows]
     assert [r[7] for r in stored] == [r[5] for r in rows]
     assert ("text", "null", "null", "null", "null") in types and len(found) == 1
+
+
+def test_a_run_sends_its_texts_as_utf8():
+    run = MessageRun.of(_rows())
+    assert [bytes(t).decode("utf-8") for t in run.cols[3]] == TEXTS
+    assert run.chars == sum(map(len, TEXTS))  # (characters, not bytes)
+
+
+def test_a_text_utf8_cannot_hold_fails_as_it_did(tmp_path):
+    rows = _rows(["fine", "lone \ud800 surrogate", "fine too"])
+    run = MessageRun.of(rows)
+    assert run.cols[3][1] == "lone \ud800 surrogate" and isinstance(run.cols[3][0], bytearray)
+    with pytest.raises(UnicodeEncodeError) as single:
+        _store(tmp_path, "single.db", rows)
+    with pytest.raises(UnicodeEncodeError) as as_run:
+        _store(tmp_path, "run.db", [run])
+    assert str(as_run.value) == str(single.value)

@@ -782,7 +782,7 @@ _NULLS = {None: _NULL}  # _NULLS.get(v, v): v, or NaN for None
 
 _UPSERT = (
     "INSERT INTO message (session_id, position, role, kind, tool_name, text, timestamp, external_id,"
-    " group_id, is_error, original_len) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+    " group_id, is_error, original_len) VALUES (?, ?, ?, ?, ?, CAST(? AS TEXT), ?, ?, ?, ?, ?)"
     " ON CONFLICT(session_id, external_id) DO UPDATE SET role=excluded.role, kind=excluded.kind,"
     " tool_name=excluded.tool_name, text=excluded.text, timestamp=excluded.timestamp,"
     " group_id=excluded.group_id, is_error=excluded.is_error, original_len=excluded.original_len"
@@ -840,7 +840,7 @@ class MessageRun(NamedTuple):
     the others give the same result as the writer's comparisons one message at a time."""
 
     key: str
-    cols: tuple  # (roles, kinds, tool names, texts, timestamps, external ids, group ids, is_error, original_len)
+    cols: tuple  # (roles, kinds, tool names, texts (UTF-8: _utf8), timestamps, external ids, group ids, is_error, original_len)
     count: int
     original: int  # the original lengths added up (session.raw_size)
     first_ts: float | None
@@ -853,9 +853,27 @@ class MessageRun(NamedTuple):
         cols = tuple(zip(*rows))
         stamps = [t for t in cols[5] if t]
         return cls(
-            rows[0][0], cols[1:10], len(rows), sum(cols[10]),
+            rows[0][0], (*cols[1:4], _utf8(cols[4]), *cols[5:10]), len(rows), sum(cols[10]),
             min(stamps) if stamps else None, max(stamps) if stamps else None, sum(map(len, cols[4])),
         )
+
+
+def _utf8(texts: tuple) -> tuple:
+    """A run's texts as the worker sends them: their UTF-8 in a bytearray, which the writer binds
+    as it is (the sqlite3 module adapts bytes first) and stores as TEXT (the CAST in _UPSERT). The
+    importing process then neither decodes them from the frame nor encodes them again to bind
+    them (0.3 G over the benchmark tree; the worker's encoding replaces pickle's). A text UTF-8
+    cannot hold (a lone surrogate) stays str: storing it fails as it did."""
+    try:
+        return tuple([bytearray(t, "utf-8") for t in texts])
+    except UnicodeEncodeError:
+        out = []
+        for t in texts:
+            try:
+                out.append(bytearray(t, "utf-8"))
+            except UnicodeEncodeError:
+                out.append(t)
+        return tuple(out)
 
 
 def runnable(row: tuple) -> bool:
