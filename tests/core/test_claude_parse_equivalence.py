@@ -138,3 +138,26 @@ def test_empty_file(tmp_path, monkeypatch):
     path = tmp_path / "t.jsonl"
     path.write_bytes(b"")
     assert _check(path, 100, monkeypatch) == ([], [], 0, {})
+
+
+def test_timestamps_read_by_the_fast_path_as_by_the_general_one():
+    rng = random.Random(3)
+    alphabet = "0123456789-:T.Z+ ,x\n\u0663"
+    stamps = ["2025-11-13T11:44:23.432Z", "2024-02-29T23:59:59.999Z", "1970-01-01T00:00:00.000Z", "0001-01-01T00:00:00.000Z",
+              "9999-12-31T23:59:59.999Z", "2023-02-29T10:00:00.000Z", "2025-11-13T11:44:60.000Z", "2025-11-13T24:00:00.000Z"]
+    for stamp in list(stamps):
+        for _ in range(2500):  # one to three characters changed, added or taken away
+            s = list(stamp)
+            for _ in range(rng.choice([1, 1, 2, 3])):
+                i = rng.randrange(len(s))
+                op = rng.random()
+                if op < 0.7:
+                    s[i] = rng.choice(alphabet)
+                elif op < 0.85:
+                    s.insert(i, rng.choice(alphabet))
+                else:
+                    del s[i]
+            stamps.append("".join(s))
+    assert sum(base._parse_utc_ms(s) is not None for s in stamps) > 1000  # (the rest: the general path)
+    for s in stamps:
+        assert repr(base.parse_ts(s)) == repr(base._general_ts(s)), s

@@ -130,7 +130,7 @@ class ClaudeCodeParser(Parser):
             if subtype in _SKIP_SYSTEM_SUBTYPES or not isinstance(content, str) or not content.strip():
                 return
             mkind = "summary" if subtype == "compact_boundary" else "text"
-            yield ParsedMessage(key, "system", mkind, content, uuid, timestamp=ts)
+            yield ParsedMessage(key, "system", mkind, content, uuid, None, ts)
             return
         content = message.get("content")
         group = message.get("id") if kind == "assistant" else None
@@ -139,6 +139,8 @@ class ClaudeCodeParser(Parser):
         if not isinstance(content, list):
             return
         role = "assistant" if kind == "assistant" else "user"
+        # (ParsedMessage gets its fields by position, group_id included: keywords and setting
+        # group_id afterwards cost more, a message a line)
         n = 0
         for block in content:
             if not isinstance(block, dict):
@@ -150,43 +152,40 @@ class ClaudeCodeParser(Parser):
                 text = block.get("text") or ""
                 if not text.strip():
                     continue
-                msg = self._text(role, obj, text, key, ext, ts)
+                msg = self._text(role, obj, text, key, ext, ts, group)
             elif btype == "thinking":
                 text = block.get("thinking") or ""
                 if text.strip():
-                    msg = ParsedMessage(key, "assistant", "thinking", text, ext, timestamp=ts)
+                    msg = ParsedMessage(key, "assistant", "thinking", text, ext, None, ts, group)
             elif btype == "tool_use":
                 name = str(block.get("name") or "tool")
                 if block.get("id"):
                     tool_names[str(block["id"])] = name
-                msg = ParsedMessage(key, "assistant", "tool_use", json_text(block.get("input")), ext, tool_name=name, timestamp=ts)
+                msg = ParsedMessage(key, "assistant", "tool_use", json_text(block.get("input")), ext, name, ts, group)
             elif btype == "tool_result":
                 name = tool_names.get(str(block.get("tool_use_id")), None)
                 text, original = _result_text(block.get("content"))
-                msg = ParsedMessage(
-                    key, "tool", "tool_result", text, ext, tool_name=name, timestamp=ts,
-                    is_error=bool(block.get("is_error")), original_len=original,
-                )
+                msg = ParsedMessage(key, "tool", "tool_result", text, ext, name, ts, group, bool(block.get("is_error")), original)
             elif btype == "image":
                 source = block.get("source") or {}
                 data = source.get("data") or ""
                 placeholder = image_placeholder(source.get("media_type"), len(data))
-                msg = ParsedMessage(key, role, "text", placeholder, ext, timestamp=ts, original_len=len(data))
+                msg = ParsedMessage(key, role, "text", placeholder, ext, None, ts, group, False, len(data))
             elif btype == "document":
-                msg = ParsedMessage(key, role, "text", "[document attached]", ext, timestamp=ts)
+                msg = ParsedMessage(key, role, "text", "[document attached]", ext, None, ts, group)
             if msg is not None:
-                msg.group_id = group
                 n += 1
                 yield msg
 
     @staticmethod
-    def _text(role, obj, text, key, ext, ts) -> ParsedMessage:
+    def _text(role, obj, text, key, ext, ts, group) -> ParsedMessage:
         if role == "assistant":
-            return ParsedMessage(key, "assistant", "text", text, ext, timestamp=ts)
+            return ParsedMessage(key, "assistant", "text", text, ext, None, ts, group)
+        # (a user line: no group)
         if obj.get("isCompactSummary"):
-            return ParsedMessage(key, "system", "summary", text, ext, timestamp=ts)
+            return ParsedMessage(key, "system", "summary", text, ext, None, ts)
         if obj.get("isMeta"):
-            return ParsedMessage(key, "system", "text", text, ext, timestamp=ts)
+            return ParsedMessage(key, "system", "text", text, ext, None, ts)
         stripped = text.lstrip()
         if stripped.startswith("<command-name>") or stripped.startswith("<command-message>"):
             m = _COMMAND.search(text)
@@ -194,12 +193,12 @@ class ClaudeCodeParser(Parser):
                 command = m.group(1).strip()
                 a = _COMMAND_ARGS.search(text)
                 args = a.group(1).strip() if a else ""
-                return ParsedMessage(key, "user", "text", f"{command} {args}".strip(), ext, timestamp=ts)
+                return ParsedMessage(key, "user", "text", f"{command} {args}".strip(), ext, None, ts)
         if stripped.startswith(("<local-command-stdout>", "<local-command-stderr>", "<bash-stdout>", "<bash-stderr>")):
-            return ParsedMessage(key, "system", "text", text, ext, timestamp=ts)
+            return ParsedMessage(key, "system", "text", text, ext, None, ts)
         if stripped.startswith("[Request interrupted by user"):
-            return ParsedMessage(key, "system", "text", stripped, ext, timestamp=ts)
-        return ParsedMessage(key, "user", "text", text, ext, timestamp=ts)
+            return ParsedMessage(key, "system", "text", stripped, ext, None, ts)
+        return ParsedMessage(key, "user", "text", text, ext, None, ts)
 
 
 def _result_text(content) -> tuple[str, int | None]:
