@@ -120,19 +120,36 @@ def iter_jsonl(ctx: ParseContext) -> Iterator[tuple[int, object]]:
     offset = ctx.start
     ctx.end = offset
     loads = orjson.loads
-    with open(ctx.path, "rb", buffering=0) as fh:  # (_lines reads big blocks itself)
+    limit = MAX_LINE_BYTES
+    # The file is read in big blocks and a line inside a block goes to orjson as a memoryview of
+    # it: readline() looked for the newline byte by byte past its buffer and copied every line,
+    # often twice (a line longer than its buffer is assembled from pieces), then strip() again.
+    with open(ctx.path, "rb", buffering=0) as fh:
         fh.seek(offset)
-        for line, size in _lines(fh, MAX_LINE_BYTES):
+        buf = fh.read(_READ_BYTES)
+        view = memoryview(buf)
+        pos = 0
+        while True:
+            nl = buf.find(b"\n", pos)
+            if nl >= 0:  # the line ends inside this block
+                size = nl + 1 - pos
+                line = view[pos : nl + 1] if size <= limit + 1 else None
+                pos = nl + 1
+            else:
+                line, size, buf, pos = _spanning_line(fh, buf[pos:], limit)
+                if not size:
+                    break  # the end of the file
+                view = memoryview(buf)
             lineno += 1
             if line is None:
                 offset += size
-                ctx.warn(f"line of {size / 1e6:.0f} MB skipped (over {MAX_LINE_BYTES // 2**20} MiB)", lineno)
+                ctx.warn(f"line of {size / 1e6:.0f} MB skipped (over {limit // 2**20} MiB)", lineno)
                 ctx.end = offset
                 ctx.state["lines"] = lineno
                 continue
-            # The line goes to orjson as it is: JSON allows the whitespace around it (the newline)
-            # and orjson reads a memoryview without copying it. Whatever it refuses (blank lines
-            # too) takes the careful path below, which sees the line stripped as it always did.
+            # The line goes to orjson as it is: JSON allows the whitespace around it (the newline).
+            # Whatever orjson refuses (blank lines too) takes the careful path below, which sees
+            # the line stripped as it always did.
             try:
                 obj = loads(line)
             except orjson.JSONDecodeError:
@@ -160,60 +177,37 @@ def iter_jsonl(ctx: ParseContext) -> Iterator[tuple[int, object]]:
             ctx.state["lines"] = lineno
 
 
-_READ_BYTES = 1 << 20  # what _lines reads at a time
+_READ_BYTES = 1 << 20  # what iter_jsonl reads at a time
 
 
-def _lines(fh, limit: int) -> Iterator[tuple[memoryview | bytes | None, int]]:
-    """Each line of the rest of `fh` as (its bytes with the newline, its size in bytes).
-
-    A line of more than `limit` bytes (not counting its newline) comes as (None, size) and is
-    never held in memory whole. The file is read in big blocks and a line inside a block is a
-    memoryview of it: readline() looked for the newline byte by byte past its buffer and copied
-    every line, often twice (a line longer than its buffer is assembled from pieces).
-    """
-    buf = fh.read(_READ_BYTES)
-    view = memoryview(buf)
-    pos = 0
+def _spanning_line(fh, head: bytes, limit: int) -> tuple[bytes | None, int, bytes, int]:
+    """The line that starts with `head` (the end of a block, with no newline) and goes on in the
+    next blocks of `fh`: (its bytes, its size, the block it ends in, where the next line starts
+    there). Its bytes are None when it is over `limit` bytes (not counting the newline): such a
+    line is counted, never held in memory whole. Size 0: the end of the file."""
+    pieces = [head]
+    held = len(head)
     while True:
-        nl = buf.find(b"\n", pos)
-        if nl >= 0:  # the line ends inside this block
-            size = nl + 1 - pos
-            yield (view[pos : nl + 1] if size <= limit + 1 else None), size
-            pos = nl + 1
-            continue
-        # The line (if any) goes on past the block: gather blocks until its newline.
-        pieces = [buf[pos:]] if pos < len(buf) else []
-        held = len(buf) - pos
-        while True:
-            if held > limit:  # too long: count the rest of it without keeping it
-                while True:
-                    buf = fh.read(_READ_BYTES)
-                    nl = buf.find(b"\n")
-                    if nl >= 0 or not buf:
-                        break
-                    held += len(buf)
-                yield None, held + nl + 1 if nl >= 0 else held
-                break
-            buf = fh.read(_READ_BYTES)
-            if not buf:  # end of the file
-                if held:
-                    yield b"".join(pieces), held  # the last line, with no newline
-                return
-            nl = buf.find(b"\n")
-            if nl >= 0:
-                size = held + nl + 1
-                if size <= limit + 1:
-                    pieces.append(buf[: nl + 1])
-                    yield b"".join(pieces), size
-                else:
-                    yield None, size
-                break
-            pieces.append(buf)
-            held += len(buf)
-        if not buf:
-            return
-        view = memoryview(buf)
-        pos = nl + 1
+        if held > limit:  # too long: count the rest of it without keeping it
+            while True:
+                buf = fh.read(_READ_BYTES)
+                nl = buf.find(b"\n")
+                if nl >= 0 or not buf:
+                    break
+                held += len(buf)
+            return (None, held + nl + 1, buf, nl + 1) if nl >= 0 else (None, held, b"", 0)
+        buf = fh.read(_READ_BYTES)
+        if not buf:  # the end of the file: a last line has no newline
+            return (b"".join(pieces) if held else None), held, b"", 0
+        nl = buf.find(b"\n")
+        if nl >= 0:
+            size = held + nl + 1
+            if size > limit + 1:
+                return None, size, buf, nl + 1
+            pieces.append(buf[: nl + 1])
+            return b"".join(pieces), size, buf, nl + 1
+        pieces.append(buf)
+        held += len(buf)
 
 
 def _lenient_json(line: bytes) -> object:
