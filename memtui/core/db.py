@@ -28,35 +28,72 @@ FTS_SQL = [
     # External-content FTS5 index over message text: the text is stored once, in `message`.
     "CREATE VIRTUAL TABLE IF NOT EXISTS message_fts USING fts5("
     "text, content='message', content_rowid='id', tokenize='unicode61 remove_diacritics 2')",
-    # Messages inserted but not yet in message_fts. Writers index them with index_pending(): the
-    # import does so every few files (pipeline.FTS_BATCH_*) and at the end of its run, and
-    # open_database() indexes whatever a run cut short left. Indexing many messages in one
-    # statement instead of one trigger call per row matters: FTS5 writes a new index segment at
-    # every statement savepoint, so a per-row trigger writes (and then merges) one per message.
+    # Messages not yet in message_fts are those with an id above message_fts_mark.id (one row) and
+    # those listed in message_fts_pending. Writers index them with index_pending(): the import does
+    # so every few files (pipeline.FTS_BATCH_*) and at the end of its run, and open_database()
+    # indexes whatever a run cut short left. Indexing many messages in one statement instead of one
+    # trigger call per row matters: FTS5 writes a new index segment at every statement savepoint,
+    # so a per-row trigger writes (and then merges) one per message. New messages take ids above
+    # the mark (the largest id + 1), so no trigger runs for them at all (memtui used to list each
+    # one in message_fts_pending by a trigger: ~4% of the importing process's instructions); the
+    # table lists only those a writer inserts below the mark with an id of its own (memtui does not).
     "CREATE TABLE IF NOT EXISTS message_fts_pending (id INTEGER PRIMARY KEY)",
 ]
+MARK_SQL = "CREATE TABLE message_fts_mark (id INTEGER NOT NULL)"
+_MARK = "(SELECT id FROM message_fts_mark)"
+_TOP = "(SELECT COALESCE(MAX(id), 0) FROM message)"
 FTS_TRIGGERS = {
-    "message_ai": "CREATE TRIGGER message_ai AFTER INSERT ON message BEGIN "
-    "INSERT OR IGNORE INTO message_fts_pending(id) VALUES (new.id); END",
+    # a message indexed (at or below the mark, not pending) leaves the index with its row; when the
+    # mark is above every id left, it comes down to the largest, so that the ids SQLite gives the
+    # next messages (the largest + 1) are above it again
     "message_ad": "CREATE TRIGGER message_ad AFTER DELETE ON message BEGIN "
     "INSERT INTO message_fts(message_fts, rowid, text) SELECT 'delete', old.id, old.text"
-    " WHERE NOT EXISTS (SELECT 1 FROM message_fts_pending WHERE id = old.id); "
-    "DELETE FROM message_fts_pending WHERE id = old.id; END",
+    f" WHERE old.id <= {_MARK} AND NOT EXISTS (SELECT 1 FROM message_fts_pending WHERE id = old.id); "
+    "DELETE FROM message_fts_pending WHERE id = old.id; "
+    f"UPDATE message_fts_mark SET id = {_TOP} WHERE id > {_TOP}; END",
     "message_au": "CREATE TRIGGER message_au AFTER UPDATE OF text ON message"
-    " WHEN NOT EXISTS (SELECT 1 FROM message_fts_pending WHERE id = old.id) BEGIN "
+    f" WHEN old.id <= {_MARK} AND NOT EXISTS (SELECT 1 FROM message_fts_pending WHERE id = old.id) BEGIN "
     "INSERT INTO message_fts(message_fts, rowid, text) VALUES ('delete', old.id, old.text); "
     "INSERT INTO message_fts(rowid, text) VALUES (new.id, new.text); END",
 }
+OLD_FTS_TRIGGERS = ("message_ai",)  # memtui before the mark listed every new message in message_fts_pending
 
 
 def index_pending(conn) -> None:
     """Add the messages inserted since the last call to the full-text index (call it inside the
     transaction that inserted them, before committing). `conn` is a sqlite3 connection."""
+    (mark,) = conn.execute("SELECT id FROM message_fts_mark").fetchone()
+    conn.execute("INSERT INTO message_fts(rowid, text) SELECT id, text FROM message WHERE id > ? ORDER BY id", (mark,))
     conn.execute(
-        "INSERT INTO message_fts(rowid, text)"
-        " SELECT m.id, m.text FROM message_fts_pending p JOIN message m ON m.id = p.id ORDER BY p.id"
+        "INSERT INTO message_fts(rowid, text) SELECT m.id, m.text FROM message_fts_pending p JOIN message m"
+        " ON m.id = p.id WHERE p.id <= ? ORDER BY p.id", (mark,)
     )
     conn.execute("DELETE FROM message_fts_pending")
+    conn.execute(f"UPDATE message_fts_mark SET id = {_TOP} WHERE id < {_TOP}")
+
+
+def _unindexed(db: SqliteDatabase) -> bool:
+    """Whether messages wait for index_pending (left by a writer that committed without it)."""
+    return bool(db.execute_sql(
+        "SELECT EXISTS (SELECT 1 FROM message_fts_pending) OR EXISTS (SELECT 1 FROM message WHERE id > (SELECT id FROM message_fts_mark))"
+    ).fetchone()[0])
+
+
+def _fts_mark(db: SqliteDatabase, triggers: dict[str, str]) -> None:
+    """message_fts_mark, on a new store or one whose writers listed every new message in
+    message_fts_pending (a trigger of memtui before the mark): each message is then indexed or
+    pending, so the mark starts at the largest id. Should its row be gone, or an older memtui have
+    written since (its trigger is back: it indexed messages above the mark itself), what is indexed
+    is not known: the index is rebuilt, once."""
+    if not db.execute_sql("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'message_fts_mark'").fetchone():
+        db.execute_sql(MARK_SQL)
+    elif db.execute_sql("SELECT 1 FROM message_fts_mark").fetchone() and not set(OLD_FTS_TRIGGERS) & set(triggers):
+        return
+    else:
+        db.execute_sql("INSERT INTO message_fts(message_fts) VALUES ('rebuild')")
+        db.execute_sql("DELETE FROM message_fts_pending")
+        db.execute_sql("DELETE FROM message_fts_mark")
+    db.execute_sql(f"INSERT INTO message_fts_mark (id) SELECT {_TOP}")
 
 
 # Whatever writes a memory's text (memtui, an older memtui, raw SQL) makes it unchecked again.
@@ -206,11 +243,15 @@ def _migrate(db: SqliteDatabase) -> None:
         for sql in FTS_SQL:
             db.execute_sql(sql)
         triggers = dict(db.execute_sql("SELECT name, sql FROM sqlite_master WHERE type = 'trigger'").fetchall())
+        _fts_mark(db, triggers)
+        for name in OLD_FTS_TRIGGERS:
+            if name in triggers:
+                db.execute_sql(f"DROP TRIGGER {name}")
         for name, sql in FTS_TRIGGERS.items():
-            if triggers.get(name) != sql:  # new database, or one made with the per-row triggers
+            if triggers.get(name) != sql:  # new database, or one made with older triggers
                 db.execute_sql(f"DROP TRIGGER IF EXISTS {name}")
                 db.execute_sql(sql)
-        if db.execute_sql("SELECT 1 FROM message_fts_pending LIMIT 1").fetchone():
+        if _unindexed(db):
             index_pending(db.connection())  # left by a writer that committed without indexing
         row = Meta.get_or_none(Meta.key == "schema_version")
         if row is None:  # a new database: its tables were made as the models are now
