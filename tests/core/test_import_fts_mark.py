@@ -57,6 +57,21 @@ def _assert_index_complete(path) -> None:
         conn.close()
 
 
+def _index_and_check(conn, path) -> None:
+    index_pending(conn)
+    conn.commit()
+    conn.close()
+    _assert_index_complete(path)
+
+
+def _as_older_memtui(conn) -> None:
+    """What an older memtui's open_database does to the triggers."""
+    for name in ("message_ad", "message_au"):
+        conn.execute(f"DROP TRIGGER {name}")
+    for sql in OLD_TRIGGERS:
+        conn.execute(sql)
+
+
 def _session(conn) -> int:
     conn.execute("INSERT INTO session (tool, external_id, message_count, raw_size, review_state)"
                  " VALUES ('claude-code', 's', 0, 0, 'new')")
@@ -100,10 +115,7 @@ def test_deletes_updates_and_reused_ids_keep_the_index_exact(tmp_path):
     conn.execute("DELETE FROM message WHERE position = 0")
     _add(conn, sid, ["ten"], start=20, ids=[1])
     conn.execute("INSERT INTO message_fts_pending (id) VALUES (1)")
-    index_pending(conn)
-    conn.commit()
-    conn.close()
-    _assert_index_complete(path)
+    _index_and_check(conn, path)
 
 
 def test_a_store_made_before_the_mark_is_migrated_with_its_pending_messages(tmp_path):
@@ -112,10 +124,7 @@ def test_a_store_made_before_the_mark_is_migrated_with_its_pending_messages(tmp_
     conn = sqlite3.connect(path)
     # as before the mark: no mark, the per-row trigger, some messages indexed and some pending
     conn.execute("DROP TABLE message_fts_mark")
-    for name in ("message_ad", "message_au"):
-        conn.execute(f"DROP TRIGGER {name}")
-    for sql in OLD_TRIGGERS:
-        conn.execute(sql)
+    _as_older_memtui(conn)
     sid = _session(conn)
     _add(conn, sid, ["red", "green", "blue"])
     for sql in OLD_INDEX_PENDING:
@@ -137,10 +146,7 @@ def test_a_store_made_before_the_mark_is_migrated_with_its_pending_messages(tmp_
     # and it goes on from there
     conn = sqlite3.connect(path)
     _add(conn, sid, ["yellow"], start=9)
-    index_pending(conn)
-    conn.commit()
-    conn.close()
-    _assert_index_complete(path)
+    _index_and_check(conn, path)
 
 
 def test_a_lost_mark_rebuilds_the_index(tmp_path):
@@ -155,14 +161,6 @@ def test_a_lost_mark_rebuilds_the_index(tmp_path):
     conn.close()
     open_database(path).close()
     _assert_index_complete(path)
-
-
-def _as_older_memtui(conn) -> None:
-    """What an older memtui's open_database does to the triggers."""
-    for name in ("message_ad", "message_au"):
-        conn.execute(f"DROP TRIGGER {name}")
-    for sql in OLD_TRIGGERS:
-        conn.execute(sql)
 
 
 def test_a_store_an_older_memtui_wrote_to_since_is_reindexed(tmp_path):
