@@ -78,3 +78,20 @@ def test_external_digest_depends_on_the_ids_in_order(ids):
     assert external_digest(ids) == external_digest(list(ids))
     assert external_digest(ids) != external_digest(list(reversed(ids)))
     assert external_digest(ids) != external_digest(ids[:-1])
+
+
+@pytest.mark.parametrize("end", [1, 100, 4095, 4096, 4097, 8191, 8192, 8193, 20_000])
+def test_edge_hashes_are_those_of_the_first_and_last_4096_bytes(tmp_path, end):
+    # (stored in source.head_hash / tail_hash: a store made before must still match them)
+    import hashlib
+
+    from memtui.core.importers.pipeline import _edge_hashes
+
+    data = bytes(range(256)) * 100
+    path = tmp_path / "f.jsonl"
+    path.write_bytes(data)
+
+    def h(b):
+        return hashlib.blake2b(b, digest_size=12).hexdigest()
+
+    assert _edge_hashes(path, end) == (h(data[:min(end, 4096)]), h(data[max(0, end - 4096):end]))

@@ -141,10 +141,16 @@ def _hash(data: bytes) -> str:
     return hashlib.blake2b(data, digest_size=12).hexdigest()
 
 
-def _read_range(path: Path, start: int, length: int) -> bytes:
-    with open(path, "rb") as fh:
-        fh.seek(start)
-        return fh.read(length)
+def _edge_hashes(path: Path, end: int) -> tuple[str, str]:
+    """The hashes of the first and of the last HASH_BYTES of the file's first `end` bytes, read
+    with one open (a positive buffer size: open() then skips its isatty() check); the same bytes
+    when `end` is at most HASH_BYTES."""
+    with open(path, "rb", buffering=HASH_BYTES) as fh:
+        head = _hash(fh.read(min(end, HASH_BYTES)))
+        if end <= HASH_BYTES:
+            return head, head
+        fh.seek(end - HASH_BYTES)
+        return head, _hash(fh.read(HASH_BYTES))
 
 
 # A recorded working directory that can name a repository: POSIX absolute, a Windows drive or a
@@ -666,10 +672,7 @@ class Importer:
         start, state = 0, {}
         if row and parser.incremental and row[1] == fmt and 0 < row[2] <= st.st_size:
             offset = row[2]
-            head_ok = _hash(_read_range(path, 0, min(offset, HASH_BYTES))) == row[3]
-            tail_start = max(0, offset - HASH_BYTES)
-            tail_ok = _hash(_read_range(path, tail_start, offset - tail_start)) == row[4]
-            if head_ok and tail_ok:
+            if _edge_hashes(path, offset) == (row[3], row[4]):
                 start, state = offset, orjson.loads(row[5] or "{}")
         return start, state
 
@@ -691,9 +694,7 @@ class Importer:
                 index_pending(conn)  # this file's messages and those of the files before it
                 self._unindexed = [0, 0]
             end = ctx.end or st.st_size
-            head_hash = _hash(_read_range(path, 0, min(end, HASH_BYTES)))
-            tail_start = max(0, end - HASH_BYTES)
-            tail_hash = _hash(_read_range(path, tail_start, end - tail_start))
+            head_hash, tail_hash = _edge_hashes(path, end)
             # A file that stopped on an incomplete last line is not "unchanged" at its full size:
             # record the size we consumed so the next run looks again.
             size = st.st_size if end >= st.st_size else end
