@@ -25,11 +25,13 @@ What is left alone (code in transcripts must survive): references and expression
 (`tokenizer`, `keyboard`, `secretary`, `token_url`, `secret_name`), git SHAs, uuids, base64 data
 that is not a token, Rich-markup-like `[bold]text[/]` (stored as it is; the UI shows it as text).
 
-Speed: `clean()` runs on every stored text. One pass of one regex over a lower-cased copy looks
-for short needles that the detectors cannot match without (`ken` for token, `k-` for sk-,
-`://`, ...); its branches are grouped by first character, all of them rare-ish, so the engine
-skips most of the text in C. A text without a needle (most texts) is done after that pass; else
-only the detectors whose needles were seen run, each a regex that starts with a literal.
+Speed: `clean()` runs on every stored text. One bytes.translate makes a lower-cased byte copy in
+which the rarest letters the needles have (the anchors: `k` of token and sk-, `c` of secret, ...)
+are all one byte; one regex that starts with that byte finds in that copy the short needles the
+detectors cannot match without (`ken` for token, `sk-`, `://`, ...), the engine jumping from anchor
+to anchor in C. The same copy shows whether there is a control character to strip. A text without
+a needle (most texts) is done after that pass; else only the detectors whose needles were seen
+run, each a regex that starts with a literal.
 """
 
 from __future__ import annotations
@@ -103,20 +105,20 @@ _A = re.compile(
     r"|(?P<google_api_key>Iza[0-9A-Za-z_\-]{35})(?![A-Za-z0-9_\-]))"
 )
 _SIMPLE: list[tuple[str, tuple[str, ...], re.Pattern, int]] = [
-    # (kind, needles (lower case), pattern, letters before the match that belong to it)
+    # (kind, needles (see _DETECTORS), pattern, letters before the match that belong to it)
     ("google_oauth", ("ya29.",), re.compile(r"ya29\.[0-9A-Za-z_\-]{20,}"), 0),
-    ("google_oauth", ("px-",), re.compile(r"GOCSPX-[A-Za-z0-9_\-]{20,}"), 0),
+    ("google_oauth", ("gocspx-",), re.compile(r"GOCSPX-[A-Za-z0-9_\-]{20,}"), 0),
     ("slack_token", ("xox",), re.compile(r"xox[abposre]-[A-Za-z0-9\-]{10,}"), 0),
     ("slack_token", ("xapp-",), re.compile(r"xapp-\d-[A-Za-z0-9\-]{10,}"), 0),
     ("stripe_key", ("k_live_", "k_test_"), re.compile(r"k_(?:live|test)_[0-9A-Za-z]{16,}"), 1),
     ("stripe_key", ("whsec_",), re.compile(r"whsec_[A-Za-z0-9+/=]{24,}"), 0),
-    ("huggingface_token", ("f_",), re.compile(r"hf_[A-Za-z0-9]{30,}"), 0),
-    ("npm_token", ("pm_",), re.compile(r"npm_[A-Za-z0-9]{36,}"), 0),
+    ("huggingface_token", ("hf_",), re.compile(r"hf_[A-Za-z0-9]{30,}"), 0),
+    ("npm_token", ("npm_",), re.compile(r"npm_[A-Za-z0-9]{36,}"), 0),
     ("gitlab_token", ("glpat-",), re.compile(r"glpat-[A-Za-z0-9_\-]{20,}"), 0),
-    ("pypi_token", ("ypi-",), re.compile(r"pypi-AgE[A-Za-z0-9_\-]{50,}"), 0),
-    ("digitalocean_token", ("p_v1_",), re.compile(r"dop_v1_[a-f0-9]{64}"), 0),
-    ("sendgrid_key", ("g.",), re.compile(r"SG\.[A-Za-z0-9_\-]{22}\.[A-Za-z0-9_\-]{43}"), 0),
-    ("jwt", ("yj",), re.compile(r"eyJ[A-Za-z0-9_\-]{8,}\.eyJ[A-Za-z0-9_\-]{8,}\.[A-Za-z0-9_\-]{8,}"), 0),
+    ("pypi_token", ("pypi-age",), re.compile(r"pypi-AgE[A-Za-z0-9_\-]{50,}"), 0),
+    ("digitalocean_token", ("dop_v1_",), re.compile(r"dop_v1_[a-f0-9]{64}"), 0),
+    ("sendgrid_key", ("sg.",), re.compile(r"SG\.[A-Za-z0-9_\-]{22}\.[A-Za-z0-9_\-]{43}"), 0),
+    ("jwt", ("eyj",), re.compile(r"eyJ[A-Za-z0-9_\-]{8,}\.eyJ[A-Za-z0-9_\-]{8,}\.[A-Za-z0-9_\-]{8,}"), 0),
 ]
 
 
@@ -446,15 +448,16 @@ def _find_flags(text: str) -> Iterator[_Span]:
 
 # --- the detector table -------------------------------------------------------------------
 
-# (needles, finder(text, lowered text or None)). A needle is a lower-case substring the finder
-# cannot match without; needles start with a rare character where they can (`ken` for token,
-# `cret` for secret), because all of them are looked for in one pass whose speed depends on how
-# often their first characters occur.
+# (needles, finder(text, lowered text or None)). A needle is a lower-case string that the finder
+# cannot match without: some of it is a literal that its regex needs (`sk-`, `ghp_`, `sg.`; the
+# provider patterns are case-sensitive, so the needle is in the text once ASCII letters are
+# lower-cased). The assignment and Basic needles are short (`ken`, `wd`) because those finders
+# match case-insensitively: see _find_needles.
 _DETECTORS: list[tuple[tuple[str, ...], Callable]] = [
-    (("key",), _find_pem),  # -----BEGIN ... PRIVATE KEY-----
-    (("k-",), _find_sk),
-    (("gh", "github_pat_"), _find_github),
-    (("kia", "za"), _find_a),  # AKIA..., AIza...; ASIA is looked for apart (`s` is too common)
+    (("private key",), _find_pem),  # -----BEGIN ... PRIVATE KEY-----, -----END ... PRIVATE KEY-----
+    (("sk-",), _find_sk),
+    (("ghp_", "gho_", "ghu_", "ghs_", "ghr_", "github_pat_"), _find_github),
+    (("akia", "aiza", "ASIA"), _find_a),  # ASIA: looked for in the text itself (case-sensitive)
     *[(needles, _simple(kind, pattern, back)) for kind, needles, pattern, back in _SIMPLE],
     (("://",), _find_url),
     (("bearer",), _find_bearer),
@@ -463,25 +466,72 @@ _DETECTORS: list[tuple[tuple[str, ...], Callable]] = [
 _ASSIGN_NEEDLES = {"pass": 0, "wd": 1, "cret": 2, "ken": 3, "key": 4}  # index into _ASSIGN
 _FLAG_NEEDLE = "--"
 
+# The gate: which needles are in a text, found in one pass of one regex over a byte copy of it.
+# bytes.translate maps the upper-case letters to lower case and every character of _ANCHORS (in
+# either case) to \x01, so every needle, written in the same mapping, has a \x01 in it, and the
+# gate regex starts with that one byte: the engine jumps from \x01 to \x01 in C (a set of first
+# characters would cost a call per character). The anchors are the rarest letters the needles
+# have (`k` for ken, key and sk-; `c` for cret; ...), so there are few \x01 to look behind.
+# The mapping also turns the control characters strip_control removes into \x02, and \xc2 (the
+# first byte of a C1 control in UTF-8) into \x03, so that clean() sees from the same copy whether
+# there is anything to strip.
+# After a \x01 the regex tries each needle's rest; one that precedes its anchor is checked by a
+# look-behind. A \x01 stands for any anchor, so a match is a candidate only: the needle is taken
+# when the original bytes there, lower-cased, are the needle. A needle whose pattern could match
+# at the same \x01 as one tried before it is checked there too (the regex reports one match per
+# position). So the gate finds exactly the needles that are in the text with its ASCII letters
+# lower-cased, as the old per-character gate did; one quirk of that gate is kept (_SKIPPED).
+_ANCHORS = "bcfgjkpwxyz:"
+# `cret` right after `basi` was never seen: the old gate's matches did not overlap, and `basic`
+# took the `c`. It decides whether --flags are looked for (see find_secrets), so it stays unseen.
+_SKIPPED = {"cret": b"basi"}
+
 
 def _build_gate():
+    table = bytearray(range(256))
+    for c in range(65, 91):  # A-Z
+        table[c] = c + 32
+    for ch in _ANCHORS:
+        table[ord(ch)] = table[ord(ch.upper())] = 1
+    for c in [*range(0, 9), *range(11, 32), 127]:  # what strip_control removes (keeps \t and \n)
+        table[c] = 2
+    table[0xC2] = 3
+    table = bytes(table)
     by_needle: dict[str, list[int]] = {}
     for i, (needles, _) in enumerate(_DETECTORS):
         for needle in needles:
             by_needle.setdefault(needle, []).append(i)
-    needles = sorted({*by_needle, *_ASSIGN_NEEDLES})
-    groups: dict[str, list[str]] = {}
-    for needle in needles:  # one branch per first character: the engine tries few per position
-        groups.setdefault(needle[0], []).append(re.escape(needle[1:]))
-    parts = []
-    for first, rests in groups.items():
-        rests.sort(key=len, reverse=True)
-        parts.append(re.escape(first) + ("(?:" + "|".join(rests) + ")" if any(rests) else ""))
-    pattern = "|".join(parts)
-    return re.compile(pattern), re.compile(pattern.encode()), by_needle
+    needles = [n for n in [*by_needle, *_ASSIGN_NEEDLES] if n != "ASIA"]
+    alts = []  # (needle, its bytes, mapped bytes before the anchor, mapped bytes after it)
+    for needle in needles:
+        mapped = needle.encode().translate(table)
+        i = mapped.index(1)
+        assert mapped[i + 1 :], needle  # a rest to tell it by (a needle cannot end with its first anchor)
+        alts.append((needle, needle.encode(), mapped[:i], mapped[i + 1 :]))
+
+    def may_share(a, b) -> bool:  # can both patterns match at one \x01?
+        pre_a, pre_b, rest_a, rest_b = a[2], b[2], a[3], b[3]
+        n = min(len(pre_a), len(pre_b))
+        m = min(len(rest_a), len(rest_b))
+        return (n == 0 or pre_a[-n:] == pre_b[-n:]) and rest_a[:m] == rest_b[:m]
+
+    # One branch per first byte after the anchor (the engine then tries few per \x01); in each,
+    # the needles in the order above. The empty group after each tells which one matched.
+    branches: dict[int, list[bytes]] = {}
+    checks: list[tuple] = [()]
+    for k, (needle, nb, pre, rest) in enumerate(sorted(alts, key=lambda a: a[3][0])):
+        look = b"(?<=" + re.escape(pre + b"\x01" + rest) + b")" if pre else b""
+        branches.setdefault(rest[0], []).append(re.escape(rest[1:]) + look + b"()")
+        later = alts[alts.index((needle, nb, pre, rest)) + 1 :]
+        checks.append(tuple((n, len(p), b) for n, b, p, r in [(needle, nb, pre, rest), *(x for x in later if may_share((needle, nb, pre, rest), x))]))
+    gate = re.compile(
+        b"\x01(?=" + b"|".join(re.escape(bytes([c])) + b"(?:" + b"|".join(parts) + b")" for c, parts in branches.items()) + b")"
+    )
+    return table, gate, checks, by_needle
 
 
-_GATE, _GATE_B, _BY_NEEDLE = _build_gate()
+_GATE_TABLE, _GATE, _GATE_CHECKS, _BY_NEEDLE = _build_gate()
+_C1_UTF8 = re.compile(rb"\xc2[\x80-\x9f]")
 
 KNOWN_KINDS = tuple(
     sorted(
@@ -495,44 +545,85 @@ KNOWN_KINDS = tuple(
 )
 
 
+def _raw(text: str) -> bytes:
+    return text.encode("ascii") if text.isascii() else text.encode("utf-8", "surrogatepass")
+
+
+def _find_needles(text: str, raw: bytes, mapped: bytes) -> set[str]:
+    """The needles in `text` (`raw` its bytes, `mapped` those through _GATE_TABLE).
+
+    Needles are looked for in the bytes with ASCII letters lower-cased, as ever: a non-ASCII
+    letter that case-insensitive matching takes for an ASCII one (K ſ ı İ) does not make a needle,
+    and the assignment finders, which match case-insensitively, run only when one was seen.
+    """
+    found: set[str] = set()
+    m = _GATE.search(mapped)
+    if m:
+        for m in _GATE.finditer(mapped, m.start()):
+            p = m.start()
+            for needle, back, nb in _GATE_CHECKS[m.lastindex]:
+                if needle not in found and raw[p - back : p - back + len(nb)].lower() == nb:
+                    skipped = _SKIPPED.get(needle)
+                    if not (skipped and raw[max(0, p - len(skipped)) : p].lower() == skipped):
+                        found.add(needle)
+    if "ASIA" in text:
+        found.add("ASIA")
+    return found
+
+
+def _ascii_lower(text: str, raw: bytes) -> str | None:
+    """`text` with its ASCII letters lower-cased, for regexes written in lower case: the same
+    matches as on text.lower() (their other characters only matter as whitespace or not, which
+    lower() keeps), or None when lower() differs in a way that matters (K lower-cases to k; İ to two
+    characters: the old way then)."""
+    if text.isascii():
+        return text.lower()
+    if "\u212a" in text or "\u0130" in text:
+        return None
+    return raw.lower().decode("utf-8", "surrogatepass")
+
+
 def find_secrets(text: str) -> list[tuple[int, int, str]]:
     """(start, end, kind) of every secret in `text`, in order, not overlapping."""
     if len(text) < 8:
         return []
-    low: str | None
-    found: set[str] = set()
-    if text.isascii():
-        low = text.lower()
-        m = _GATE.search(low)
-        if m:
-            found.update(_GATE.findall(low, m.start()))
-    else:
-        low = None
-        hay = text.encode("utf-8", "surrogatepass").lower()
-        m = _GATE_B.search(hay)
-        if m:
-            found.update(n.decode() for n in _GATE_B.findall(hay, m.start()))
-    if "SIA" in text:
-        found.add("kia")
+    raw = _raw(text)
+    return _find_secrets(text, raw, raw.translate(_GATE_TABLE))
+
+
+def _find_secrets(text: str, raw: bytes, mapped: bytes) -> list[tuple[int, int, str]]:
+    found = _find_needles(text, raw, mapped)
     if not found:
         return []
+    ascii_text = text.isascii()
+    low: str | None = None
     strong: list[_Span] = []
     run: set[int] = set()
     for needle in found:
         run.update(_BY_NEEDLE.get(needle, ()))
     for i in sorted(run):
-        strong.extend(_DETECTORS[i][1](text, low))
+        finder = _DETECTORS[i][1]
+        if finder is _find_basic and ascii_text and low is None:
+            low = text.lower()
+        strong.extend(finder(text, low if ascii_text else None))
     weak: list[_Span] = []
     fired = sorted(_ASSIGN_NEEDLES[n] for n in found if n in _ASSIGN_NEEDLES)
     if fired:
         if low is None:
-            lowered = text.lower()
-            if len(lowered) == len(text):  # same offsets: match on the lower-cased copy
-                low = lowered
+            low = _ascii_lower(text, raw)
+            if low is None:
+                lowered = text.lower()
+                if len(lowered) == len(text):  # same offsets: match on the lower-cased copy
+                    low = lowered
         table = _ASSIGN if low is not None else _ASSIGN_I
         weak.extend(_find_assignments(text, low if low is not None else text, [table[i] for i in fired]))
         if _FLAG_NEEDLE in text:
             weak.extend(_find_flags(text))
+    return _merge(strong, weak)
+
+
+def _merge(strong: list[_Span], weak: list[_Span]) -> list[tuple[int, int, str]]:
+    """The spans of the provider tokens (`strong`) and of the assignments, in order, not overlapping."""
     if not strong and not weak:
         return []
     result: list[_Span] = []
@@ -557,9 +648,7 @@ def find_secrets(text: str) -> list[tuple[int, int, str]]:
     return [(s.start, s.end, s.kind) for s in result]
 
 
-def redact(text: str) -> str:
-    """Replace every secret found in `text` by `[REDACTED:kind]`."""
-    spans = find_secrets(text)
+def _redacted(text: str, spans: list[tuple[int, int, str]]) -> str:
     if not spans:
         return text
     out = []
@@ -572,9 +661,20 @@ def redact(text: str) -> str:
     return "".join(out)
 
 
+def redact(text: str) -> str:
+    """Replace every secret found in `text` by `[REDACTED:kind]`."""
+    return _redacted(text, find_secrets(text))
+
+
 def clean(text: str) -> str:
     """What every stored text goes through: control stripping, then secret scrubbing."""
-    return redact(strip_control(text))
+    if len(text) < 8:
+        return strip_control(text)  # (too short for a secret)
+    raw = _raw(text)
+    mapped = raw.translate(_GATE_TABLE)
+    if 2 in mapped or 3 in mapped and _C1_UTF8.search(raw):
+        return redact(strip_control(text))  # something to strip (rare): the long way
+    return _redacted(text, _find_secrets(text, raw, mapped))
 
 
 # --- cleaning a text that will be cut -------------------------------------------------------
