@@ -7,6 +7,7 @@ says reinforces it; one that contradicts a memory is stored as a possible supers
 from __future__ import annotations
 
 import time
+from itertools import chain
 from dataclasses import dataclass
 from typing import Mapping, Sequence
 
@@ -349,14 +350,35 @@ def write_plan(db: SqliteDatabase, plan: SessionPlan) -> ProposeResult:
     if plan.seen:
         conn.executemany("UPDATE memory SET last_seen_at = ? WHERE id = ?", plan.seen)
     if plan.memories:  # in id order: a proposal's supersedes_id may name one made before it here
-        conn.executemany(_INSERT_MEMORY, plan.memories)
+        _insert(conn, _INSERT_MEMORY, plan.memories)
     if plan.evidence:  # in the order they came: the same rows (and ids) as one insert at a time
-        conn.executemany(_EVIDENCE, plan.evidence)
+        _insert(conn, _EVIDENCE, plan.evidence)
     conn.execute("UPDATE session SET extracted_at = ? WHERE id = ?", (plan.now, plan.session_id))
     if plan.events:  # (memories.Journal's rows: one batch for the session)
         batch = _new_batch(db, user=False)
-        conn.executemany(_EVENT, [(batch, m, a, b, af, plan.now) for m, a, b, af in plan.events])
+        _insert(conn, _EVENT, [(batch, m, a, b, af, plan.now) for m, a, b, af in plan.events])
     return plan.result
+
+
+_CHUNKS = (64, 32, 16, 8, 4, 2, 1)  # rows per statement of _insert
+_MANY_ROWS: dict[tuple[str, int], str] = {}  # (one row's INSERT, rows) -> the statement
+
+
+def _insert(conn, sql: str, rows: Sequence[tuple]) -> None:
+    """`sql` (an INSERT of one row: "... VALUES (?, ...)") for each of `rows`, in order, in a few
+    statements of several rows each: the same rows, ids and trigger runs as one statement a row,
+    but SQLite sets up each statement (its statement journal, the pages it saves there) once. The
+    statements have a few sizes only (_CHUNKS), so that their compiled forms stay cached."""
+    i, n = 0, len(rows)
+    for size in _CHUNKS:
+        while n - i >= size:
+            key = (sql, size)
+            many = _MANY_ROWS.get(key)
+            if many is None:
+                head, _, one = sql.partition(" VALUES ")
+                many = _MANY_ROWS[key] = f"{head} VALUES {', '.join([one] * size)}"
+            conn.execute(many, list(chain.from_iterable(rows[i:i + size])))
+            i += size
 
 
 def propose_session(
