@@ -28,10 +28,6 @@ _FAIL_TEXT = re.compile(
 _QUESTION = re.compile(r"[?？]\s*$|[嗎吗]\s*$")
 
 
-def _codeish_maybe_old(t: str) -> bool:
-    return "`" in t or "." in t or "_" in t or "()" in t or signals._CAMEL.search(t) is not None
-
-
 _MADE_UP = [
     "", "E", "E  x", "x\nE  y", "E\n\n z", "E\tx", "ok\nFAILED tests/a.py::t", "FAIL", "xFAIL", "==== 2 failed in 1s ====",
     "== 1 error ==", "npm ERR! code 1", "xnpm ERR!", "ERR_PNPM_NO_LOCK", "sh: foo: command not found", "error: bad",
@@ -86,16 +82,12 @@ def test_exception_line_prefilter_never_hides_a_match():
             assert transcript._may_name_exception(ln), ln
 
 
-def test_question_marks_and_code_names():
+def test_question_marks():
     sents = {"Why?", "why ?  ", "好吗", "是嗎 ", "no", "end.", "a.b", "x()", "snake_case", "camelCase", "`x`", "file.py."}
     for t in _texts("text"):
         sents.update(sentences(t))
     for s in sents:
         assert (s.rstrip()[-1:] in signals._QMARKS) == bool(_QUESTION.search(s)), s
-        # the narrower pre-check of code names still lets every match through
-        if signals._CODEISH_RX.search(s):
-            assert signals._Codeish._maybe(s), s
-        assert bool(signals._CODEISH.search(s)) == bool(_codeish_maybe_old(s) and signals._CODEISH_RX.search(s))
 
 
 @pytest.mark.parametrize("text", ["see a.py:12 and b.js:3:4", "time: 12:30", "no colon", "x:y", "a.md:1-2"])
@@ -155,3 +147,46 @@ def test_gates_in_front_of_the_alternatives_keep_their_answers():
 ])
 def test_longest_literal(pattern, literal):
     assert textutil._longest_literal(pattern) == literal
+
+
+# --- regexes cut down to the alternatives a text can match (textutil.Alternation) -------------------------
+
+_CODEISH_OLD = re.compile(
+    r"`[^`]+`|\b[\w-]+\.(?:py|js|ts|tsx|jsx|css|html|md|json|toml|yaml|yml|go|rs|rb|java|kt|c|h|cpp|sh|sql|vue|svelte)\b"
+    r"|\b[a-z]+[A-Z]\w+\b|\b\w+_\w+\b|\b\w+\(\)"
+)
+_CODE_TOKEN_OLD = re.compile(r"`([^`]{2,80})`|(#[0-9a-fA-F]{3,8}\b|\b[\w-]+\.[A-Za-z]{1,5}\b|\b[a-z]+[A-Z]\w*|\b\w+_\w+\b)")
+_CODE_MADE_UP = ["", "x", "a.py", "see a.py.", "`x`", "``", "`a` and `b`", "fooBar", "FooBar", "foo_bar", "_x", "x_", "f()",
+                 "#fff", "#12345678", "#abcdefg1", "a-b.tsx:", "é.py", "naïveCase", "snake_é_case", "x.Py", "v1.2.3", "e.g. this",
+                 "`unclosed", "call() and a_b and cC and d.md", "a.b.c.json", "日本.md", "__init__", "x.pyc"]
+
+
+def _code_texts() -> set[str]:
+    texts = set(_CODE_MADE_UP)
+    for t in _texts("text"):
+        texts.add(t[:2000])
+        texts.update(sentences(t))
+        texts.update(line for _, line in textutil.lines_of(t))
+    return texts
+
+
+def test_alternations_find_what_the_whole_regex_finds():
+    from memtui.core.extract import heuristic
+
+    assert signals._CODEISH.full.pattern == _CODEISH_OLD.pattern
+    for t in _code_texts():
+        assert signals._CODEISH.findall(t) == _CODEISH_OLD.findall(t), t[:200]
+        assert [m.span() for m in signals._CODEISH.finditer(t)] == [m.span() for m in _CODEISH_OLD.finditer(t)], t[:200]
+        assert bool(signals._CODEISH.search(t)) == bool(_CODEISH_OLD.search(t)), t[:200]
+        assert heuristic._code_tokens(t) == {(a or b).lower().strip("`") for a, b in _CODE_TOKEN_OLD.findall(t)}, t[:200]
+        # each alternative's test is true wherever the alternative alone matches
+        for alternation in (signals._CODEISH, heuristic._CODE_TOKEN):
+            for pattern, need in alternation.parts:
+                if re.search(pattern, t, alternation.flags):
+                    assert need(t), (pattern, t[:200])
+
+
+def test_change_cue_needs_no_trailing_word_characters():
+    old = re.compile(r"\b(?:instead|switch|migrat|replac|refactor|use|move|convert|upgrad|drop|remov|merg|combin|simplif|rewrite)\w*", re.I)
+    for t in _code_texts() | set(_ODD) | {"reuse", "Use", "USED", "\u0130nstead", "\u017fwitch"}:
+        assert bool(signals._CHANGE_CUE.search(t)) == bool(old.search(t)), t[:200]

@@ -24,12 +24,23 @@ from memtui.core.extract import Proposal
 from memtui.core.records import MessageRecord, SessionRecord
 
 from . import signals
+from .textutil import Alternation
 from .transcript import read
 
 TARGET_RATIO = 0.05  # aim: proposals total ~5% of the readable text
 CAP_RATIO = 0.10  # hard cap
 _TOKEN = re.compile(r"[\w.#/-]+|[\u4e00-\u9fff]")
-_CODE_TOKEN = re.compile(r"`([^`]{2,80})`|(#[0-9a-fA-F]{3,8}\b|\b[\w-]+\.[A-Za-z]{1,5}\b|\b[a-z]+[A-Z]\w*|\b\w+_\w+\b)")
+# names and values in a statement: r"`([^`]{2,80})`|(#[0-9a-fA-F]{3,8}\b|\b[\w-]+\.[A-Za-z]{1,5}\b|\b[a-z]+[A-Z]\w*|\b\w+_\w+\b)"
+# with a group of its own for each alternative, each tried only when the text holds what it needs
+_DOT_LETTER = re.compile(r"\.[A-Za-z]")
+_CAMEL = re.compile(r"[a-z][A-Z]")
+_CODE_TOKEN = Alternation((
+    (r"`([^`]{2,80})`", lambda t: "`" in t),
+    (r"(#[0-9a-fA-F]{3,8}\b)", lambda t: "#" in t),
+    (r"(\b[\w-]+\.[A-Za-z]{1,5}\b)", lambda t: "." in t and _DOT_LETTER.search(t) is not None),
+    (r"(\b[a-z]+[A-Z]\w*)", lambda t: _CAMEL.search(t) is not None),
+    (r"(\b\w+_\w+\b)", lambda t: "_" in t),
+))
 
 
 def extract(session: SessionRecord, messages: list[MessageRecord]) -> list[Proposal]:
@@ -82,7 +93,7 @@ def _similar(new: set[str], old: set[str]) -> float:
 
 
 def _code_tokens(text: str) -> set[str]:
-    return {(a or b).lower().strip("`") for a, b in _CODE_TOKEN.findall(text)}
+    return {m.group(m.lastindex).lower().strip("`") for m in _CODE_TOKEN.finditer(text)}
 
 
 def _select(cands: list[signals.Candidate], readable: int, ratio: float) -> list[signals.Candidate]:

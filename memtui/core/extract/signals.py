@@ -16,7 +16,7 @@ from functools import lru_cache
 from memtui.core.records import MessageRecord
 
 from .edits import base, defs_in, dependency_changes, describe, is_config, is_doc, short_path, small_change
-from .textutil import AnyOf, Gate, clip, defluff, finish, human_list, join_clauses, lines_of, lower_of, one_line, quote, sentences
+from .textutil import Alternation, AnyOf, Gate, clip, defluff, finish, human_list, join_clauses, lines_of, lower_of, one_line, quote, sentences
 from .transcript import Action, Transcript, Turn, error_line
 
 
@@ -146,6 +146,7 @@ _DEV_TOPIC = re.compile(
     r"tests? first|British|American|spelling|lint\w*|format\w*)\b",
     re.I,
 )
+_DEV_TOPIC = _Cues(_DEV_TOPIC)
 _FIRST_PERSON_PREF = re.compile(
     r"\bI (?:always|never|prefer|like|hate|usually|don'?t like|don'?t want|want you to|would rather)\b|\bmy (?:preference|style|setup)\b",
     re.I,
@@ -216,27 +217,19 @@ class _Skip:
 
 
 _SKIP_LINE = _Skip()
-_CODEISH_RX = re.compile(r"`[^`]+`|\b[\w-]+\.(?:py|js|ts|tsx|jsx|css|html|md|json|toml|yaml|yml|go|rs|rb|java|kt|c|h|cpp|sh|sql|vue|svelte)\b|\b[a-z]+[A-Z]\w+\b|\b\w+_\w+\b|\b\w+\(\)")
 _CAMEL = re.compile(r"[a-z][A-Z]")
-
-
-class _Codeish:
-    """Code-looking tokens (backticks, file names, camelCase, snake_case, calls), with a fast path."""
-
-    @staticmethod
-    def _maybe(text: str) -> bool:
-        # a file name needs a '.' with an extension after it: a sentence's final '.' is not one
-        return ("`" in text or "_" in text or "()" in text or text.find(".", 0, len(text) - 1) >= 0
-                or _CAMEL.search(text) is not None)
-
-    def search(self, text: str):
-        return _CODEISH_RX.search(text) if self._maybe(text) else None
-
-    def findall(self, text: str) -> list:
-        return _CODEISH_RX.findall(text) if self._maybe(text) else []
-
-
-_CODEISH = _Codeish()
+_CODE_EXT = r"(?:py|js|ts|tsx|jsx|css|html|md|json|toml|yaml|yml|go|rs|rb|java|kt|c|h|cpp|sh|sql|vue|svelte)\b"
+_DOT_EXT = re.compile(r"\." + _CODE_EXT)  # the end of every file name below
+# Code-looking tokens (backticks, file names, camelCase, snake_case, calls): a prose line holds few of
+# the characters they need, so re usually tries one alternative or none at each position
+_CODEISH = Alternation((
+    (r"`[^`]+`", lambda t: "`" in t),
+    (r"\b[\w-]+\." + _CODE_EXT, lambda t: "." in t and _DOT_EXT.search(t) is not None),
+    (r"\b[a-z]+[A-Z]\w+\b", lambda t: _CAMEL.search(t) is not None),
+    (r"\b\w+_\w+\b", lambda t: "_" in t),
+    (r"\b\w+\(\)", lambda t: "()" in t),
+))
+_CODEISH_RX = _CODEISH.full
 _OPTION = re.compile(r"\*\*\s*Option\s*\d+\s*[:.)-]\s*([^*\n]{2,60})\*\*|^#+\s*Option\s*\d+\s*[:.)-]\s*(.{2,60})$|^\s*(?:\d+[.)]|[-*])\s+\*\*([^*\n]{2,50})\*\*", re.M | re.I)
 _CHOICE = re.compile(
     r"^\s*(?:(?:ok(?:ay)?|fine|sure|yes|yeah|yep|alright|great|cool|good|perfect)[,.! ]*)*"
@@ -251,6 +244,7 @@ _NEXT = Gate(
     ("next step", "still ", "not yet", "remaining", "todo", "left to", "would you like", "want me", "i can ", "you may",
      "you might", "you will", "need", "should", "haven", "wasn", "could not", "couldn", "known", "follow", "separate",
      "checklist", "verify", "manually"),
+    split=True,
 )
 
 _TRIVIAL_CMD = re.compile(
@@ -787,6 +781,8 @@ _RM = re.compile(r"^\s*(?:git rm|rm|del|Remove-Item)(?:\s+-\w+)*\s+(.+)$")
 
 
 def _turn_commits(tr: Transcript, t: Turn) -> list[tuple[str, str]]:
+    if not tr.commits:  # most sessions show no commit
+        return []
     ids = [m.id for m in t.items if isinstance(m, MessageRecord)] + [a.result.id for a in t.actions if a.result is not None]
     return [c for i in ids for c in tr.commits.get(i, [])]
 
@@ -821,7 +817,9 @@ def _deleted_in(t: Turn) -> list[Action]:
     return out
 
 
-_CHANGE_CUE = re.compile(r"\b(?:instead|switch|migrat|replac|refactor|use|move|convert|upgrad|drop|remov|merg|combin|simplif|rewrite)\w*", re.I)
+# whether a word starts with one of these (r"\b(?:instead|...)\w*" matches wherever this does)
+_CHANGE_CUE = _Cues(re.compile(
+    r"\b(?:instead|switch|migrat|replac|refactor|use|move|convert|upgrad|drop|remov|merg|combin|simplif|rewrite)", re.I))
 
 
 def turn_changes(tr: Transcript, session) -> list[Candidate]:
@@ -1544,7 +1542,7 @@ def plans(tr: Transcript, session) -> list[Candidate]:
                 continue
             if grab and len(line) > 8:
                 items.append(clip(defluff(line), 110))
-            elif _NEXT.search(line) and len(line) > 15:
+            elif len(line) > 15 and _NEXT.search(line):
                 items.append(clip(defluff(line), 160))
         if items:
             text = "Left open at the end of the session: " + join_clauses(items, 290, "; ")
@@ -1578,15 +1576,19 @@ def decisions(tr: Transcript, session) -> list[Candidate]:
     for t in tr.turns:
         if not t.user or t.slash or t.index == 0:
             continue
+        if len(t.request) > 80:
+            continue
         m = _CHOICE.match(one_line(t.request))
+        if not m:
+            continue
         prev = tr.turns[t.index - 1]
-        offered: list[str] = []
+        offered: list[str] = []  # the options of the previous reply (looked for only after a choice)
         for msg in prev.texts[-2:]:
             for om in _OPTION.finditer(msg.text):
                 label = one_line(next(g for g in om.groups() if g)).strip(" :")
                 if label and label not in offered:
                     offered.append(clip(label, 40))
-        if not m or len(t.request) > 80 or len(offered) < 2:
+        if len(offered) < 2:
             continue
         choice = re.sub(r"^(?:also|then|just|with|the)\s+", "", m.group(1).strip(), flags=re.I)
         rest = [o for o in offered if choice.lower() not in o.lower()]

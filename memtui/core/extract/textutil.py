@@ -185,7 +185,7 @@ def _longest_literal(p: str) -> str:
 class AnyOf:
     """bool(rx.search(text)) for a case-insensitive regex `rx`, one alternative at a time (see above)."""
 
-    __slots__ = ("rx", "literals", "by_literal")
+    __slots__ = ("rx", "literals", "ascii_literals", "by_literal")
 
     def __init__(self, rx: re.Pattern):
         if not rx.flags & re.I:
@@ -196,6 +196,8 @@ class AnyOf:
             by.setdefault(_longest_literal(core).lower(), []).append(re.compile(pattern, rx.flags))
         self.by_literal = by
         self.literals = tuple(by)
+        # the literals an ASCII text can hold (a CJK cue word cannot be in one)
+        self.ascii_literals = tuple(lit for lit in by if lit.isascii())
 
     def implies(self, anchors, ascii_only: bool = False) -> bool:
         """Whether every match holds one of `anchors` (each literal holds one; `ascii_only`: for ASCII
@@ -204,15 +206,66 @@ class AnyOf:
 
     def found(self, text: str, low: str | None = None) -> bool:
         """`low`: text.lower() when the caller has it."""
-        if not text.isascii() and any(map(text.__contains__, _FOLDS_ODDLY)):
+        if text.isascii():
+            literals = self.ascii_literals
+        elif any(map(text.__contains__, _FOLDS_ODDLY)):
             return self.rx.search(text) is not None
+        else:
+            literals = self.literals
         if low is None:
             low = text.lower()
-        for lit in filter(low.__contains__, self.literals):
+        for lit in filter(low.__contains__, literals):
             for rx in self.by_literal[lit]:
                 if rx.search(text):
                     return True
         return False
+
+
+class Alternation:
+    """A regex made of top-level alternatives, each tried only when the text holds what it needs.
+
+    `parts` are (alternative, need) pairs, `need(text)` true whenever the alternative can match
+    somewhere in `text` (the literal it contains is there). An alternative that cannot match at any
+    position never decides a match, so the regex of the others finds exactly the same matches (same
+    spans, same order) while re tries fewer alternatives at each position. Groups are numbered within
+    the regex of the alternatives kept: give each alternative at most one and read it as
+    m.group(m.lastindex). The regexes of the combinations met are compiled on first use."""
+
+    __slots__ = ("parts", "flags", "full", "_by_key")
+
+    def __init__(self, parts, flags: int = 0):
+        self.parts = tuple(parts)
+        self.flags = flags
+        self.full = re.compile("|".join(p for p, _ in self.parts), flags)  # the regex it answers for
+        self._by_key: dict[int, re.Pattern] = {}
+
+    def pattern_for(self, text: str) -> re.Pattern | None:
+        """The regex of the alternatives `text` may hold (None: no match is possible)."""
+        key = 0
+        bit = 1
+        for _, need in self.parts:
+            if need(text):
+                key |= bit
+            bit <<= 1
+        if not key:
+            return None
+        rx = self._by_key.get(key)
+        if rx is None:
+            rx = self._by_key[key] = re.compile(
+                "|".join(p for i, (p, _) in enumerate(self.parts) if key >> i & 1), self.flags)
+        return rx
+
+    def search(self, text: str):
+        rx = self.pattern_for(text)
+        return rx.search(text) if rx is not None else None
+
+    def findall(self, text: str) -> list:
+        rx = self.pattern_for(text)
+        return rx.findall(text) if rx is not None else []
+
+    def finditer(self, text: str):
+        rx = self.pattern_for(text)
+        return rx.finditer(text) if rx is not None else iter(())
 
 
 _LOWER: list = [None, ""]  # (last text a Gate tested, its lower())
