@@ -190,3 +190,25 @@ def test_change_cue_needs_no_trailing_word_characters():
     old = re.compile(r"\b(?:instead|switch|migrat|replac|refactor|use|move|convert|upgrad|drop|remov|merg|combin|simplif|rewrite)\w*", re.I)
     for t in _code_texts() | set(_ODD) | {"reuse", "Use", "USED", "\u0130nstead", "\u017fwitch"}:
         assert bool(signals._CHANGE_CUE.search(t)) == bool(old.search(t)), t[:200]
+
+
+# --- ASCII words in a lower-cased text (textutil.lower_ascii) ----------------------------------------------
+
+_LOWER_MADE_UP = ["", "ABC", "Exit Code 1", "a\u2192b", "\u0130stanbul ERROR:", "\u212aelvin", "long \u017f", "dotless \u0131",
+                  "caf\u00e9 Traceback", "\ud800 lone surrogate", "x?y", "\u00c9RROR: \u00e9", "USER DENIED \u2192 x", "\u00df"]
+
+
+def test_lower_ascii_holds_the_ascii_words_of_lower():
+    hints = [h for hs in (transcript._REJECT_HINTS, transcript._MISUSE_HINTS, transcript._FAIL_HINTS) for h in hs]
+    hints += ["exit code", "exit_code", "exited with", "exit status"]
+    assert all(h.isascii() and "?" not in h for h in hints)
+    texts = set(_LOWER_MADE_UP)
+    for o in _texts("tool_result"):
+        texts.update((o[:1500], o[-3000:], o[:800]))
+    for t in texts:
+        low, fast = t.lower(), textutil.lower_ascii(t)
+        if "\u0130" not in t:
+            assert len(fast) == len(low)
+        for h in hints:
+            assert (h in fast) == (h in low), (h, t[:200])
+            assert (h in fast[:600]) == (h in low[:600]), (h, t[:200])  # _classify_result's low[:600]

@@ -268,6 +268,20 @@ class Alternation:
         return rx.finditer(text) if rx is not None else iter(())
 
 
+def lower_ascii(text: str) -> str:
+    """text.lower() as far as ASCII words without '?' go: "word" in lower_ascii(text) exactly when
+    "word" in text.lower(), and the two have the same length (unless text holds 'İ').
+
+    Once a text holds one non-ASCII character, str.lower() looks every character up in the Unicode
+    tables, several times slower (tool outputs often hold a few: Claude Code numbers the lines of a
+    file it read with '\u2192'). Here each non-ASCII character becomes '?' and only ASCII letters are
+    lowered: the runs of ASCII characters, where such a word can be, are those of text.lower(). The two
+    characters whose lower case holds an ASCII letter send the text through str.lower()."""
+    if text.isascii() or "\u0130" in text or "\u212a" in text:  # İ -> 'i' + a dot, Kelvin sign -> 'k'
+        return text.lower()
+    return text.encode("ascii", "replace").lower().decode("ascii")
+
+
 _LOWER: list = [None, ""]  # (last text a Gate tested, its lower())
 
 

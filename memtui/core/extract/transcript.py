@@ -19,7 +19,7 @@ import orjson
 
 from memtui.core.records import MessageRecord
 
-from .textutil import normalize, one_line, strip_wrappers
+from .textutil import lower_ascii, normalize, one_line, strip_wrappers
 
 # --- tool families ----------------------------------------------------------------------------
 
@@ -403,6 +403,7 @@ def _todos_of(action: Action) -> None:
                 action._todos.append((one_line(it), "pending"))
 
 
+# words one of which every match of the regex behind holds, looked for in lower_ascii(text) (so: ASCII, no '?')
 _REJECT_HINTS = ("want to proceed", "want to take this action", "was rejected", "user denied", "user rejected",
                  "user declined", "denied by", "was denied", "user refused", "cancelled by", "canceled by")
 _MISUSE_HINTS = ("tool_use_error", "not found", "not been read", "old_string", "matches of", "verification", "failed to",
@@ -416,7 +417,7 @@ def _has_any(text: str, hints) -> bool:
 
 
 def _has_exit(text: str) -> bool:
-    low = text.lower()
+    low = lower_ascii(text)
     return "exit code" in low or "exit_code" in low or "exited with" in low or "exit status" in low
 
 
@@ -428,7 +429,8 @@ def _classify_result(action: Action) -> None:
         return
     text = res.text or ""
     head = text[:1500]
-    low = head.lower()
+    # (the hints are ASCII words without '?': lower_ascii finds them where str.lower() would)
+    low = lower_ascii(head)
     if _has_any(low, _REJECT_HINTS) and _REJECTED.search(head):
         action.status = "rejected"
         m = _REJECT_REASON.search(head)
@@ -450,7 +452,7 @@ def _classify_result(action: Action) -> None:
     failed = bool(res.is_error) or (code is not None and code != 0)
     if action.family == "shell" and not failed and code is None:
         tail = text[-3000:]
-        tl = tail.lower()
+        tl = lower_ascii(tail)
         if _has_any(tl, _FAIL_HINTS) and _fail_text(tail):
             failed = True
     action.status = "fail" if failed else "ok"
