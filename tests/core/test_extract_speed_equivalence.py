@@ -212,3 +212,18 @@ def test_lower_ascii_holds_the_ascii_words_of_lower():
         for h in hints:
             assert (h in fast) == (h in low), (h, t[:200])
             assert (h in fast[:600]) == (h in low[:600]), (h, t[:200])  # _classify_result's low[:600]
+
+
+def test_grouped_hints_answer_like_the_hints():
+    sets = ((transcript._REJECT_HINTS, transcript._REJECT_GROUPS), (transcript._MISUSE_HINTS, transcript._MISUSE_GROUPS),
+            (transcript._FAIL_HINTS, transcript._FAIL_GROUPS))
+    for hints, groups in sets:
+        assert sorted(h for _, g in groups for h in g) == sorted(hints)
+        assert all(key in h for key, g in groups for h in g)
+    texts = set(_LOWER_MADE_UP) | {"tool_use_error", "x not found", "no such tool", "build failed", "\nfail", "err_pnpm"}
+    for o in _texts("tool_result"):
+        texts.update((o[:1500], o[-3000:]))
+    for t in texts:
+        low = textutil.lower_ascii(t)
+        for hints, groups in sets:
+            assert transcript._has_any(low, groups) == any(h in low for h in hints), t[:200]

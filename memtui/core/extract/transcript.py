@@ -412,8 +412,26 @@ _FAIL_HINTS = ("traceback", " failed", "failed ", "fail:", "\nfail", "npm err", 
                "error[", "error ts", "error: ", "exception: ", "panic:", "build failed", "make: ***", "\ne  ")
 
 
-def _has_any(text: str, hints) -> bool:
-    return any(map(text.__contains__, hints))
+def _grouped(hints: tuple[str, ...], keys: tuple[str, ...]) -> tuple[tuple[str, tuple[str, ...]], ...]:
+    """The hints under the first key each holds (a hint that holds none is its own key): a text without
+    a key holds none of its hints, so most texts are looked through once per key, not once per hint."""
+    groups: dict[str, list[str]] = {}
+    for h in hints:
+        groups.setdefault(next((k for k in keys if k in h), h), []).append(h)
+    return tuple((k, tuple(g)) for k, g in groups.items())
+
+
+_REJECT_GROUPS = _grouped(_REJECT_HINTS, ("want to ", "rejected", "denied", "cancel", "user "))
+_MISUSE_GROUPS = _grouped(_MISUSE_HINTS, ("not ", "tool", "ation"))
+_FAIL_GROUPS = _grouped(_FAIL_HINTS, ("fail", "err"))
+
+
+def _has_any(text: str, groups) -> bool:
+    """Whether `text` holds one of the hints of `groups` (see _grouped)."""
+    for key, hints in groups:
+        if key in text and (len(hints) == 1 or any(map(text.__contains__, hints))):
+            return True
+    return False
 
 
 def _has_exit(text: str) -> bool:
@@ -431,14 +449,14 @@ def _classify_result(action: Action) -> None:
     head = text[:1500]
     # (the hints are ASCII words without '?': lower_ascii finds them where str.lower() would)
     low = lower_ascii(head)
-    if _has_any(low, _REJECT_HINTS) and _REJECTED.search(head):
+    if _has_any(low, _REJECT_GROUPS) and _REJECTED.search(head):
         action.status = "rejected"
         m = _REJECT_REASON.search(head)
         if m:
             action.reason = one_line(m.group(1)[:400])[:300]
         return
     low600 = low[:600]
-    if _has_any(low600, _MISUSE_HINTS) and _TOOL_MISUSE.search(head[:600]):
+    if _has_any(low600, _MISUSE_GROUPS) and _TOOL_MISUSE.search(head[:600]):
         action.status = "misuse"
         return
     code = None
@@ -453,7 +471,7 @@ def _classify_result(action: Action) -> None:
     if action.family == "shell" and not failed and code is None:
         tail = text[-3000:]
         tl = lower_ascii(tail)
-        if _has_any(tl, _FAIL_HINTS) and _fail_text(tail):
+        if _has_any(tl, _FAIL_GROUPS) and _fail_text(tail):
             failed = True
     action.status = "fail" if failed else "ok"
     if failed:
