@@ -26,10 +26,11 @@ What is left alone (code in transcripts must survive): references and expression
 that is not a token, Rich-markup-like `[bold]text[/]` (stored as it is; the UI shows it as text).
 
 Speed: `clean()` runs on every stored text. One bytes.translate makes a lower-cased byte copy in
-which the rarest letters the needles have (the anchors: `k` of token and sk-, `c` of secret, ...)
+which the rarest letters the needles have (the anchors: `k` of token and sk-, `w` of pwd, ...)
 are all one byte; one regex that starts with that byte finds in that copy the short needles the
-detectors cannot match without (`ken` for token, `sk-`, `://`, ...), the engine jumping from anchor
-to anchor in C. The same copy shows whether there is a control character to strip. A text without
+detectors cannot match without (`ken` for token, `sk-`, `ghp_`, ...), the engine jumping from anchor
+to anchor in C; the few needles without a rare letter (`cret`, `pass`, `://`) are looked for
+with `in`. The same copy shows whether there is a control character to strip. A text without
 a needle (most texts) is done after that pass; else only the detectors whose needles were seen
 run, each a regex that starts with a literal.
 """
@@ -471,7 +472,10 @@ _FLAG_NEEDLE = "--"
 # either case) to \x01, so every needle, written in the same mapping, has a \x01 in it, and the
 # gate regex starts with that one byte: the engine jumps from \x01 to \x01 in C (a set of first
 # characters would cost a call per character). The anchors are the rarest letters the needles
-# have (`k` for ken, key and sk-; `c` for cret; ...), so there are few \x01 to look behind.
+# have (`k` for ken, key and sk-; `w` for wd; ...), so there are few \x01 to look behind. Each
+# \x01 costs the engine a few hundred instructions, so the needles whose rarest letter is still
+# common (`cret`, `pass`, `basic`, `://` ...: c p b f :) are looked for with `in` instead (a needle
+# without an anchor is itself in the copy): fewest instructions over the import's texts.
 # The mapping also turns the control characters strip_control removes into \x02, and \xc2 (the
 # first byte of a C1 control in UTF-8) into \x03, so that clean() sees from the same copy whether
 # there is anything to strip.
@@ -481,7 +485,7 @@ _FLAG_NEEDLE = "--"
 # at the same \x01 as one tried before it is checked there too (the regex reports one match per
 # position). So the gate finds exactly the needles that are in the text with its ASCII letters
 # lower-cased, as the old per-character gate did; one quirk of that gate is kept (_SKIPPED).
-_ANCHORS = "bcfgjkpwxyz:"
+_ANCHORS = "gjkwxyz"
 # `cret` right after `basi` was never seen: the old gate's matches did not overlap, and `basic`
 # took the `c`. It decides whether --flags are looked for (see find_secrets), so it stays unseen.
 _SKIPPED = {"cret": b"basi"}
@@ -503,8 +507,11 @@ def _build_gate():
             by_needle.setdefault(needle, []).append(i)
     needles = [n for n in [*by_needle, *_ASSIGN_NEEDLES] if n != "ASIA"]
     alts = []  # (needle, its bytes, mapped bytes before the anchor, mapped bytes after it)
+    plain = tuple(n.encode() for n in needles if 1 not in n.encode().translate(table))
     for needle in needles:
         mapped = needle.encode().translate(table)
+        if mapped in plain:
+            continue
         i = mapped.index(1)
         assert mapped[i + 1 :], needle  # a rest to tell it by (a needle cannot end with its first anchor)
         alts.append((needle, needle.encode(), mapped[:i], mapped[i + 1 :]))
@@ -527,10 +534,10 @@ def _build_gate():
     gate = re.compile(
         b"\x01(?=" + b"|".join(re.escape(bytes([c])) + b"(?:" + b"|".join(parts) + b")" for c, parts in branches.items()) + b")"
     )
-    return table, gate, checks, by_needle
+    return table, gate, checks, plain, by_needle
 
 
-_GATE_TABLE, _GATE, _GATE_CHECKS, _BY_NEEDLE = _build_gate()
+_GATE_TABLE, _GATE, _GATE_CHECKS, _GATE_PLAIN, _BY_NEEDLE = _build_gate()
 _C1_UTF8 = re.compile(rb"\xc2[\x80-\x9f]")
 
 KNOWN_KINDS = tuple(
@@ -563,12 +570,22 @@ def _find_needles(text: str, raw: bytes, mapped: bytes) -> set[str]:
             p = m.start()
             for needle, back, nb in _GATE_CHECKS[m.lastindex]:
                 if needle not in found and raw[p - back : p - back + len(nb)].lower() == nb:
-                    skipped = _SKIPPED.get(needle)
-                    if not (skipped and raw[max(0, p - len(skipped)) : p].lower() == skipped):
+                    if not _skipped(needle, raw, p - back):
                         found.add(needle)
+    for nb in _GATE_PLAIN:
+        p = mapped.find(nb)
+        while p >= 0 and _skipped(nb.decode(), raw, p):
+            p = mapped.find(nb, p + 1)
+        if p >= 0:
+            found.add(nb.decode())
     if "ASIA" in text:
         found.add("ASIA")
     return found
+
+
+def _skipped(needle: str, raw: bytes, p: int) -> bool:
+    skipped = _SKIPPED.get(needle)
+    return skipped is not None and raw[max(0, p - len(skipped)) : p].lower() == skipped
 
 
 def _ascii_lower(text: str, raw: bytes) -> str | None:
