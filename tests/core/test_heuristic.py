@@ -109,6 +109,25 @@ def test_a_failure_that_was_never_fixed_is_not_a_bug_fix_but_stays_open():
     assert "TS2322" in todo.text
 
 
+def test_a_failure_passed_by_a_wider_run_later_is_not_left_open():
+    # the narrow command failed, the fix went in, then the whole suite passed: nothing is still failing
+    log = Log()
+    log.user("the elevation test fails, fix it")
+    log.bash("pnpm test -- test/lib/elevation.test.ts", "AssertionError: expected 37.2 to be less than 5\nExit code: 1", is_error=True)
+    log.edit("/home/dev/shop/src/lib/elevation.ts", "sum / size", "sum / count")
+    log.bash("pnpm test", "Test Files  4 passed (4)\n     Tests  16 passed (16)")
+    log.say("Fixed: each smoothing window divides by its own sample count.")
+    _padding(log)
+    assert not [p for p in log.run() if p.text.startswith("Still failing")]
+    # a different command passing later does not count as a wider run of the failing one
+    log = Log()
+    log.user("run the build")
+    log.bash("pnpm test -- test/lib/elevation.test.ts", "AssertionError: expected 37.2 to be less than 5\nExit code: 1", is_error=True)
+    log.bash("pnpm typecheck", "done")
+    _padding(log)
+    _with(log.run(), "Still failing", "elevation.test.ts", kind="todo")
+
+
 def test_rejected_command_with_reason_becomes_a_developer_preference():
     log = Log()
     log.user("set up the dev server")

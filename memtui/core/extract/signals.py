@@ -1231,6 +1231,12 @@ def _cmd_key(cmd: str) -> str:
     return c[:200]
 
 
+def _covers(later: str, key: str) -> bool:
+    """Whether the command `later` runs at least what `key` runs: the same command, or `key` with
+    its trailing arguments (files, filters) left out."""
+    return later == key or (key.startswith(later) and key[len(later)] == " " and _cmd_kind(later) == _cmd_kind(key))
+
+
 def abandoned(tr: Transcript, session) -> list[Candidate]:
     out: list[Candidate] = []
     root = _root(tr, session)
@@ -1552,8 +1558,8 @@ def plans(tr: Transcript, session) -> list[Candidate]:
     for i, a in enumerate(acts):
         if a.family == "shell" and a.status == "fail" and _cmd_kind(_cmd_key(a.command)) in ("test", "build", "check"):
             key = _cmd_key(a.command)
-            if any(b.family == "shell" and _cmd_key(b.command) == key and b.status == "ok" for b in acts[i + 1:]):
-                continue
+            if any(b.family == "shell" and b.status == "ok" and _covers(_cmd_key(b.command), key) for b in acts[i + 1:]):
+                continue  # passed later: the same command, or a wider run of it (`pnpm test` after `pnpm test -- x.ts`)
             if any(b.family == "shell" and _cmd_key(b.command) == key for b in acts[i + 1:]):
                 continue
             text = f"Still failing at the end of the session: `{clip(one_line(a.command), 80)}` ({clip(a.reason, 120)})"
