@@ -105,10 +105,10 @@ CURATE_SHOTS = {"memories", "memories-search", "forget-stale", "trash", "export"
 # Some review already done on the demo database, so the curate and export screens have something
 # to show: approved, pinned, rejected and forgotten memories.
 PREPARE = [
-    ("approve", "1", "2", "4", "6", "9", "10", "11", "12", "14", "15", "17", "18", "19", "21", "22"),
+    ("approve", "1", "2", "4", "6", "9", "10", "11", "12", "14", "15", "17", "18", "19", "20", "21"),
     ("pin", "14", "15"),
     ("reject", "3"),
-    ("forget", "--yes", "--below-confidence", "0.65", "--tier", "session"),
+    ("forget", "--yes", "--below-confidence", "0.75", "--tier", "session", "--project", "/home/dev/projects/invoice-api"),
 ]
 
 
