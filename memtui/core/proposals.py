@@ -361,6 +361,8 @@ def write_plan(db: SqliteDatabase, plan: SessionPlan) -> ProposeResult:
 
 
 _CHUNKS = (64, 32, 16, 8, 4, 2, 1)  # rows per statement of _insert
+# SQLite before 3.32 takes at most 999 parameters per statement (a memory row has 17)
+_MAX_PARAMS = 999
 _MANY_ROWS: dict[tuple[str, int], str] = {}  # (one row's INSERT, rows) -> the statement
 
 
@@ -370,7 +372,10 @@ def _insert(conn, sql: str, rows: Sequence[tuple]) -> None:
     but SQLite sets up each statement (its statement journal, the pages it saves there) once. The
     statements have a few sizes only (_CHUNKS), so that their compiled forms stay cached."""
     i, n = 0, len(rows)
+    most = _MAX_PARAMS // sql.count("?")
     for size in _CHUNKS:
+        if size > most:
+            continue
         while n - i >= size:
             key = (sql, size)
             many = _MANY_ROWS.get(key)

@@ -35,3 +35,18 @@ def test_rows_in_chunks_are_the_rows_one_at_a_time(n):
     plain = _store(rows, lambda conn, rows: conn.executemany(_ONE, rows))
     assert _store(rows, lambda conn, rows: _insert(conn, _ONE, rows)) == plain
     assert len(plain[1]) == len(plain[0])  # (the trigger ran once a stored row)
+
+
+def test_no_statement_takes_more_parameters_than_an_older_sqlite_allows():
+    # SQLite before 3.32 refuses statements of more than 999 parameters; a memory row has 17
+    from memtui.core.proposals import _INSERT_MEMORY, _MEMORY_COLUMNS
+
+    conn = sqlite3.connect(":memory:")
+    if not hasattr(conn, "setlimit"):
+        pytest.skip("Connection.setlimit needs Python 3.11")
+    conn.execute(f"CREATE TABLE memory ({', '.join(_MEMORY_COLUMNS)})")
+    conn.setlimit(sqlite3.SQLITE_LIMIT_VARIABLE_NUMBER, 999)
+    rows = [tuple(range(i, i + len(_MEMORY_COLUMNS))) for i in range(200)]
+    with conn:
+        _insert(conn, _INSERT_MEMORY, rows)
+    assert conn.execute("SELECT id FROM memory").fetchall() == [(r[0],) for r in rows]
