@@ -867,16 +867,16 @@ def _utf8(texts: tuple) -> tuple:
     replaces pickle's). An ASCII str costs no more to send and bind than its bytes (its UTF-8 is
     its data), and str.isascii() is a flag. A text UTF-8 cannot hold (a lone surrogate) stays str:
     storing it fails as it did."""
+    return tuple(map(_utf8_one, texts))
+
+
+def _utf8_one(text: str) -> str | bytearray:
+    if text.isascii():
+        return text
     try:
-        return tuple([t if t.isascii() else bytearray(t, "utf-8") for t in texts])
+        return bytearray(text, "utf-8")
     except UnicodeEncodeError:
-        out = []
-        for t in texts:
-            try:
-                out.append(t if t.isascii() else bytearray(t, "utf-8"))
-            except UnicodeEncodeError:
-                out.append(t)
-        return tuple(out)
+        return text
 
 
 def runnable(row: tuple) -> bool:
