@@ -534,7 +534,7 @@ def _build_gate():
     gate = re.compile(
         b"\x01(?=" + b"|".join(re.escape(bytes([c])) + b"(?:" + b"|".join(parts) + b")" for c, parts in branches.items()) + b")"
     )
-    return table, gate, checks, plain, by_needle
+    return table, gate, checks, tuple(nb.decode() for nb in plain), by_needle
 
 
 _GATE_TABLE, _GATE, _GATE_CHECKS, _GATE_PLAIN, _BY_NEEDLE = _build_gate()
@@ -572,12 +572,17 @@ def _find_needles(text: str, raw: bytes, mapped: bytes) -> set[str]:
                 if needle not in found and raw[p - back : p - back + len(nb)].lower() == nb:
                     if not _skipped(needle, raw, p - back):
                         found.add(needle)
-    for nb in _GATE_PLAIN:
-        p = mapped.find(nb)
-        while p >= 0 and _skipped(nb.decode(), raw, p):
-            p = mapped.find(nb, p + 1)
-        if p >= 0:
-            found.add(nb.decode())
+    # In a str of `mapped` (one character per byte: the same positions): `in` on a str is a
+    # cheaper call than bytes.find (which parses its arguments) or `in` on bytes (which first tries
+    # the needle as an int), and most texts have none of these needles.
+    plain = mapped.decode("latin-1")
+    for needle in _GATE_PLAIN:
+        if needle in plain:
+            p = plain.find(needle)
+            while p >= 0 and _skipped(needle, raw, p):
+                p = plain.find(needle, p + 1)
+            if p >= 0:
+                found.add(needle)
     if "ASIA" in text:
         found.add("ASIA")
     return found

@@ -190,3 +190,44 @@ def test_corpus_texts_give_what_they_gave():
             for n in (200, 1500):
                 _same(text[: n + R.CUT_MARGIN])
                 _same(text[-n - R.CUT_MARGIN :])
+
+
+def _plain_needles_as_before(raw: bytes, mapped: bytes) -> set[str]:
+    """The needles without an anchor, looked for as before: bytes.find in the mapped copy."""
+    found = set()
+    for needle in R._GATE_PLAIN:
+        nb = needle.encode()
+        p = mapped.find(nb)
+        while p >= 0 and R._skipped(needle, raw, p):
+            p = mapped.find(nb, p + 1)
+        if p >= 0:
+            found.add(needle)
+    return found
+
+
+def test_the_needles_without_an_anchor_are_found_as_before():
+    # the plain needles are looked for in a str decoded from the mapped copy: the same positions,
+    # the same needles (cret after basi still skipped, the later cret still seen), whatever the bytes
+    rng = random.Random(20261125)
+    plain = list(R._GATE_PLAIN)
+    pieces = [*plain, *(n.upper() for n in plain), *(n[:-1] for n in plain), *(n[1:] for n in plain), "basi", "BASI",
+              *_TRAPS, "é", "日本", "\x85", "\xff", "\udcff", " ", "\n", "=", "-", "Ab1"]
+    texts = []
+    for _ in range(4000):
+        texts.append("".join(rng.choice(pieces) for _ in range(rng.randint(1, 10))))
+    for n in plain:
+        for form in (n, n.upper(), n.title(), n.swapcase()):
+            for a in ["", "basi", "BaSi", "é", "\u212a", "\xff"]:
+                texts += [a + form, form + a, a + form + " " + a + form, a + form + a + form]
+    seen: set[str] = set()
+    for text in texts:
+        if len(text) < 8:
+            text = text + " " * (8 - len(text))
+        raw = R._raw(text)
+        mapped = raw.translate(R._GATE_TABLE)
+        found = R._find_needles(text, raw, mapped)
+        before = _plain_needles_as_before(raw, mapped)
+        assert found & set(plain) == before, (text, found, before)
+        seen |= before
+        _same(text)
+    assert seen == set(plain)  # every needle was found at least once
