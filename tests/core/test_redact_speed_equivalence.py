@@ -231,3 +231,29 @@ def test_the_needles_without_an_anchor_are_found_as_before():
         seen |= before
         _same(text)
     assert seen == set(plain)  # every needle was found at least once
+
+
+def _needles_by_plain_search(text: str) -> set[str]:
+    """Every needle in the text with its ASCII letters lower-cased (cret not right after basi), by find()."""
+    low = R._raw(text).lower()
+    found = {"ASIA"} if "ASIA" in text else set()
+    for needle in {n for ns, _ in R._DETECTORS for n in ns} - {"ASIA"} | set(R._ASSIGN_NEEDLES):
+        p = low.find(needle.encode())
+        while p >= 0 and R._skipped(needle, low, p):
+            p = low.find(needle.encode(), p + 1)
+        if p >= 0:
+            found.add(needle)
+    return found
+
+
+def test_the_gate_finds_what_find_finds():
+    # whichever letters are anchors: texts of needles that overlap, share letters, and sit next to
+    # letters that are anchors or were (j of eyJ) and to non-ASCII
+    rng = random.Random(20261126)
+    needles = sorted(n for n in _NEEDLES if n != "ASIA")
+    pieces = [*needles, *(n.upper() for n in needles), *(n[:-1] for n in needles), *(n[1:] for n in needles),
+              *"gjkwxyzGJKWXYZey_-.", "eyJ", "keyj", "EYJEYJ", "basi", "ASIA", *_TRAPS, "é", "\xff", " ", "\n"]
+    for _ in range(8000):
+        text = "".join(rng.choice(pieces) for _ in range(rng.randint(1, 12)))
+        raw = R._raw(text)
+        assert R._find_needles(text, raw, raw.translate(R._GATE_TABLE)) == _needles_by_plain_search(text), text
