@@ -41,8 +41,10 @@ _CACHE: dict = {}
 
 
 def _texts(kind: str) -> list[str]:
-    """Texts of some real Claude Code sessions: tool outputs ("tool_result") or replies/requests ("text")."""
+    """Texts of the corpus sessions (every format): tool outputs ("tool_result"), tool inputs ("tool_use")
+    or replies/requests ("text"). The sessions themselves are kept in _CACHE["sessions"]."""
     if not CORPUS.exists():
+        _CACHE.setdefault("sessions", [])
         return []
     if "messages" not in _CACHE:
         import tempfile
@@ -51,18 +53,20 @@ def _texts(kind: str) -> list[str]:
         from memtui.core.importers.pipeline import Importer
         from memtui.core.store import list_sessions, session_messages
 
-        msgs = []
+        sessions = []
         with tempfile.TemporaryDirectory() as tmp:
             db = open_database(Path(tmp) / "eq.db")
             try:
-                for f in sorted(p for p in (CORPUS / "claude-code").iterdir() if p.is_file()):
-                    Importer(db).import_paths([str(f)])
-                for s in list_sessions(db):
-                    msgs.extend(session_messages(db, s.id))
+                for sub in sorted(p for p in CORPUS.iterdir() if p.is_dir()):
+                    for f in sorted(p for p in sub.rglob("*") if p.is_file()):
+                        Importer(db, extractor="none").import_paths([str(f)])
+                for s in sorted(list_sessions(db), key=lambda s: s.id):
+                    sessions.append((s, session_messages(db, s.id)))
             finally:
                 db.close()
-        _CACHE["messages"] = msgs
-    want = "tool_result" if kind == "tool_result" else "text"
+        _CACHE["sessions"] = sessions
+        _CACHE["messages"] = [m for _, msgs in sessions for m in msgs]
+    want = kind if kind in ("tool_result", "tool_use") else "text"
     return [m.text for m in _CACHE["messages"] if m.kind == want and m.text]
 
 
@@ -179,11 +183,22 @@ def test_alternations_find_what_the_whole_regex_finds():
         assert [m.span() for m in signals._CODEISH.finditer(t)] == [m.span() for m in _CODEISH_OLD.finditer(t)], t[:200]
         assert bool(signals._CODEISH.search(t)) == bool(_CODEISH_OLD.search(t)), t[:200]
         assert heuristic._code_tokens(t) == {(a or b).lower().strip("`") for a, b in _CODE_TOKEN_OLD.findall(t)}, t[:200]
+        assert signals._CODEISH.found(t) == bool(_CODEISH_OLD.search(t)), t[:200]
+        assert heuristic._CODE_TOKEN.found(t) == bool(_CODE_TOKEN_OLD.search(t)), t[:200]
         # each alternative's test is true wherever the alternative alone matches
         for alternation in (signals._CODEISH, heuristic._CODE_TOKEN):
             for pattern, need in alternation.parts:
                 if re.search(pattern, t, alternation.flags):
-                    assert need(t), (pattern, t[:200])
+                    assert _holds(need, t), (pattern, t[:200])
+
+
+def _holds(need, text: str) -> bool:
+    """An Alternation need: a literal, a regex or a function of the text."""
+    if isinstance(need, str):
+        return need in text
+    if isinstance(need, re.Pattern):
+        return need.search(text) is not None
+    return bool(need(text))
 
 
 def test_change_cue_needs_no_trailing_word_characters():
@@ -227,3 +242,107 @@ def test_grouped_hints_answer_like_the_hints():
         low = textutil.lower_ascii(t)
         for hints, groups in sets:
             assert transcript._has_any(low, groups) == any(h in low for h in hints), t[:200]
+
+
+# --- gates and cue words answered for all the sentences of a reply or request at once -----------------------
+
+
+def test_gates_answer_for_a_list_of_sentences_as_for_each():
+    groups = [list(_ODD)]
+    for t in _texts("text"):
+        groups.append(sentences(t))
+        groups.append([line for _, line in textutil.lines_of(t)])
+    gates = [(n, g) for n, g in vars(signals).items() if isinstance(g, textutil.Gate)]
+    ascii_gates = [(n, g) for n, g in vars(signals).items() if isinstance(g, signals._AsciiGate)]
+    assert gates and ascii_gates
+    for texts in groups:
+        for name, g in gates:
+            assert g.open_each(texts) == [g._open(t) for t in texts], name
+        for name, g in ascii_gates:
+            assert g.search_each(texts) == [g.search(t) is not None for t in texts], name
+
+
+# --- a regex anchored at line starts, run from newline to newline ----------------------------------------
+
+_CONST_VALUE_OLD = re.compile(
+    r"^\s*(?:export\s+)?(?:const|let|var|final|static)?\s*([A-Z][A-Z0-9_]{2,})\s*[:=]\s*([^;\n,{}\[\]()]{1,24}?|\[[^\]\n]{1,24}\]"
+    r"|\([^)\n]{1,24}\))\s*[;,]?\s*(?:(?://|#).*)?$", re.M)
+_CONST_OLD = re.compile(r"^\s*(?:export\s+)?(?:const|let|var|final|static)?\s*([A-Z][A-Z0-9_]{2,})\s*[:=]", re.M)
+_CONST_MADE_UP = ["", "FOO = 1", "FOO = 1\nBAR = 2", "FOO = 1\n\nBAR = 2", "FOO = 1\n\n\n  BAR: 'x'\n", "\n\nMAX_N=3;",
+                  "const API_URL = 'x'; // c\nexport let LIMIT = 10,", "X = 1\nAB = 2\n\t\nABC = [1, 2]\n", "FOO = 1  \n\nBAR = 2",
+                  "x\nFOO = (1, 2) # n\n", "  \n  \nTOP = 5\n  \n", "FOO = 1\r\nBAR = 2\r\n"]
+
+
+def test_const_regexes_from_newline_to_newline():
+    from memtui.core.extract import edits
+
+    texts = list(_CONST_MADE_UP)
+    for t in _texts("text") + _texts("tool_use"):
+        texts.append(t[:6000])
+    for t in texts:
+        assert [m.groups() for m in signals._CONST_VALUE.finditer("\n" + t)] == [m.groups() for m in _CONST_VALUE_OLD.finditer(t)], t[:200]
+        assert [m.groups() for m in edits._CONST.finditer("\n" + t)] == [m.groups() for m in _CONST_OLD.finditer(t)], t[:200]
+
+
+# --- the selection within the budget -------------------------------------------------------------------------
+
+
+def _select_old(cands, readable, ratio):
+    """heuristic._select as it was: every candidate's code tokens, similarities worked out twice."""
+    from memtui.core.extract import heuristic
+
+    budget = ratio * readable
+    cap = heuristic.CAP_RATIO * readable
+    order = sorted(cands, key=lambda c: (-(c.score - 0.12 * len(c.text) / 380), c.pos, len(c.text), c.text))
+    chosen, chosen_tokens, chosen_code, keys, used = [], [], [], set(), 0
+    for c in order:
+        if c.key and c.key in keys:
+            continue
+        size = len(c.text)
+        if used + size > budget and (chosen or size > cap):
+            continue
+        toks = {t.lower() for t in heuristic._TOKEN.findall(c.core or c.text) if len(t) > 2 or "\u4e00" <= t <= "\u9fff"}
+        if any(heuristic._similar(toks, t) > (0.6 if c.kind == o.kind and c.kind in ("constraint", "preference") else 0.8)
+               for t, o in zip(chosen_tokens, chosen)):
+            continue
+        code = {(a or b).lower().strip("`") for a, b in _CODE_TOKEN_OLD.findall(c.core or c.text)}
+        if len(code) >= 2 and any(code <= k and heuristic._similar(toks, t) > 0.3 for t, k in zip(chosen_tokens, chosen_code)):
+            continue
+        chosen.append(c)
+        chosen_tokens.append(toks)
+        chosen_code.append(code)
+        if c.key:
+            keys.add(c.key)
+        used += size
+    return chosen
+
+
+def test_selection_keeps_what_it_kept(monkeypatch):
+    from memtui.core.extract import heuristic
+
+    _texts("text")  # imports the corpus
+    sessions = _CACHE["sessions"]
+    assert sessions
+    for ratio in (0.05, 0.02, 0.10):
+        new = [heuristic.extract_budget(s, m, ratio) for s, m in sessions]
+        with monkeypatch.context() as mp:
+            mp.setattr(heuristic, "_select", _select_old)
+            old = [heuristic.extract_budget(s, m, ratio) for s, m in sessions]
+        assert new == old
+
+
+def test_tokens_of_ascii_text():
+    from memtui.core.extract import heuristic
+
+    for t in _code_texts() | {"a ab abc abcd a.b.c x-y-z #1 //x", "  ...  --- ab/cd ##"}:
+        if t.isascii():
+            assert heuristic._tokens(t) == {x for x in heuristic._TOKEN.findall(t.lower()) if len(x) > 2}, t[:200]
+
+
+def test_defluff_is_idempotent():
+    lines = {"ok ok great. done", "Great! Perfect, thanks for that. x", "Sure: sure: fine", "thank you so much! yes", "okay"}
+    for t in _texts("text"):
+        lines.update(line for _, line in textutil.lines_of(t))
+    for line in lines:
+        once = textutil.defluff(line)
+        assert textutil.defluff(once) == once, line

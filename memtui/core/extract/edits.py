@@ -23,7 +23,8 @@ _DEF = re.compile(
     r"|[ \t]{0,12}+(?:(?:public|private|protected|static|async)[ \t]+)*([A-Za-z_$][\w$]*+)[ \t]*\([^)\n]*\)[ \t]*\{[ \t]*$)",
     re.M,
 )
-_CONST = re.compile(r"^\s*(?:export\s+)?(?:const|let|var|final|static)?\s*([A-Z][A-Z0-9_]{2,})\s*[:=]", re.M)
+# (matched against "\n" + text, like _DEF: the same matches and groups as r"^\s*..." (re.M) over the text)
+_CONST = re.compile(r"\n\s*(?:export\s+)?(?:const|let|var|final|static)?\s*([A-Z][A-Z0-9_]{2,})\s*[:=]", re.M)
 _IDENT = re.compile(r"[A-Za-z_$#.][\w$-]*[\w$]|[A-Za-z_]\w*")
 _KEYWORDS = set(
     """
@@ -88,7 +89,7 @@ def defs_in(text: str, limit: int = 6) -> list[str]:
 
 def consts_in(text: str, limit: int = 4) -> list[str]:
     out: list[str] = []
-    for m in _CONST.finditer(text[:20000]):
+    for m in _CONST.finditer("\n" + text[:20000]):
         if m.group(1) not in out:
             out.append(m.group(1))
         if len(out) >= limit:

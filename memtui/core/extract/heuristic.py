@@ -30,16 +30,19 @@ from .transcript import read
 TARGET_RATIO = 0.05  # aim: proposals total ~5% of the readable text
 CAP_RATIO = 0.10  # hard cap
 _TOKEN = re.compile(r"[\w.#/-]+|[\u4e00-\u9fff]")
+# the tokens of over two characters of ASCII text: a run shorter than that fails at its start and at
+# each of its (shorter) tails, so these are exactly the runs _TOKEN finds that are kept
+_TOKEN3 = re.compile(r"[\w.#/-]{3,}")
 # names and values in a statement: r"`([^`]{2,80})`|(#[0-9a-fA-F]{3,8}\b|\b[\w-]+\.[A-Za-z]{1,5}\b|\b[a-z]+[A-Z]\w*|\b\w+_\w+\b)"
 # with a group of its own for each alternative, each tried only when the text holds what it needs
 _DOT_LETTER = re.compile(r"\.[A-Za-z]")
 _CAMEL = re.compile(r"[a-z][A-Z]")
 _CODE_TOKEN = Alternation((
-    (r"`([^`]{2,80})`", lambda t: "`" in t),
-    (r"(#[0-9a-fA-F]{3,8}\b)", lambda t: "#" in t),
-    (r"(\b[\w-]+\.[A-Za-z]{1,5}\b)", lambda t: "." in t and _DOT_LETTER.search(t) is not None),
-    (r"(\b[a-z]+[A-Z]\w*)", lambda t: _CAMEL.search(t) is not None),
-    (r"(\b\w+_\w+\b)", lambda t: "_" in t),
+    (r"`([^`]{2,80})`", "`"),
+    (r"(#[0-9a-fA-F]{3,8}\b)", "#"),
+    (r"(\b[\w-]+\.[A-Za-z]{1,5}\b)", _DOT_LETTER),
+    (r"(\b[a-z]+[A-Z]\w*)", _CAMEL),
+    (r"(\b\w+_\w+\b)", "_"),
 ))
 
 
@@ -81,7 +84,7 @@ def _proposal(c: signals.Candidate, quoted: dict[int, str]) -> Proposal:
 
 def _tokens(text: str) -> set[str]:
     if text.isascii():  # lower-casing ASCII keeps every character's class: lower once, then split
-        return {t for t in _TOKEN.findall(text.lower()) if len(t) > 2}
+        return set(_TOKEN3.findall(text.lower()))
     return {t.lower() for t in _TOKEN.findall(text) if len(t) > 2 or "\u4e00" <= t <= "\u9fff"}
 
 
@@ -103,7 +106,9 @@ def _select(cands: list[signals.Candidate], readable: int, ratio: float) -> list
     order = sorted(cands, key=lambda c: (-(c.score - 0.12 * len(c.text) / 380), c.pos, len(c.text), c.text))
     chosen: list[signals.Candidate] = []
     chosen_tokens: list[set[str]] = []
-    chosen_code: list[set[str]] = []
+    # the code tokens of a chosen candidate, worked out only when a later one is similar enough to
+    # need them (None until then): most candidates resemble none of the chosen ones
+    chosen_code: list[set[str] | None] = []
     keys: set[str] = set()
     used = 0
     for c in order:
@@ -113,13 +118,17 @@ def _select(cands: list[signals.Candidate], readable: int, ratio: float) -> list
         if used + size > budget and (chosen or size > cap):
             continue  # does not fit (the first proposal of a small session may use the hard cap)
         toks = _tokens(c.core or c.text)
-        if any(_similar(toks, t) > (0.6 if c.kind == o.kind and c.kind in ("constraint", "preference") else 0.8)
-               for t, o in zip(chosen_tokens, chosen)):
+        sims = [_similar(toks, t) for t in chosen_tokens]
+        limit = 0.6 if c.kind in ("constraint", "preference") else 0.8
+        if any(s > (limit if c.kind == o.kind else 0.8) for s, o in zip(sims, chosen)):
             continue
-        code = _code_tokens(c.core or c.text)
         # the same concrete things (names, values) said again in other words
-        if len(code) >= 2 and any(code <= k and _similar(toks, t) > 0.3 for t, k in zip(chosen_tokens, chosen_code)):
-            continue
+        near = [i for i, s in enumerate(sims) if s > 0.3]
+        code = None
+        if near:
+            code = _code_tokens(c.core or c.text)
+            if len(code) >= 2 and any(code <= _chosen_code(chosen, chosen_code, i) for i in near):
+                continue
         chosen.append(c)
         chosen_tokens.append(toks)
         chosen_code.append(code)
@@ -127,3 +136,12 @@ def _select(cands: list[signals.Candidate], readable: int, ratio: float) -> list
             keys.add(c.key)
         used += size
     return chosen
+
+
+def _chosen_code(chosen: list[signals.Candidate], codes: list[set[str] | None], i: int) -> set[str]:
+    """The code tokens of chosen[i], worked out on first use."""
+    code = codes[i]
+    if code is None:
+        c = chosen[i]
+        code = codes[i] = _code_tokens(c.core or c.text)
+    return code

@@ -109,6 +109,33 @@ class _AsciiGate:
             return self.rx.search(text)
         return True if self.any_of.found(text, low) else None
 
+    def search_each(self, texts: list[str]) -> list[bool]:
+        """[bool(self.search(t)) for t in texts]. The sentences of one request hold few of the anchors
+        and literals: each is looked for once in all the ASCII ones (joined by newlines, which none
+        holds), and each sentence only for those found."""
+        out = [False] * len(texts)
+        asc: list[tuple[int, str, str]] = []
+        for i, t in enumerate(texts):
+            if t.isascii():
+                asc.append((i, t, t.lower()))
+            else:
+                out[i] = self.search(t) is not None
+        if not asc:
+            return out
+        joined = "\n".join(low for _, _, low in asc)
+        anchors = [a for a in self.anchors if a in joined]
+        if not anchors and not self.needless:
+            return out
+        if self.any_of is None:
+            for i, t, low in asc:
+                out[i] = any(map(low.__contains__, anchors)) and self.rx.search(t) is not None
+            return out
+        literals = [lit for lit in self.any_of.ascii_literals if lit in joined]
+        for i, t, low in asc:
+            if self.needless or any(map(low.__contains__, anchors)):
+                out[i] = self.any_of.found_among(t, low, literals)
+        return out
+
 
 class _Cues:
     """A case-insensitive alternation of cue words: search says whether it matches (True / None)."""
@@ -223,11 +250,11 @@ _DOT_EXT = re.compile(r"\." + _CODE_EXT)  # the end of every file name below
 # Code-looking tokens (backticks, file names, camelCase, snake_case, calls): a prose line holds few of
 # the characters they need, so re usually tries one alternative or none at each position
 _CODEISH = Alternation((
-    (r"`[^`]+`", lambda t: "`" in t),
-    (r"\b[\w-]+\." + _CODE_EXT, lambda t: "." in t and _DOT_EXT.search(t) is not None),
-    (r"\b[a-z]+[A-Z]\w+\b", lambda t: _CAMEL.search(t) is not None),
-    (r"\b\w+_\w+\b", lambda t: "_" in t),
-    (r"\b\w+\(\)", lambda t: "()" in t),
+    (r"`[^`]+`", "`"),
+    (r"\b[\w-]+\." + _CODE_EXT, _DOT_EXT),
+    (r"\b[a-z]+[A-Z]\w+\b", _CAMEL),
+    (r"\b\w+_\w+\b", "_"),
+    (r"\b\w+\(\)", "()"),
 ))
 _CODEISH_RX = _CODEISH.full
 _OPTION = re.compile(r"\*\*\s*Option\s*\d+\s*[:.)-]\s*([^*\n]{2,60})\*\*|^#+\s*Option\s*\d+\s*[:.)-]\s*(.{2,60})$|^\s*(?:\d+[.)]|[-*])\s+\*\*([^*\n]{2,50})\*\*", re.M | re.I)
@@ -315,7 +342,7 @@ def _gist_text(request: str) -> str:
         text = _AT_NAME.sub(r"\1", text)
     text = _POLITE.sub("", text)
     sents = sentences(text)
-    while len(sents) > 1 and (len(sents[0]) < 18 and not _CODEISH.search(sents[0]) or _ABANDON.match(sents[0])):
+    while len(sents) > 1 and (len(sents[0]) < 18 and not _CODEISH.found(sents[0]) or _ABANDON.match(sents[0])):
         sents = sents[1:]
     text = sents[0] if sents else text
     text = _LEAD_WORD.sub("", text)
@@ -439,7 +466,8 @@ def _scored_items(texts: list[tuple[str, float]], request: str = "") -> list[tup
                 order += 1
                 if len(line) < 12 or line.endswith("?"):
                     continue
-                line = defluff(line)
+                if line is not raw:  # (defluff(defluff(x)) == defluff(x): a whole line is done)
+                    line = defluff(line)
                 if len(line) < 12 or _SKIP_LINE.search(line):
                     continue
                 if pre:
@@ -687,8 +715,9 @@ def requirements(tr: Transcript, session) -> list[Candidate]:
         picked: list[str] = []
         strength = 0
         directive_sents: list[str] = []
-        for sent in sentences(t.request):
-            if len(sent) < 8 or not _DIRECTIVE.search(sent):
+        sents = [s for s in sentences(t.request) if len(s) >= 8]
+        for sent, directive in zip(sents, _DIRECTIVE.search_each(sents)):
+            if not directive:
                 continue
             if (sent.rstrip().endswith("?") and not is_cjk(sent) and not re.search(r"\b(?:don'?t|never|always|must)\b", sent, re.I)
                     and not re.match(r"^(?:(?:hey|hi|ok|so)\W+)*(?:can|could|would|will) you\b|^please\b", sent, re.I)):
@@ -728,6 +757,13 @@ def is_cjk(text: str) -> bool:
     return len(_CJK.findall(text)) > 0.3 * max(1, len(re.sub(r"\s", "", text)))
 
 
+# the clause-level tests of _directive_clauses (compiled once: a request may have many clauses)
+_FOR_NOW_CJK = re.compile(r"\b(?:yet|for now)\b|先|暫時|暂时")
+_FOR_NOW = re.compile(r"\b(?:yet|for now|right now|this time|at the moment|first|today)\b", re.I)
+_CAN_YOU = re.compile(r"^(?:can|could|would) you\b", re.I)
+_LEAD_JOIN = re.compile(r"^(?:and|also|so|while|please|then)\s+", re.I)
+
+
 def _directive_clauses(sentence: str) -> list[str]:
     if is_cjk(sentence):
         # Chinese/Japanese: clauses are comma-separated; a cue clause keeps the clauses that follow it
@@ -735,7 +771,7 @@ def _directive_clauses(sentence: str) -> list[str]:
         out: list[str] = []
         i = 0
         while i < len(parts):
-            if _DIRECTIVE.search(parts[i]) and not re.search(r"\b(?:yet|for now)\b|先|暫時|暂时", parts[i]):
+            if _DIRECTIVE.search(parts[i]) and not _FOR_NOW_CJK.search(parts[i]):
                 span = [parts[i]]
                 j = i + 1
                 while j < len(parts) and len("，".join(span + [parts[j]])) <= 170:
@@ -751,11 +787,11 @@ def _directive_clauses(sentence: str) -> list[str]:
         c = c.strip(" ,.")
         if len(c) < 6 or not _DIRECTIVE.search(c):
             continue
-        if re.search(r"\b(?:yet|for now|right now|this time|at the moment|first|today)\b", c, re.I):
+        if _FOR_NOW.search(c):
             continue
-        if re.match(r"^(?:can|could|would) you\b", c, re.I) and not _STRONG_DIRECTIVE.search(c):
+        if _CAN_YOU.match(c) and not _STRONG_DIRECTIVE.search(c):
             continue
-        c = re.sub(r"^(?:and|also|so|while|please|then)\s+", "", c, flags=re.I)
+        c = _LEAD_JOIN.sub("", c)
         out.append(clip(c, 160))
     return out
 
@@ -776,7 +812,11 @@ def _subject_files(text: str) -> str:
 
 # every match holds NAME followed by [:=]: texts without one are skipped by this cheap scan
 _CONST_VALUE_HINT = re.compile(r"[A-Z][A-Z0-9_]{2,}\s*[:=]")
-_CONST_VALUE = re.compile(r"^\s*(?:export\s+)?(?:const|let|var|final|static)?\s*([A-Z][A-Z0-9_]{2,})\s*[:=]\s*([^;\n,{}\[\]()]{1,24}?|\[[^\]\n]{1,24}\]|\([^)\n]{1,24}\))\s*[;,]?\s*(?:(?://|#).*)?$", re.M)
+# Matched against "\n" + text, so that every match starts with a literal newline (re jumps from
+# newline to newline instead of trying every position): the same matches and groups as the r"^\s*..."
+# (re.M) form over the text itself (the "\n" stands for the line start; a match never ends at a line
+# start that a next one could begin at without that newline, as its \s* would take it)
+_CONST_VALUE = re.compile(r"\n\s*(?:export\s+)?(?:const|let|var|final|static)?\s*([A-Z][A-Z0-9_]{2,})\s*[:=]\s*([^;\n,{}\[\]()]{1,24}?|\[[^\]\n]{1,24}\]|\([^)\n]{1,24}\))\s*[;,]?\s*(?:(?://|#).*)?$", re.M)
 _RM = re.compile(r"^\s*(?:git rm|rm|del|Remove-Item)(?:\s+-\w+)*\s+(.+)$")
 
 
@@ -802,7 +842,7 @@ def _turn_facts(t: Turn, root: str | None) -> tuple[list[str], list[str], list[A
             head = new[:6000]
             if _CONST_VALUE_HINT.search(head) is None:
                 continue
-            for m in _CONST_VALUE.finditer(head):
+            for m in _CONST_VALUE.finditer("\n" + head):
                 c = f"{m.group(1)} = {m.group(2).strip()}"
                 if m.group(2).strip() and c not in consts and len(consts) < 4:
                     consts.append(c)
@@ -845,7 +885,7 @@ def turn_changes(tr: Transcript, session) -> list[Candidate]:
         gist = _turn_gist(task, 90) if task.user else ""
         spec = _request_spec(t.request, _turn_gist(task, 1000)) if t.user and task is t and not strong else []
         if spec:
-            scored.extend((3.0 + (1.0 if _DIGIT.search(line) else 0.0) + (0.5 if _CODEISH.search(line) else 0.0), -100 + i, line)
+            scored.extend((3.0 + (1.0 if _DIGIT.search(line) else 0.0) + (0.5 if _CODEISH.found(line) else 0.0), -100 + i, line)
                           for i, line in enumerate(spec))
         groups = _chunks(scored, 228, 5)
         asked_change = None
@@ -920,7 +960,7 @@ def _request_spec(request: str, gist: str) -> list[str]:
                 gist_words = set(_WORD3_ANY.findall(gist.lower()))
             if len(lw & gist_words) > 0.6 * len(lw):
                 continue
-        if _CODEISH.search(line) or _DIGIT.search(line) or _CAPS.search(line):
+        if _CODEISH.found(line) or _DIGIT.search(line) or _CAPS.search(line):
             out.append(clip(line, 100))
     return out[:8]
 
@@ -945,8 +985,10 @@ def findings(tr: Transcript, session) -> list[Candidate]:
     out: list[Candidate] = []
     for t in tr.turns:
         for m in t.texts:
-            for sent in sentences(m.text):
-                if len(sent) < 30 or sent.endswith("?") or not _FINDING.search(sent) or not _CODEISH.search(sent):
+            sents = [s for s in sentences(m.text) if len(s) >= 30 and not s.endswith("?")]
+            for sent, gate_open in zip(sents, _FINDING.open_each(sents)):
+                # (_FINDING.search(sent): the gate, then the regex)
+                if not gate_open or not _FINDING.rx.search(sent) or not _CODEISH.found(sent):
                     continue
                 if re.search(r"\b(?:found|there are|there were) \d+ (?:\w+ )?(?:files?|matches|results|occurrences|markdown|reports?|documents?)", sent, re.I):
                     continue
@@ -1211,8 +1253,10 @@ def bug_fixes(tr: Transcript, session) -> list[Candidate]:
                            and x.status not in ("rejected", "misuse", "fail")]
             if not later_edits:
                 continue
-            hits = [s for s in sentences(item.text) if _BUG_FOUND.search(s) and (_CODEISH.search(s) or re.search(r"#[0-9a-f]{3,6}\b", s))
-                    and not s.endswith("?") and len(s) > 25]
+            sents = [s for s in sentences(item.text) if not s.endswith("?") and len(s) > 25]
+            # (_BUG_FOUND.search(s): the gate, then the regex)
+            hits = [s for s, gate_open in zip(sents, _BUG_FOUND.open_each(sents)) if gate_open and _BUG_FOUND.rx.search(s)
+                    and (_CODEISH.found(s) or _HEX_COLOR.search(s))]
             if not hits:
                 continue
             e = later_edits[0]
@@ -1220,6 +1264,9 @@ def bug_fixes(tr: Transcript, session) -> list[Candidate]:
             text = f"{why} Fix: {describe(e, root)}"
             out.append(_cand(text, "bug_fix", "project", 0.6, 0.74, [item, e.use], item.position, key=f"bugfound{item.id}"))
     return out
+
+
+_HEX_COLOR = re.compile(r"#[0-9a-f]{3,6}\b")
 
 
 @lru_cache(maxsize=4096)
@@ -1412,7 +1459,9 @@ def commands(tr: Transcript, session) -> list[Candidate]:
                 urls.setdefault(found["run"][-1][0], u.group(0).rstrip("/"))
     hooks: list[tuple[str, MessageRecord]] = []
     for m in tr.system:
-        for hm in _HOOK_OK.finditer(m.text or ""):
+        if "] completed successfully" not in (m.text or ""):  # (in every match)
+            continue
+        for hm in _HOOK_OK.finditer(m.text):
             cmd = _cmd_key(hm.group(2))
             if cmd and all(cmd != h for h, _ in hooks):
                 hooks.append((cmd, m))
@@ -1631,7 +1680,7 @@ def decisions(tr: Transcript, session) -> list[Candidate]:
                 if not overlap:
                     continue
                 if bonus is None:
-                    bonus = item[2] = (1.0 if _CAUSE.search(s) else 0) + (0.5 if _CODEISH.search(s) else 0)
+                    bonus = item[2] = (1.0 if _CAUSE.search(s) else 0) + (0.5 if _CODEISH.found(s) else 0)
                 sc = overlap + bonus
                 if (sc > best_score and len(s) > 20 and not s.endswith(("?", ":")) and not _ANNOUNCE.match(s)
                         and not _NEED_MORE.search(s)):
@@ -1659,7 +1708,7 @@ def doc_facts(tr: Transcript, session) -> list[Candidate]:
                     heading = line
                     grab = bool(re.search(r"\b(?:constraint|convention|architecture|important|rule|guideline|gotcha|pattern|note|caveat|requirement|key|command|development|setup)", line, re.I))
                     continue
-                if not grab or kind not in ("bullet", "text") or not _CODEISH.search(line) or len(line) < 25:
+                if not grab or kind not in ("bullet", "text") or not _CODEISH.found(line) or len(line) < 25:
                     continue
                 probe = line[:40]
                 if probe in later_old and probe not in later_new:

@@ -196,6 +196,8 @@ class AnyOf:
             by.setdefault(_longest_literal(core).lower(), []).append(re.compile(pattern, rx.flags))
         self.by_literal = by
         self.literals = tuple(by)
+        if any("\n" in lit for lit in self.literals):
+            raise ValueError("a literal holds a newline")  # (callers look for them in texts joined by newlines)
         # the literals an ASCII text can hold (a CJK cue word cannot be in one)
         self.ascii_literals = tuple(lit for lit in by if lit.isascii())
 
@@ -214,6 +216,10 @@ class AnyOf:
             literals = self.literals
         if low is None:
             low = text.lower()
+        return self.found_among(text, low, literals)
+
+    def found_among(self, text: str, low: str, literals) -> bool:
+        """found(text) when `literals` holds every literal of self.literals that is in `low` (text.lower())."""
         for lit in filter(low.__contains__, literals):
             for rx in self.by_literal[lit]:
                 if rx.search(text):
@@ -224,27 +230,41 @@ class AnyOf:
 class Alternation:
     """A regex made of top-level alternatives, each tried only when the text holds what it needs.
 
-    `parts` are (alternative, need) pairs, `need(text)` true whenever the alternative can match
-    somewhere in `text` (the literal it contains is there). An alternative that cannot match at any
+    `parts` are (alternative, need) pairs, the need true of a text whenever the alternative can
+    match somewhere in it: a string (that literal is in the text), a compiled regex (it matches
+    somewhere in the text) or a function of the text. An alternative that cannot match at any
     position never decides a match, so the regex of the others finds exactly the same matches (same
     spans, same order) while re tries fewer alternatives at each position. Groups are numbered within
     the regex of the alternatives kept: give each alternative at most one and read it as
     m.group(m.lastindex). The regexes of the combinations met are compiled on first use."""
 
-    __slots__ = ("parts", "flags", "full", "_by_key")
+    __slots__ = ("parts", "flags", "full", "_by_key", "_each", "_literal", "_search")
 
     def __init__(self, parts, flags: int = 0):
         self.parts = tuple(parts)
         self.flags = flags
         self.full = re.compile("|".join(p for p, _ in self.parts), flags)  # the regex it answers for
         self._by_key: dict[int, re.Pattern] = {}
+        # per need: the literal, or the function that says whether the text holds what it needs (a
+        # literal is looked for without a call of Python code: this runs on every line of every reply)
+        self._literal = tuple(need if isinstance(need, str) else None for _, need in self.parts)
+        self._search = tuple(need.search if isinstance(need, re.Pattern) else need for _, need in self.parts)
+        self._each = tuple(zip((re.compile(p, flags) for p, _ in self.parts), self._literal, self._search))
+
+    def found(self, text: str) -> bool:
+        """Whether the regex matches somewhere in `text` (it does when one of its alternatives does):
+        each alternative tried on its own when the text holds what it needs, until one matches."""
+        for rx, lit, search in self._each:
+            if ((lit in text) if lit is not None else search(text)) and rx.search(text) is not None:
+                return True
+        return False
 
     def pattern_for(self, text: str) -> re.Pattern | None:
         """The regex of the alternatives `text` may hold (None: no match is possible)."""
         key = 0
         bit = 1
-        for _, need in self.parts:
-            if need(text):
+        for lit, search in zip(self._literal, self._search):
+            if (lit in text) if lit is not None else search(text):
                 key |= bit
             bit <<= 1
         if not key:
@@ -301,19 +321,34 @@ class Gate:
     `anchors` (lower case), so a line without any of them is rejected by a few C-speed `in` tests.
     """
 
-    __slots__ = ("rx", "anchors", "any_of", "needless")
+    __slots__ = ("rx", "anchors", "ascii_anchors", "any_of", "needless")
 
     def __init__(self, pattern: str, anchors: tuple[str, ...] | list[str], flags: int = re.I, split: bool = False):
         """`split`: past the gate, ask AnyOf whether the regex matches (search then says True / None)."""
         self.rx = re.compile(pattern, flags)
         self.anchors = tuple(anchors)
+        if any("\n" in a for a in self.anchors):
+            raise ValueError("an anchor holds a newline")  # (open_each joins texts with newlines)
+        # the anchors an ASCII text can hold (its lower case is ASCII too: a CJK or arrow anchor is not there)
+        self.ascii_anchors = tuple(a for a in self.anchors if a.isascii())
         self.any_of = AnyOf(self.rx) if split else None
         # the gate adds nothing when each alternative's literal holds an anchor (it opens whenever one is there)
         self.needless = self.any_of is not None and self.any_of.implies(self.anchors)
 
     def _open(self, text: str) -> bool:
         # several gates usually test the same line in a row: its lower-case form is kept
-        return any(map(lower_of(text).__contains__, self.anchors))
+        return any(map(lower_of(text).__contains__, self.ascii_anchors if text.isascii() else self.anchors))
+
+    def open_each(self, texts: list[str]) -> list[bool]:
+        """[whether the gate lets t through for t in texts]: the sentences of one reply hold few of the
+        anchors, so each anchor is looked for once in all of them (joined by newlines, which no anchor
+        holds) and each text only for those found."""
+        lows = [t.lower() for t in texts]
+        joined = "\n".join(lows)
+        present = [a for a in self.anchors if a in joined]
+        if not present:
+            return [False] * len(lows)
+        return [any(map(low.__contains__, present)) for low in lows]
 
     def search(self, text: str):
         # (text with a character re folds unlike str.lower() keeps the gate: its answer is the gate's)
