@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+from functools import lru_cache
 
 from .textutil import clip, one_line
 from .transcript import Action
@@ -66,10 +67,13 @@ def base(path: str) -> str:
     return path.replace("\\", "/").rstrip("/").split("/")[-1]
 
 
+# (a session asks about the same few paths again and again, for each of its edits)
+@lru_cache(maxsize=1024)
 def is_config(path: str) -> bool:
     return bool(_CONFIG_FILES.search(path.replace("\\", "/")))
 
 
+@lru_cache(maxsize=1024)
 def is_doc(path: str) -> bool:
     return bool(_DOC_FILES.search(path.replace("\\", "/")))
 
@@ -249,6 +253,8 @@ def dependency_changes(action: Action) -> str:
     if not action.files:
         return ""
     name = base(action.files[0]).lower()
+    if not (name == "package.json" or name.startswith("requirements") or name == "pyproject.toml" or name == "cargo.toml"):
+        return ""  # not a dependency manifest (before joining the texts of the edits: they can be whole files)
     old = "\n".join(e[0] for e in action.edits)
     new = "\n".join(e[1] for e in action.edits)
     if name == "package.json":

@@ -1299,7 +1299,7 @@ def abandoned(tr: Transcript, session) -> list[Candidate]:
         if a.family == "edit" and a.op == "delete" and a.status == "ok":
             gone = [base(f) for f in a.files]
         elif a.family == "shell" and a.status in ("ok", "unknown"):
-            m = re.match(r"^\s*(?:git rm|rm)(?:\s+-\w+)*\s+(.+)$", one_line(a.command))
+            m = _GIT_RM.match(one_line(a.command))
             if m:
                 gone = [base(p) for p in m.group(1).split() if not p.startswith("-")]
         for g in gone:
@@ -1328,9 +1328,11 @@ def abandoned(tr: Transcript, session) -> list[Candidate]:
     for a in acts:
         if a.family == "edit" and a.status in ("ok", "unknown"):
             d = dependency_changes(a)
-            for m in re.finditer(r"adds ([^;]+)", d):
+            if not d:  # (not a manifest, or nothing added or removed)
+                continue
+            for m in _ADDS.finditer(d):
                 added_deps.update(x.split()[0].lower() for x in m.group(1).split(", ") if x)
-            m = re.search(r"removes ([^;]+)", d)
+            m = _REMOVES.search(d)
             if m:
                 names = [x.strip() for x in m.group(1).split(",")]
                 was_added = [n for n in names if n.lower() in added_deps]
@@ -1338,15 +1340,16 @@ def abandoned(tr: Transcript, session) -> list[Candidate]:
                 text = f"Dependency {', '.join(names)} removed from {base(a.files[0])}" + (" after being added earlier in the session" if was_added else "") + (f": {reason}" if reason else "")
                 out.append(_cand(text, "failed_approach" if was_added else "decision", "project", 0.6, 0.7, [a.use], a.use.position, key=f"dep{a.use.id}"))
         if a.family == "shell" and a.status in ("ok", "unknown"):
-            m = re.match(r"^\s*(?:npm|pnpm|yarn|bun|pip3?|uv|poetry|cargo)\s+(?:uninstall|remove|rm)\s+(.+)$", one_line(a.command))
+            cmd = one_line(a.command)
+            m = _UNINSTALL.match(cmd)
             if m:
                 reason = _reason_near(tr, a)
-                text = f"Removed dependency {m.group(1)} with `{one_line(a.command)}`" + (f": {reason}" if reason else "")
+                text = f"Removed dependency {m.group(1)} with `{cmd}`" + (f": {reason}" if reason else "")
                 out.append(_cand(text, "failed_approach", "project", 0.6, 0.7, [a.use], a.use.position, key=f"dep{a.use.id}"))
-        if a.family == "shell" and a.status in ("ok", "unknown") and re.match(r"^\s*git (?:revert|reset --hard|checkout -- |restore )", one_line(a.command)):
-            reason = _reason_near(tr, a)
-            text = f"Changes were rolled back with `{clip(one_line(a.command), 80)}`" + (f": {reason}" if reason else "")
-            out.append(_cand(text, "failed_approach", "project", 0.55, 0.62, [a.use], a.use.position, key=f"git{a.use.id}"))
+            if _ROLLBACK.match(cmd):
+                reason = _reason_near(tr, a)
+                text = f"Changes were rolled back with `{clip(cmd, 80)}`" + (f": {reason}" if reason else "")
+                out.append(_cand(text, "failed_approach", "project", 0.55, 0.62, [a.use], a.use.position, key=f"git{a.use.id}"))
     # 4. the user drops an idea ("never mind", "revert that")
     for t in tr.turns:
         if not t.user or not _ABANDON.search(t.request) or t.index == 0:
@@ -1387,6 +1390,14 @@ def abandoned(tr: Transcript, session) -> list[Candidate]:
             if re.search(r"\b(?:revert|remove|drop|replace|undo)\b", msg, re.I) and re.search(r"\b(?:dependency|library|lib|package|approach|instead|\.js|\.py)\b", msg, re.I):
                 out.append(_cand(f"Commit {h[:7]}: {msg}", "failed_approach", "project", 0.55, 0.66, [m], m.position, key=f"commit{h[:7]}"))
     return out
+
+
+# abandoned's tests of each command and manifest change (compiled once: a session runs many commands)
+_GIT_RM = re.compile(r"^\s*(?:git rm|rm)(?:\s+-\w+)*\s+(.+)$")
+_UNINSTALL = re.compile(r"^\s*(?:npm|pnpm|yarn|bun|pip3?|uv|poetry|cargo)\s+(?:uninstall|remove|rm)\s+(.+)$")
+_ROLLBACK = re.compile(r"^\s*git (?:revert|reset --hard|checkout -- |restore )")
+_ADDS = re.compile(r"adds ([^;]+)")
+_REMOVES = re.compile(r"removes ([^;]+)")
 
 
 def _reason_near(tr: Transcript, a: Action) -> str:
@@ -1534,9 +1545,13 @@ def _cmd_kind(cmd: str) -> str:
     return ""
 
 
+_PM_RX = {pm: re.compile(rf"^(?:\w+=\S+\s+)*{pm}\b") for pm in (
+    "pnpm", "yarn", "bun", "npm", "uv", "poetry", "pipenv", "pip", "cargo", "go", "bundle", "composer")}
+
+
 def _package_manager(cmds: list[str]) -> str:
     for pm in ("pnpm", "yarn", "bun", "npm", "uv", "poetry", "pipenv", "pip", "cargo", "go", "bundle", "composer"):
-        if any(re.match(rf"^(?:\w+=\S+\s+)*{pm}\b", c) for c in cmds):
+        if any(map(_PM_RX[pm].match, cmds)):
             return pm
     return ""
 

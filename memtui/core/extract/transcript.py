@@ -61,32 +61,35 @@ _EXIT = re.compile(
 )
 # Failure lines in a command's output (Traceback, pytest's 'E   ...', 'FAILED', 'npm ERR!', 'error[E0425]:',
 # 'file.ts:1:2: error', 'SomeError: ', 'panic: ' ...): the alternatives of one regex, each tried only
-# when the literal text every match of it contains is there (any one matching = the regex matching)
+# when the literal text every match of it contains is there (any one matching = the regex matching).
+# The ones anchored at a line start are searched for in "\n" + text with a newline for the '^' (re.M):
+# re then jumps from newline to newline instead of trying every position, with the same yes/no answer.
 _FAIL_PARTS = (
     # (literal texts, at a line start only?, the alternative: None when it is the literal itself)
     (("Traceback (most recent call last)",), False, None),
-    (("E",), True, re.compile(r"^E\s{2,}\S", re.M)),
+    (("E",), True, re.compile(r"\nE\s{2,}\S")),
     (("= ",), False, re.compile(r"=+ .*\b\d+ (?:failed|errors?)\b.*=+", re.M)),
-    (("FAIL",), True, re.compile(r"^FAILED\b|^FAIL\b", re.M)),
+    (("FAIL",), True, re.compile(r"\nFAILED\b|\nFAIL\b")),
     (("npm ERR!",), False, re.compile(r"\bnpm ERR!")),
     (("ERR_PNPM_",), False, None),
     ((": command not found",), False, None),
-    (("error",), False, re.compile(r"^error(?:\[E\d+\])?:|\berror TS\d+", re.M)),
-    ((": error",), False, re.compile(r"^\S+\.\w+:\d+:\d+: error", re.M)),
+    (("error",), False, re.compile(r"\nerror(?:\[E\d+\])?:|\berror TS\d+")),
+    ((": error",), False, re.compile(r"\n\S+\.\w+:\d+:\d+: error")),
     ((" failed",), False, re.compile(r"Tests?:\s+\d+ failed")),
-    (("Error: ", "Exception: "), False, re.compile(r"^(?:\w+\.)*\w*(?:Error|Exception): ", re.M)),
-    (("panic: ",), True, re.compile(r"^panic: ", re.M)),
+    (("Error: ", "Exception: "), False, re.compile(r"\n(?:\w+\.)*\w*(?:Error|Exception): ")),
+    (("panic: ",), True, re.compile(r"\npanic: ")),
     (("BUILD FAILED",), False, re.compile(r"\bBUILD FAILED\b")),
-    (("make: ***",), True, re.compile(r"^make: \*\*\*", re.M)),
+    (("make: ***",), True, re.compile(r"\nmake: \*\*\*")),
 )
 
 
 def _fail_text(text: str) -> bool:
     """Whether one of _FAIL_PARTS matches."""
+    nl = "\n" + text  # (a match never holds that newline but as a line start)
     for needles, at_start, rx in _FAIL_PARTS:
         for n in needles:
-            if (text.startswith(n) or "\n" + n in text) if at_start else n in text:
-                if rx is None or rx.search(text):
+            if (nl.find("\n" + n) >= 0) if at_start else n in text:
+                if rx is None or rx.search(nl):
                     return True
                 break
     return False
