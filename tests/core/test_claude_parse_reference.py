@@ -228,6 +228,10 @@ _TEMPLATES = [
     {"type": "system", "subtype": "compact_boundary", "content": "Conversation compacted"},
     {"type": "system", "subtype": "turn_duration", "content": "12s"},
     {"type": "system", "subtype": "informational", "content": "Running hook"},
+    {"type": "system", "subtype": [1], "content": None},
+    {"type": "system", "subtype": {"a": 1}, "content": "  "},
+    {"type": "user", "message": {"role": "user", "content": "   "}},
+    {"type": "assistant", "message": {"id": "msg_4", "model": "claude-opus-4", "content": ""}},
     {"type": "summary", "summary": "A title", "leafUuid": "u-9"},
     {"type": "ai-title", "sessionId": "s1", "aiTitle": "Fixing the parser"},
     {"type": "file-history-snapshot", "snapshot": {}},
@@ -278,7 +282,7 @@ def _announce_records(seed: int, n: int) -> bytes:
     pools with empty and odd values: what the parser announces about sessions, and when."""
     rng = random.Random(seed)
     pools = {
-        "cwd": ["/a", "/b", "", None, 0, []],
+        "cwd": ["/a", "/b", "", None, 0, [], 1, 1.0, True],  # (1, 1.0 and True are equal)
         "gitBranch": ["main", "dev", "", None, False],
         "timestamp": ["2025-11-13T11:44:23.432Z", "2025-11-13T10:00:00.000Z", "2025-11-14T09:00:00.000Z",
                       "2025-11-13T11:44", "", None, 1.7e12, "x"],

@@ -50,28 +50,33 @@ class ClaudeCodeParser(Parser):
         return path.suffix == ".jsonl" and bool(_DETECT.search(head))
 
     def parse(self, ctx: ParseContext) -> Iterator[Item]:
+        tool = self.tool
         tool_names: dict[str, str] = dict(ctx.state.get("tool_names", {}))
-        announced: dict[str, tuple] = {}
+        announced: dict[str, tuple] = {}  # per session: (cwd, branch, model) as merged so far
+        # per session: the signature of a user line that brings nothing new (no model; the cwd and
+        # branch merged so far): user and assistant lines alternate these two, so most lines are
+        # told to change nothing by one comparison or two
+        quiet: dict[str, tuple] = {}
         earliest: dict[str, float] = {}  # per session: the earliest started_at announced
         fallback_key = ctx.state.get("session") or ctx.path.stem
         meta_title: str | None | bool = False  # the subagent's description, read when first needed
         for lineno, obj in iter_jsonl(ctx):
             # A record of an unexpected shape costs that line only (a try costs nothing in the
-            # common case; a context manager was three Python calls a line).
+            # common case; a context manager was three Python calls a line). The messages of a
+            # line are made here, in this one generator (a generator per line cost more than
+            # the rest of an ordinary line's work).
             try:
                 if not isinstance(obj, dict):
                     ctx.warn("not a JSON object, line skipped", lineno)
                     continue
                 kind = obj.get("type")
-                if kind == "summary":
-                    if obj.get("leafUuid") and obj.get("summary"):
-                        yield LeafTitle(str(obj["leafUuid"]), str(obj["summary"]))
-                    continue
-                if kind == "ai-title":
-                    if obj.get("sessionId") and obj.get("aiTitle"):
-                        yield SessionInfo(key=str(obj["sessionId"]), tool=self.tool, title=str(obj["aiTitle"]))
-                    continue
-                if kind not in ("user", "assistant", "system"):
+                if kind != "assistant" and kind != "user" and kind != "system":
+                    if kind == "summary":
+                        if obj.get("leafUuid") and obj.get("summary"):
+                            yield LeafTitle(str(obj["leafUuid"]), str(obj["summary"]))
+                    elif kind == "ai-title":
+                        if obj.get("sessionId") and obj.get("aiTitle"):
+                            yield SessionInfo(key=str(obj["sessionId"]), tool=tool, title=str(obj["aiTitle"]))
                     continue  # snapshots, queue operations, progress, attachments, ... are not conversation
                 session_id = str(obj.get("sessionId") or fallback_key)
                 key = session_id
@@ -87,26 +92,34 @@ class ClaudeCodeParser(Parser):
                 ts = _parse_utc_ms(stamp) if type(stamp) is str else None
                 if ts is None:
                     ts = parse_ts(stamp)
-                model = _text(message.get("model")) if kind == "assistant" else None
-                if model == "<synthetic>":
+                if kind == "assistant":
+                    model = _text(message.get("model"))
+                    if model == "<synthetic>":
+                        model = None
+                else:
                     model = None
                 signature = (obj.get("cwd"), obj.get("gitBranch"), model)
                 prev = announced.get(key)
                 if prev != signature and (prev is None or any(signature)):
-                    # (each field: the new value if it is one, else what was known; None for "")
-                    cwd, branch, was_model = prev or (None, None, None)
-                    merged = (signature[0] or cwd, signature[1] or branch, model or was_model)
-                    announced[key] = merged
-                    # Announce again only what changes the session: a new cwd/branch/model value or an
-                    # earlier start (user and assistant lines alternate signatures without news).
-                    if prev is None or merged != prev or (ts and (key not in earliest or ts < earliest[key])):
+                    if signature == quiet.get(key):  # (it merges into `prev` unchanged)
+                        news = ts and (key not in earliest or ts < earliest[key])
+                    else:
+                        # (each field: the new value if it is one, else what was known; None for "")
+                        cwd, branch, was_model = prev or (None, None, None)
+                        merged = (signature[0] or cwd, signature[1] or branch, model or was_model)
+                        announced[key] = merged
+                        quiet[key] = (merged[0], merged[1], None)
+                        # Announce again only what changes the session: a new cwd/branch/model value
+                        # or an earlier start.
+                        news = prev is None or merged != prev or (ts and (key not in earliest or ts < earliest[key]))
+                    if news:
                         if ts and (key not in earliest or ts < earliest[key]):
                             earliest[key] = ts
                         if parent and meta_title is False:
                             meta_title = _subagent_description(ctx.path)
                         yield SessionInfo(
                             key=key,
-                            tool=self.tool,
+                            tool=tool,
                             cwd=_text(obj.get("cwd")),
                             git_branch=_text(obj.get("gitBranch")),
                             model=model,
@@ -116,66 +129,68 @@ class ClaudeCodeParser(Parser):
                         )
                 fallback_key = session_id
                 uuid = str(obj.get("uuid") or f"L{lineno}")
-                yield from self._blocks(kind, obj, message, key, uuid, ts, tool_names)
+                if kind == "system":
+                    subtype = obj.get("subtype")
+                    content = obj.get("content")
+                    if subtype not in _SKIP_SYSTEM_SUBTYPES and isinstance(content, str) and content.strip():
+                        mkind = "summary" if subtype == "compact_boundary" else "text"
+                        yield ParsedMessage(key, "system", mkind, content, uuid, None, ts)
+                    continue
+                content = message.get("content")
+                if kind == "assistant":
+                    role, group = "assistant", message.get("id")
+                else:
+                    role, group = "user", None
+                if isinstance(content, str):  # (one text block)
+                    if content.strip():
+                        yield self._text(role, obj, content, key, uuid, ts, group)
+                    continue
+                if not isinstance(content, list):
+                    continue
+                # (ParsedMessage gets its fields by position, group_id included: keywords and
+                # setting group_id afterwards cost more, a message a line)
+                n = 0
+                for block in content:
+                    if not isinstance(block, dict):
+                        continue
+                    ext = uuid if n == 0 else f"{uuid}#{n}"
+                    btype = block.get("type")
+                    if btype == "tool_use":
+                        name = str(block.get("name") or "tool")
+                        if block.get("id"):
+                            tool_names[str(block["id"])] = name
+                        msg = ParsedMessage(key, "assistant", "tool_use", json_text(block.get("input")), ext, name, ts, group)
+                    elif btype == "tool_result":
+                        name = tool_names.get(str(block.get("tool_use_id")), None)
+                        text = block.get("content")
+                        text, original = (text, None) if isinstance(text, str) else _result_text(text)
+                        msg = ParsedMessage(key, "tool", "tool_result", text, ext, name, ts, group, bool(block.get("is_error")), original)
+                    elif btype == "text":
+                        text = block.get("text") or ""
+                        if not text.strip():
+                            continue
+                        msg = self._text(role, obj, text, key, ext, ts, group)
+                    elif btype == "thinking":
+                        text = block.get("thinking") or ""
+                        if not text.strip():
+                            continue
+                        msg = ParsedMessage(key, "assistant", "thinking", text, ext, None, ts, group)
+                    elif btype == "image":
+                        source = block.get("source") or {}
+                        data = source.get("data") or ""
+                        placeholder = image_placeholder(source.get("media_type"), len(data))
+                        msg = ParsedMessage(key, role, "text", placeholder, ext, None, ts, group, False, len(data))
+                    elif btype == "document":
+                        msg = ParsedMessage(key, role, "text", "[document attached]", ext, None, ts, group)
+                    else:
+                        continue
+                    n += 1
+                    yield msg
             except RECORD_ERRORS as exc:
                 warn_unexpected(ctx, lineno, exc)
         ctx.state["session"] = fallback_key
         if tool_names:
             ctx.state["tool_names"] = dict(list(tool_names.items())[-_KEEP_TOOL_NAMES:])
-
-    def _blocks(self, kind, obj, message, key, uuid, ts, tool_names) -> Iterator[ParsedMessage]:
-        if kind == "system":
-            subtype = obj.get("subtype")
-            content = obj.get("content")
-            if subtype in _SKIP_SYSTEM_SUBTYPES or not isinstance(content, str) or not content.strip():
-                return
-            mkind = "summary" if subtype == "compact_boundary" else "text"
-            yield ParsedMessage(key, "system", mkind, content, uuid, None, ts)
-            return
-        content = message.get("content")
-        group = message.get("id") if kind == "assistant" else None
-        if isinstance(content, str):
-            content = [{"type": "text", "text": content}]
-        if not isinstance(content, list):
-            return
-        role = "assistant" if kind == "assistant" else "user"
-        # (ParsedMessage gets its fields by position, group_id included: keywords and setting
-        # group_id afterwards cost more, a message a line)
-        n = 0
-        for block in content:
-            if not isinstance(block, dict):
-                continue
-            ext = uuid if n == 0 else f"{uuid}#{n}"
-            btype = block.get("type")
-            msg = None
-            if btype == "text":
-                text = block.get("text") or ""
-                if not text.strip():
-                    continue
-                msg = self._text(role, obj, text, key, ext, ts, group)
-            elif btype == "thinking":
-                text = block.get("thinking") or ""
-                if text.strip():
-                    msg = ParsedMessage(key, "assistant", "thinking", text, ext, None, ts, group)
-            elif btype == "tool_use":
-                name = str(block.get("name") or "tool")
-                if block.get("id"):
-                    tool_names[str(block["id"])] = name
-                msg = ParsedMessage(key, "assistant", "tool_use", json_text(block.get("input")), ext, name, ts, group)
-            elif btype == "tool_result":
-                name = tool_names.get(str(block.get("tool_use_id")), None)
-                text, original = _result_text(block.get("content"))
-                msg = ParsedMessage(key, "tool", "tool_result", text, ext, name, ts, group, bool(block.get("is_error")), original)
-            elif btype == "image":
-                source = block.get("source") or {}
-                data = source.get("data") or ""
-                placeholder = image_placeholder(source.get("media_type"), len(data))
-                msg = ParsedMessage(key, role, "text", placeholder, ext, None, ts, group, False, len(data))
-            elif btype == "document":
-                msg = ParsedMessage(key, role, "text", "[document attached]", ext, None, ts, group)
-            if msg is not None:
-                n += 1
-                yield msg
 
     @staticmethod
     def _text(role, obj, text, key, ext, ts, group) -> ParsedMessage:
