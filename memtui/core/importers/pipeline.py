@@ -812,22 +812,25 @@ def _prepare_message(m: ParsedMessage) -> tuple:
     (session_key, role, kind, tool_name, text, timestamp, external_id, group_id, is_error,
     original_len column, original length)"""
     text = m.text
-    original = m.original_len if m.original_len is not None else len(text)
-    limit = MAX_TOOL_TEXT if m.kind in ("tool_result", "tool_use") else MAX_TEXT
+    kind = m.kind
+    given = m.original_len
+    original = len(text) if given is None else given
+    limit = MAX_TOOL_TEXT if kind in ("tool_result", "tool_use") else MAX_TEXT
     if len(text) > limit:
-        text = _shorten_json(text, limit) if m.kind == "tool_use" else _shorten(text, limit)
+        text = _shorten_json(text, limit) if kind == "tool_use" else _shorten(text, limit)
     text = clean(text)
+    name = m.tool_name  # (its cleaned form looked up in _NAMES here: no call for a name seen before)
     return (
         m.session_key,
         m.role,
-        m.kind,
-        _clean_name(m.tool_name) if m.tool_name else None,
+        kind,
+        (_NAMES.get(name) or _clean_name(name)) if name else None,
         text,
         m.timestamp,
         m.external_id,
         m.group_id,
         1 if m.is_error else 0,
-        original if original != len(text) or m.original_len is not None else None,
+        original if given is not None or original != len(text) else None,
         original,
     )
 
@@ -852,7 +855,7 @@ class MessageRun(NamedTuple):
     def of(cls, rows: list[tuple]) -> "MessageRun":
         """A run of prepared messages of one session key, none with a NaN timestamp."""
         cols = tuple(zip(*rows))
-        stamps = [t for t in cols[5] if t]
+        stamps = list(filter(None, cols[5]))
         return cls(
             rows[0][0], (*cols[1:4], _utf8(cols[4]), *cols[5:10]), len(rows), sum(cols[10]),
             min(stamps) if stamps else None, max(stamps) if stamps else None, sum(map(len, cols[4])),
@@ -889,6 +892,54 @@ def prepare_items(items: Iterable[Item]) -> Iterator:
     """A parser's items with each ParsedMessage replaced by its prepared tuple."""
     for item in items:
         yield _prepare_message(item) if type(item) is ParsedMessage else item
+
+
+def prepared_frames(items: Iterable[Item], buf: list, ahead: "AheadSessions | None", max_chars: int, max_items: int) -> Iterator[None]:
+    """What an import worker sends of a parser's items (prefetch.worker_main): prepare_items'
+    items appended to `buf`, consecutive messages of one session as one MessageRun (ended by any
+    other item), and given to `ahead` (if not None) in the same order. Yields whenever `buf` holds
+    a frame (`max_items` items, or messages with `max_chars` characters of text): the caller
+    sends it and clears `buf`. The caller's own appends to `buf` (warnings, made while the parser
+    runs) go before the run not yet ended."""
+    run: list = []
+    key = None  # the session key of `run`
+    chars = count = 0
+    for item in items:
+        count += 1
+        if type(item) is ParsedMessage:
+            item = _prepare_message(item)
+            chars += len(item[4])
+            t = item[5]
+            if t == t:  # (runnable(item), without the call)
+                if run and item[0] != key:
+                    _end_run(run, buf, ahead)
+                    run = []
+                key = item[0]
+                run.append(item)
+                if chars >= max_chars or count >= max_items:
+                    _end_run(run, buf, ahead)
+                    run = []
+                    yield
+                    chars = count = 0
+                continue
+        if run:
+            _end_run(run, buf, ahead)
+            run = []
+        if ahead is not None:
+            ahead.add(item)
+        buf.append(item)
+        if chars >= max_chars or count >= max_items:
+            yield
+            chars = count = 0
+    if run:
+        _end_run(run, buf, ahead)
+
+
+def _end_run(rows: list, buf: list, ahead: "AheadSessions | None") -> None:
+    run = MessageRun.of(rows)
+    buf.append(run)
+    if ahead is not None:
+        ahead.add_run(run, rows)
 
 
 # (both answered from an index alone: SQLite picks the covering one)
@@ -988,6 +1039,28 @@ class AheadSessions:
             s = self._get(item.session_key, self.tool)
             s.ok = False
             s.rows = []
+
+    def add_run(self, run: MessageRun, rows: list) -> None:
+        """add() of each of `rows`, the prepared messages of `run`: at once when their external
+        ids are new (as they are, but for replayed lines), else one by one."""
+        if self.chars > AHEAD_MAX_CHARS:
+            return
+        s = self.sessions.get(run.key) or self._get(run.key, self.tool)
+        if not s.ok:
+            return
+        ids = run.cols[5]
+        if None not in ids:
+            new = set(map(str, ids))
+            if len(new) == len(ids) and s.external.isdisjoint(new):
+                s.external |= new
+                s.rows += rows
+                # (the characters only grow: over the limit at the end when over it after any row)
+                self.chars += run.chars
+                if self.chars > AHEAD_MAX_CHARS:
+                    self.sessions.clear()
+                return
+        for row in rows:
+            self.add(row)
 
     def results(self) -> dict[str, tuple]:
         """session key -> (session fields given to the extractor, message count, external_digest

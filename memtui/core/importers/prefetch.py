@@ -603,7 +603,7 @@ def worker_main(inp=None, out=None) -> None:
     import traceback
 
     from memtui.core.importers import parser_class
-    from memtui.core.importers.pipeline import AheadSessions, MessageRun, prepare_items, runnable
+    from memtui.core.importers.pipeline import AheadSessions, prepared_frames
 
     if inp is None:
         inp, out = sys.stdin.buffer, sys.stdout.buffer
@@ -626,42 +626,15 @@ def worker_main(inp=None, out=None) -> None:
             gc.collect()
         key, fmt, start, state, extract = pickle.loads(payload)
         ctx = ParseContext(path=Path(key), start=start, state=state, on_warning=lambda text: buf.append(Control("warn", text)))
-        chars = 0
         ahead = None
         try:
             parser = parser_class(fmt)()
             # extraction ahead: only for a file read from its start (an appended part is extracted
             # with the session's earlier messages, which only the database has)
             ahead = AheadSessions(parser.tool, extract) if extract and start == 0 else None
-            # consecutive messages of one session go as one MessageRun (ended by any other item)
-            run: list = []
-            items = 0
-            for item in prepare_items(parser.parse(ctx)):
-                if ahead is not None:
-                    ahead.add(item)
-                if type(item) is tuple and runnable(item):
-                    if run and run[0][0] != item[0]:
-                        buf.append(MessageRun.of(run))
-                        run = []
-                    run.append(item)
-                    chars += len(item[4])
-                else:
-                    if run:
-                        buf.append(MessageRun.of(run))
-                        run = []
-                    buf.append(item)
-                    if type(item) is tuple:
-                        chars += len(item[4])
-                items += 1
-                if chars >= FRAME_CHARS or items >= FRAME_ITEMS:
-                    if run:
-                        buf.append(MessageRun.of(run))
-                        run = []
-                    _write_frame(out, pickle.dumps(buf, protocol=protocol))
-                    buf.clear()
-                    chars = items = 0
-            if run:
-                buf.append(MessageRun.of(run))
+            for _ in prepared_frames(parser.parse(ctx), buf, ahead, FRAME_CHARS, FRAME_ITEMS):
+                _write_frame(out, pickle.dumps(buf, protocol=protocol))
+                buf.clear()
             buf.append(Control("end", ctx.end, ctx.state))
         except ParseError as exc:
             buf.append(Control("fail", "parse", str(exc)))
