@@ -1,5 +1,6 @@
 """What an import worker sends (pipeline.prepared_frames) and extracts from (AheadSessions) is what
-the loop it replaced made: prepared items one by one, each given to AheadSessions.add, runs of
+the loop it replaced made: prepared items one by one (messages as objects or as the tuples of
+their fields, Parser.parse_rows), each given to AheadSessions.add, runs of
 consecutive messages of one session cut by any other item, a NaN timestamp or a full frame.
 
 `_reference_frames` is that loop (prefetch.worker_main at e564b51). Random streams of messages
@@ -16,7 +17,30 @@ import pytest
 
 from memtui.core.importers import pipeline
 from memtui.core.importers.base import LeafTitle, ParsedMessage, Rewind, SessionInfo
-from memtui.core.importers.pipeline import AheadSessions, MessageRun, prepare_items, prepared_frames, runnable
+from memtui.core.importers.pipeline import AheadSessions, MessageRun, prepared_frames, runnable
+from memtui.core.redact import clean
+
+
+def _reference_prepare(m: ParsedMessage) -> tuple:
+    text = m.text
+    original = m.original_len if m.original_len is not None else len(text)
+    limit = pipeline.MAX_TOOL_TEXT if m.kind in ("tool_result", "tool_use") else pipeline.MAX_TEXT
+    if len(text) > limit:
+        text = pipeline._shorten_json(text, limit) if m.kind == "tool_use" else pipeline._shorten(text, limit)
+    text = clean(text)
+    return (
+        m.session_key,
+        m.role,
+        m.kind,
+        clean(m.tool_name) if m.tool_name else None,
+        text,
+        m.timestamp,
+        m.external_id,
+        m.group_id,
+        1 if m.is_error else 0,
+        original if original != len(text) or m.original_len is not None else None,
+        original,
+    )
 
 
 def _reference_run(rows: list[tuple]) -> MessageRun:
@@ -32,7 +56,9 @@ def _reference_frames(items, buf: list, ahead, max_chars: int, max_items: int, f
     chars = 0
     run: list = []
     n = 0
-    for item in prepare_items(items):
+    for item in items:
+        if type(item) is ParsedMessage:
+            item = _reference_prepare(item)
         if ahead is not None:
             ahead.add(item)
         if type(item) is tuple and runnable(item):
@@ -68,11 +94,13 @@ def _frames(items, buf: list, ahead, max_chars: int, max_items: int, frames: lis
     frames.append(repr(buf))
 
 
-_TEXTS = ["hello", "", "a longer text of some words " * 3, "caf\u00e9 \u6f22\u5b57", "emoji \U0001f600", "x" * 40]
+_TEXTS = ["hello", "", "a longer text of some words " * 3, "caf\u00e9 \u6f22\u5b57", "emoji \U0001f600", "x" * 40,
+          "key sk-ant-api03-" + "A1b2" * 20, "\x00 control \x07", "y" * 8100 + " [json]", '{"a": "' + "z" * 9000 + '"}']
 
 
-def _items(seed: int, buf: list):
-    """A random item stream; warnings go into `buf` while it runs, as ctx.warn's do in a worker."""
+def _items(seed: int, buf: list, rows: bool = False):
+    """A random item stream; warnings go into `buf` while it runs, as ctx.warn's do in a worker.
+    `rows`: every other message as the tuple of its fields (Parser.parse_rows)."""
     rng = random.Random(seed)
     keys = ["s1", "s2", "s1/agent-a"][: rng.randrange(1, 4)]
     for i in range(rng.randrange(0, 120)):
@@ -81,9 +109,10 @@ def _items(seed: int, buf: list):
         if r < 0.7:
             ts = rng.choice([None, 0.0, 1.7e9 + i, 1.7e9 - i, float("nan"), 5])
             ext = rng.choice([f"u{i}", f"u{i}", f"u{i}", f"u{rng.randrange(i + 1)}", None, i, f"u{i}#1"])
-            kind = rng.choice(["text", "tool_use", "tool_result", "thinking"])
-            yield ParsedMessage(key, "assistant", kind, rng.choice(_TEXTS), ext, rng.choice([None, "Bash", "Read"]), ts,
-                                rng.choice([None, "g1"]), rng.random() < 0.2, rng.choice([None, None, 500]))
+            kind = rng.choice(["text", "tool_use", "tool_result", "thinking", "summary"])
+            fields = (key, "assistant", kind, rng.choice(_TEXTS), ext, rng.choice([None, "Bash", "Read", "", "mcp__x\x00"]), ts,
+                      rng.choice([None, "g1"]), rng.choice([False, False, True, 0, 1, "yes"]), rng.choice([None, None, 500, 0]))
+            yield fields if rows and i % 2 else ParsedMessage(*fields)
         elif r < 0.8:
             yield SessionInfo(key=key, tool=rng.choice(["claude-code", "other", None]), cwd=rng.choice([None, "", "/a", "/b"]))
         elif r < 0.84:
@@ -108,7 +137,7 @@ def test_frames_and_sessions_to_extract_as_before(monkeypatch, seed):
     got, want = [], []
     ahead_got, ahead_want = AheadSessions("claude-code", "heuristic"), AheadSessions("claude-code", "heuristic")
     buf: list = []
-    _frames(_items(seed, buf), buf, ahead_got, max_chars, max_items, got)
+    _frames(_items(seed, buf, rows=True), buf, ahead_got, max_chars, max_items, got)
     buf = []
     _reference_frames(_items(seed, buf), buf, ahead_want, max_chars, max_items, want)
     assert got == want
@@ -116,7 +145,7 @@ def test_frames_and_sessions_to_extract_as_before(monkeypatch, seed):
     # and without extraction
     got, want = [], []
     buf = []
-    _frames(_items(seed, buf), buf, None, max_chars, max_items, got)
+    _frames(_items(seed, buf, rows=True), buf, None, max_chars, max_items, got)
     buf = []
     _reference_frames(_items(seed, buf), buf, None, max_chars, max_items, want)
     assert got == want

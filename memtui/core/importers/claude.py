@@ -50,6 +50,11 @@ class ClaudeCodeParser(Parser):
         return path.suffix == ".jsonl" and bool(_DETECT.search(head))
 
     def parse(self, ctx: ParseContext) -> Iterator[Item]:
+        for item in self.parse_rows(ctx):
+            yield ParsedMessage(*item) if type(item) is tuple else item
+
+    def parse_rows(self, ctx: ParseContext) -> Iterator[Item | tuple]:
+        # (a message: the tuple of its ParsedMessage fields, see Parser.parse_rows)
         tool = self.tool
         tool_names: dict[str, str] = dict(ctx.state.get("tool_names", {}))
         announced: dict[str, tuple] = {}  # per session: (cwd, branch, model) as merged so far
@@ -134,7 +139,7 @@ class ClaudeCodeParser(Parser):
                     content = obj.get("content")
                     if subtype not in _SKIP_SYSTEM_SUBTYPES and isinstance(content, str) and content.strip():
                         mkind = "summary" if subtype == "compact_boundary" else "text"
-                        yield ParsedMessage(key, "system", mkind, content, uuid, None, ts)
+                        yield (key, "system", mkind, content, uuid, None, ts, None, False, None)
                     continue
                 content = message.get("content")
                 if kind == "assistant":
@@ -147,8 +152,6 @@ class ClaudeCodeParser(Parser):
                     continue
                 if not isinstance(content, list):
                     continue
-                # (ParsedMessage gets its fields by position, group_id included: keywords and
-                # setting group_id afterwards cost more, a message a line)
                 n = 0
                 for block in content:
                     if not isinstance(block, dict):
@@ -159,12 +162,12 @@ class ClaudeCodeParser(Parser):
                         name = str(block.get("name") or "tool")
                         if block.get("id"):
                             tool_names[str(block["id"])] = name
-                        msg = ParsedMessage(key, "assistant", "tool_use", json_text(block.get("input")), ext, name, ts, group)
+                        msg = (key, "assistant", "tool_use", json_text(block.get("input")), ext, name, ts, group, False, None)
                     elif btype == "tool_result":
                         name = tool_names.get(str(block.get("tool_use_id")), None)
                         text = block.get("content")
                         text, original = (text, None) if isinstance(text, str) else _result_text(text)
-                        msg = ParsedMessage(key, "tool", "tool_result", text, ext, name, ts, group, bool(block.get("is_error")), original)
+                        msg = (key, "tool", "tool_result", text, ext, name, ts, group, bool(block.get("is_error")), original)
                     elif btype == "text":
                         text = block.get("text") or ""
                         if not text.strip():
@@ -174,14 +177,14 @@ class ClaudeCodeParser(Parser):
                         text = block.get("thinking") or ""
                         if not text.strip():
                             continue
-                        msg = ParsedMessage(key, "assistant", "thinking", text, ext, None, ts, group)
+                        msg = (key, "assistant", "thinking", text, ext, None, ts, group, False, None)
                     elif btype == "image":
                         source = block.get("source") or {}
                         data = source.get("data") or ""
                         placeholder = image_placeholder(source.get("media_type"), len(data))
-                        msg = ParsedMessage(key, role, "text", placeholder, ext, None, ts, group, False, len(data))
+                        msg = (key, role, "text", placeholder, ext, None, ts, group, False, len(data))
                     elif btype == "document":
-                        msg = ParsedMessage(key, role, "text", "[document attached]", ext, None, ts, group)
+                        msg = (key, role, "text", "[document attached]", ext, None, ts, group, False, None)
                     else:
                         continue
                     n += 1
@@ -193,14 +196,14 @@ class ClaudeCodeParser(Parser):
             ctx.state["tool_names"] = dict(list(tool_names.items())[-_KEEP_TOOL_NAMES:])
 
     @staticmethod
-    def _text(role, obj, text, key, ext, ts, group) -> ParsedMessage:
+    def _text(role, obj, text, key, ext, ts, group) -> tuple:
         if role == "assistant":
-            return ParsedMessage(key, "assistant", "text", text, ext, None, ts, group)
+            return (key, "assistant", "text", text, ext, None, ts, group, False, None)
         # (a user line: no group)
         if obj.get("isCompactSummary"):
-            return ParsedMessage(key, "system", "summary", text, ext, None, ts)
+            return (key, "system", "summary", text, ext, None, ts, None, False, None)
         if obj.get("isMeta"):
-            return ParsedMessage(key, "system", "text", text, ext, None, ts)
+            return (key, "system", "text", text, ext, None, ts, None, False, None)
         stripped = text.lstrip()
         if stripped.startswith("<command-name>") or stripped.startswith("<command-message>"):
             m = _COMMAND.search(text)
@@ -208,12 +211,12 @@ class ClaudeCodeParser(Parser):
                 command = m.group(1).strip()
                 a = _COMMAND_ARGS.search(text)
                 args = a.group(1).strip() if a else ""
-                return ParsedMessage(key, "user", "text", f"{command} {args}".strip(), ext, None, ts)
+                return (key, "user", "text", f"{command} {args}".strip(), ext, None, ts, None, False, None)
         if stripped.startswith(("<local-command-stdout>", "<local-command-stderr>", "<bash-stdout>", "<bash-stderr>")):
-            return ParsedMessage(key, "system", "text", text, ext, None, ts)
+            return (key, "system", "text", text, ext, None, ts, None, False, None)
         if stripped.startswith("[Request interrupted by user"):
-            return ParsedMessage(key, "system", "text", stripped, ext, None, ts)
-        return ParsedMessage(key, "user", "text", text, ext, None, ts)
+            return (key, "system", "text", stripped, ext, None, ts, None, False, None)
+        return (key, "user", "text", text, ext, None, ts, None, False, None)
 
 
 def _result_text(content) -> tuple[str, int | None]:

@@ -811,25 +811,31 @@ def _prepare_message(m: ParsedMessage) -> tuple:
     and cleaned, done here (or in the worker process) before the writer assigns ids.
     (session_key, role, kind, tool_name, text, timestamp, external_id, group_id, is_error,
     original_len column, original length)"""
-    text = m.text
-    kind = m.kind
-    given = m.original_len
+    return _prepare_row((
+        m.session_key, m.role, m.kind, m.text, m.external_id, m.tool_name, m.timestamp, m.group_id, m.is_error,
+        m.original_len,
+    ))
+
+
+def _prepare_row(m: tuple) -> tuple:
+    """_prepare_message of a message given as the tuple of its ParsedMessage fields in order."""
+    key, role, kind, text, external_id, name, timestamp, group_id, is_error, given = m
     original = len(text) if given is None else given
     limit = MAX_TOOL_TEXT if kind in ("tool_result", "tool_use") else MAX_TEXT
     if len(text) > limit:
         text = _shorten_json(text, limit) if kind == "tool_use" else _shorten(text, limit)
     text = clean(text)
-    name = m.tool_name  # (its cleaned form looked up in _NAMES here: no call for a name seen before)
     return (
-        m.session_key,
-        m.role,
+        key,
+        role,
         kind,
+        # (the cleaned name looked up in _NAMES here: no call for a name seen before)
         (_NAMES.get(name) or _clean_name(name)) if name else None,
         text,
-        m.timestamp,
-        m.external_id,
-        m.group_id,
-        1 if m.is_error else 0,
+        timestamp,
+        external_id,
+        group_id,
+        1 if is_error else 0,
         original if given is not None or original != len(text) else None,
         original,
     )
@@ -894,10 +900,11 @@ def prepare_items(items: Iterable[Item]) -> Iterator:
         yield _prepare_message(item) if type(item) is ParsedMessage else item
 
 
-def prepared_frames(items: Iterable[Item], buf: list, ahead: "AheadSessions | None", max_chars: int, max_items: int) -> Iterator[None]:
-    """What an import worker sends of a parser's items (prefetch.worker_main): prepare_items'
-    items appended to `buf`, consecutive messages of one session as one MessageRun (ended by any
-    other item), and given to `ahead` (if not None) in the same order. Yields whenever `buf` holds
+def prepared_frames(items: Iterable, buf: list, ahead: "AheadSessions | None", max_chars: int, max_items: int) -> Iterator[None]:
+    """What an import worker sends of a parser's items (Parser.parse_rows: a message as the object
+    or as the tuple of its fields; prefetch.worker_main): prepare_items' items appended to `buf`,
+    consecutive messages of one session as one MessageRun (ended by any other item), and given
+    to `ahead` (if not None) in the same order. Yields whenever `buf` holds
     a frame (`max_items` items, or messages with `max_chars` characters of text): the caller
     sends it and clears `buf`. The caller's own appends to `buf` (warnings, made while the parser
     runs) go before the run not yet ended."""
@@ -906,11 +913,12 @@ def prepared_frames(items: Iterable[Item], buf: list, ahead: "AheadSessions | No
     chars = count = 0
     for item in items:
         count += 1
-        if type(item) is ParsedMessage:
-            item = _prepare_message(item)
+        t = type(item)
+        if t is tuple or t is ParsedMessage:
+            item = _prepare_row(item) if t is tuple else _prepare_message(item)
             chars += len(item[4])
-            t = item[5]
-            if t == t:  # (runnable(item), without the call)
+            ts = item[5]
+            if ts == ts:  # (runnable(item), without the call)
                 if run and item[0] != key:
                     _end_run(run, buf, ahead)
                     run = []

@@ -632,7 +632,7 @@ def worker_main(inp=None, out=None) -> None:
             # extraction ahead: only for a file read from its start (an appended part is extracted
             # with the session's earlier messages, which only the database has)
             ahead = AheadSessions(parser.tool, extract) if extract and start == 0 else None
-            for _ in prepared_frames(parser.parse(ctx), buf, ahead, FRAME_CHARS, FRAME_ITEMS):
+            for _ in prepared_frames(parser.parse_rows(ctx), buf, ahead, FRAME_CHARS, FRAME_ITEMS):
                 _write_frame(out, pickle.dumps(buf, protocol=protocol))
                 buf.clear()
             buf.append(Control("end", ctx.end, ctx.state))
