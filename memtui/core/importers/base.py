@@ -127,6 +127,7 @@ def iter_jsonl(ctx: ParseContext) -> Iterator[tuple[int, object]]:
     ctx.end = offset
     loads = orjson.loads
     limit = MAX_LINE_BYTES
+    longest = limit + 1  # (with its newline)
     # The file is read in big blocks and a line inside a block goes to orjson as a memoryview of
     # it: readline() looked for the newline byte by byte past its buffer and copied every line,
     # often twice (a line longer than its buffer is assembled from pieces), then strip() again.
@@ -136,11 +137,11 @@ def iter_jsonl(ctx: ParseContext) -> Iterator[tuple[int, object]]:
         view = memoryview(buf)
         pos = 0
         while True:
-            nl = buf.find(b"\n", pos)
-            if nl >= 0:  # the line ends inside this block
-                size = nl + 1 - pos
-                line = view[pos : nl + 1] if size <= limit + 1 else None
-                pos = nl + 1
+            nl = buf.find(b"\n", pos) + 1
+            if nl:  # the line ends inside this block (nl: just after its newline)
+                size = nl - pos
+                line = view[pos:nl] if size <= longest else None
+                pos = nl
             else:
                 line, size, buf, pos = _spanning_line(fh, buf[pos:], limit)
                 if not size:
