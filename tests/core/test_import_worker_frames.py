@@ -17,7 +17,7 @@ import pytest
 
 from memtui.core.importers import pipeline
 from memtui.core.importers.base import LeafTitle, ParsedMessage, Rewind, SessionInfo
-from memtui.core.importers.pipeline import AheadSessions, MessageRun, prepared_frames, runnable
+from memtui.core.importers.pipeline import AheadSessions, MessageRun, prepare_items, prepared_frames, runnable
 from memtui.core.redact import clean
 
 
@@ -149,3 +149,10 @@ def test_frames_and_sessions_to_extract_as_before(monkeypatch, seed):
     buf = []
     _reference_frames(_items(seed, buf), buf, None, max_chars, max_items, want)
     assert got == want
+
+
+@pytest.mark.parametrize("seed", range(20))
+def test_prepare_items_takes_messages_as_objects_or_tuples(seed):
+    buf: list = []
+    want = [_reference_prepare(i) if type(i) is ParsedMessage else i for i in _items(seed, buf)]
+    assert repr(list(prepare_items(_items(seed, buf, rows=True)))) == repr(want)

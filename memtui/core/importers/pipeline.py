@@ -894,10 +894,12 @@ def runnable(row: tuple) -> bool:
     return t == t
 
 
-def prepare_items(items: Iterable[Item]) -> Iterator:
-    """A parser's items with each ParsedMessage replaced by its prepared tuple."""
+def prepare_items(items: Iterable) -> Iterator:
+    """A parser's items (Parser.parse or parse_rows) with each message replaced by its prepared
+    tuple."""
     for item in items:
-        yield _prepare_message(item) if type(item) is ParsedMessage else item
+        t = type(item)
+        yield _prepare_row(item) if t is tuple else _prepare_message(item) if t is ParsedMessage else item
 
 
 def prepared_frames(items: Iterable, buf: list, ahead: "AheadSessions | None", max_chars: int, max_items: int) -> Iterator[None]:
