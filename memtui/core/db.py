@@ -199,6 +199,19 @@ def _rank_index(db: SqliteDatabase) -> None:
         db.execute_sql(rank.INDEX_SQL)
 
 
+# Indexes memtui no longer makes, dropped from older stores when they are opened. message(session_id):
+# every query by session (and the foreign key's cascade) uses message's (session_id, external_id)
+# or (session_id, position) index instead, so it only cost its upkeep at each message insert.
+OLD_INDEXES = ("message_session_id",)
+
+
+def _old_indexes(db: SqliteDatabase) -> bool:
+    return bool(db.execute_sql(
+        f"SELECT 1 FROM sqlite_master WHERE type = 'index' AND name IN ({','.join('?' * len(OLD_INDEXES))})",
+        OLD_INDEXES,
+    ).fetchone())
+
+
 class DatabaseError(Exception):
     """The database cannot be opened or is not a memtui database."""
 
@@ -261,12 +274,15 @@ def _migrate(db: SqliteDatabase) -> None:
                 f"database schema {row.value} is newer than this memtui ({SCHEMA_VERSION}); upgrade memtui"
             )
         version = int(row.value)
-        ready = version >= SCHEMA_VERSION and _export_parts_ready(db)
+        ready = version >= SCHEMA_VERSION and _export_parts_ready(db) and not _old_indexes(db)
     if not ready:
         # 2: memory.clean_stamp, its trigger and index, and the export's rank index; 3: the JSON
-        # pieces. IMMEDIATE: it writes, so it waits (busy_timeout) for a running import instead of
-        # failing at once.
+        # pieces; the indexes memtui no longer makes (an older memtui makes them again: they are
+        # dropped at each open after it). IMMEDIATE: it writes, so it waits (busy_timeout) for a
+        # running import instead of failing at once.
         with db.atomic("IMMEDIATE"):
+            for name in OLD_INDEXES:
+                db.execute_sql(f'DROP INDEX IF EXISTS "{name}"')
             _clean_stamp(db)
             _rank_index(db)
             _json_parts(db)

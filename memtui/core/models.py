@@ -90,7 +90,9 @@ class Session(BaseModel):
 
 
 class Message(BaseModel):
-    session = ForeignKeyField(Session, on_delete="CASCADE")
+    # no index of its own: the two below start with session_id, and every query by session (and
+    # the foreign key's cascade) uses one of them (db.OLD_INDEXES drops the one older stores have)
+    session = ForeignKeyField(Session, on_delete="CASCADE", index=False)
     position = IntegerField()
     role = CharField()
     kind = CharField()
