@@ -39,6 +39,11 @@ FTS_SQL = [
     # table lists only those a writer inserts below the mark with an id of its own (memtui does not).
     "CREATE TABLE IF NOT EXISTS message_fts_pending (id INTEGER PRIMARY KEY)",
 ]
+# FTS5 holds what a writer indexes in memory up to this many bytes of index data (default 1 MiB)
+# before it writes an index segment, which automerge later merges with others (each merge rewrites
+# them: a third of the import's indexing work). A larger batch of index_pending then writes one
+# segment instead of one per MiB. Memory is bounded by the batch anyway (pipeline.FTS_BATCH_*).
+FTS_HASH_BYTES = 16 << 20
 MARK_SQL = "CREATE TABLE message_fts_mark (id INTEGER NOT NULL)"
 _MARK = "(SELECT id FROM message_fts_mark)"
 _TOP = "(SELECT COALESCE(MAX(id), 0) FROM message)"
@@ -212,6 +217,10 @@ def _old_indexes(db: SqliteDatabase) -> bool:
     ).fetchone())
 
 
+def _fts_hash_set(db: SqliteDatabase) -> bool:
+    return db.execute_sql("SELECT v FROM message_fts_config WHERE k = 'hashsize'").fetchone() == (FTS_HASH_BYTES,)
+
+
 class DatabaseError(Exception):
     """The database cannot be opened or is not a memtui database."""
 
@@ -274,15 +283,16 @@ def _migrate(db: SqliteDatabase) -> None:
                 f"database schema {row.value} is newer than this memtui ({SCHEMA_VERSION}); upgrade memtui"
             )
         version = int(row.value)
-        ready = version >= SCHEMA_VERSION and _export_parts_ready(db) and not _old_indexes(db)
+        ready = version >= SCHEMA_VERSION and _export_parts_ready(db) and not _old_indexes(db) and _fts_hash_set(db)
     if not ready:
         # 2: memory.clean_stamp, its trigger and index, and the export's rank index; 3: the JSON
         # pieces; the indexes memtui no longer makes (an older memtui makes them again: they are
-        # dropped at each open after it). IMMEDIATE: it writes, so it waits (busy_timeout) for a
-        # running import instead of failing at once.
+        # dropped at each open after it); message_fts's hashsize. IMMEDIATE: it writes, so it
+        # waits (busy_timeout) for a running import instead of failing at once.
         with db.atomic("IMMEDIATE"):
             for name in OLD_INDEXES:
                 db.execute_sql(f'DROP INDEX IF EXISTS "{name}"')
+            db.execute_sql("INSERT INTO message_fts(message_fts, rank) VALUES ('hashsize', ?)", (FTS_HASH_BYTES,))
             _clean_stamp(db)
             _rank_index(db)
             _json_parts(db)
