@@ -14,10 +14,11 @@ from typing import Mapping, Sequence
 import orjson
 from peewee import SqliteDatabase
 from rapidfuzz import fuzz, process
+from rapidfuzz.distance import LCSseq
 
 from memtui.core.extract import Proposal
 from memtui.core.extract.dedupe import (
-    RELATED_SCORE, contradicts, fingerprint, is_duplicate, normalise, token_set_ratio_may_reach,
+    RELATED_SCORE, contradicts, fingerprint, is_duplicate, normalise, token_set_ratio_reaches,
 )
 from memtui.core.memories import MAX_TEXT, QUOTE_LEN, MemoryError_, _check, _new_batch
 from memtui.core.redact import clean
@@ -197,13 +198,18 @@ class CandidateCache:
         for mid, w in token_sets.items():
             if w not in known:
                 known[w] = 0.0
-                if token_set_ratio_may_reach(words, w, RELATED_SCORE):
-                    new[mid] = w
+                new[mid] = w
         if new:
-            for w, score, _ in process.extract(
-                words, new, scorer=fuzz.token_set_ratio, limit=None, score_cutoff=RELATED_SCORE
-            ):
-                known[w] = score
+            # (LCSseq prepares `words` once for all of them; see token_set_ratio_reaches)
+            reach = {
+                mid: w for w, common, mid in process.extract(words, new, scorer=LCSseq.similarity, limit=None)
+                if token_set_ratio_reaches(words, w, RELATED_SCORE, common) is not False
+            }
+            if reach:
+                for w, score, _ in process.extract(
+                    words, reach, scorer=fuzz.token_set_ratio, limit=None, score_cutoff=RELATED_SCORE
+                ):
+                    known[w] = score
             self._scored += len(new)
         found = [(score, i, mid) for i, (mid, w) in enumerate(token_sets.items()) if (score := known[w])]
         if not found:

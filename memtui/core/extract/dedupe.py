@@ -55,31 +55,39 @@ def is_duplicate(a: str, b: str) -> bool:
     return fuzz.token_set_ratio(na, nb) >= DUPLICATE_SCORE and not contradicts(a, b)
 
 
-def token_set_ratio_may_reach(a: str, b: str, cutoff: float) -> bool:
-    """False when fuzz.token_set_ratio(a, b) is below `cutoff` for certain, for `a` and `b` given
-    as their sets of words (distinct words, sorted, joined by single spaces; the ratio depends
-    only on the sets), from their lengths and those of the words they share: rapidfuzz need not
-    be asked then (it splits, sorts and compares the words of the pair each time).
+def token_set_ratio_reaches(a: str, b: str, cutoff: int, common: int) -> bool | None:
+    """Whether fuzz.token_set_ratio(a, b) >= `cutoff` (an integer from 1 to 100), for `a` and `b`
+    given as their sets of words (distinct words without whitespace, sorted, joined by single
+    spaces; the ratio depends only on the sets), and `common` the length of their longest common
+    subsequence (LCSseq.similarity(a, b)): True or False when that decides it, None when only
+    computing the ratio does. rapidfuzz compares the words of each pair anew (splits, sorts, joins
+    and aligns them); a run of LCSseq over many texts prepares the one it compares them with once.
 
-    With I the shared words, A and B the others of each side and |x| the length of words joined
-    by spaces (s = |I|), the ratio is 100 when I is not empty and A or B is, else the best of
-      100 * (1 - indel(|A|, |B|) / (len(a) + len(b)))   (len(a) = s + (s > 0) + |A|: rapidfuzz's
-      200 * s / (s + len(a)),  200 * s / (s + len(b))     denominator), the last two if s > 0.
-    The indel distance is at least the difference of the lengths, so the first is at most
-    200 * min(len(a), len(b)) / (len(a) + len(b)). A ratio under an integer cutoff is under it by
-    at least 100 / (len(a) + len(b)), far more than rapidfuzz's floating point rounding."""
+    rapidfuzz's token_set_ratio (fuzz_py.token_set_ratio is its reference), with I the shared words,
+    A and B the others of each side, |x| the length of words joined by spaces and s = |I|: 0 when a
+    side has no words; 100 when I is not empty and A or B is; else the best of
+      100 - 100 * indel(|A|, |B|) / (len(a) + len(b))   (the ratio of the differences; rapidfuzz's
+      200 * s / (s + len(a)),  200 * s / (s + len(b))     denominator is len(a) + len(b)), the last
+    two if s > 0. Each is a fraction p / q of integers (q <= len(a) + len(b)): when it is under an
+    integer cutoff, it is under it by at least 100 / q, far more than rapidfuzz's floating point
+    rounding; so comparing the integers decides what rapidfuzz's comparison with the cutoff does.
+    indel(x, y) = len(x) + len(y) - 2 * LCS(x, y). Joined A is a subsequence of a (the same words in
+    the same order, one space apart), joined B one of b, so LCS(|A|, |B|) <= `common`; and when I is
+    empty they are a and b themselves. The distance is also at least the difference of the lengths."""
     la, lb = len(a), len(b)
-    shorter = min(la, lb)
-    if 200 * shorter >= cutoff * (la + lb):
-        return True
-    words_a, words_b = _words_of(a), _words_of(b)
-    shared = words_a & words_b
-    if not shared:
+    if not la or not lb:
         return False
-    if len(shared) == len(words_a) or len(shared) == len(words_b):
-        return True  # one side's words are all in the other: 100
+    # the ratio of the differences reaches the cutoff when their distance is at most `most`
+    most = (100 - cutoff) * (la + lb) // 100
+    shared = _words_of(a) & _words_of(b)
+    if not shared:
+        return la + lb - 2 * common <= most  # (exact: the differences are the texts)
     s = sum(map(len, shared)) + len(shared) - 1
-    return 200 * s >= cutoff * (s + shorter)
+    if 200 * s >= cutoff * (s + (la if la < lb else lb)):
+        return True  # (so is a side whose words are all in the other: s is its length, the ratio 100)
+    if la + lb - 2 * (s + 1 + common) > most or la - lb > most or lb - la > most:
+        return False
+    return None
 
 
 @lru_cache(maxsize=65_536)
