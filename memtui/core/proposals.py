@@ -18,7 +18,7 @@ from rapidfuzz.distance import LCSseq
 
 from memtui.core.extract import Proposal
 from memtui.core.extract.dedupe import (
-    RELATED_SCORE, contradicts, fingerprint, is_duplicate, normalise, token_set_ratio_reaches,
+    RELATED_SCORE, contradicts, fingerprint, is_duplicate, normalise, token_set, token_set_ratio_reaches,
 )
 from memtui.core.memories import MAX_TEXT, QUOTE_LEN, MemoryError_, _check, _new_batch
 from memtui.core.redact import clean
@@ -92,13 +92,6 @@ _INSERT_MEMORY = f"INSERT INTO memory ({', '.join(_MEMORY_COLUMNS)}) VALUES ({',
 _LAST_SEEN = _MEMORY_COLUMNS.index("last_seen_at")
 
 
-def _token_set(norm: str) -> str:
-    """The distinct words of a normalised text, sorted: token_set_ratio depends only on the sets of
-    words of its two texts, so it scores these exactly as it scores the texts (and faster, having
-    less to split, sort and deduplicate)."""
-    return " ".join(sorted(set(norm.split())))
-
-
 @dataclass(frozen=True)
 class PreparedProposal:
     """A proposal as propose_session stores it, as far as that does not depend on the database:
@@ -108,7 +101,7 @@ class PreparedProposal:
     proposal: Proposal
     text: str  # clean(text).strip()[:MAX_TEXT]; "" is not stored
     norm: str
-    words: str  # _token_set(norm)
+    words: str  # token_set(norm)
     fingerprint: str
     quotes: tuple[str | None, ...]  # see _own_quotes
 
@@ -118,7 +111,7 @@ def prepare_proposals(proposals: Sequence[Proposal]) -> tuple[PreparedProposal, 
     for prop in _merge_within_session(proposals):
         text = clean(prop.text).strip()[:MAX_TEXT]
         norm = normalise(text)
-        out.append(PreparedProposal(prop, text, norm, _token_set(norm), fingerprint(text), _own_quotes(prop)))
+        out.append(PreparedProposal(prop, text, norm, token_set(norm), fingerprint(text), _own_quotes(prop)))
     return tuple(out)
 
 
@@ -138,9 +131,9 @@ class CandidateCache:
     """
 
     def __init__(self) -> None:
-        # key -> (id -> normalised text, id -> row, id -> _token_set of the normalised text)
+        # key -> (id -> normalised text, id -> row, id -> token_set of the normalised text)
         self._groups: dict[object, tuple[dict[int, str], dict[int, tuple], dict[int, str]]] = {}
-        # proposal's _token_set -> candidate's _token_set -> its score (0.0: below RELATED_SCORE),
+        # proposal's token_set -> candidate's token_set -> its score (0.0: below RELATED_SCORE),
         # see related; `_scored` counts the pairs held
         self._scores: dict[str, dict[str, float]] = {}
         self._scored = 0
@@ -151,7 +144,7 @@ class CandidateCache:
                 "SELECT id, text, kind, tier, status, project_id FROM memory WHERE forgotten_at IS NULL AND " + sql, args
             ).fetchall()
             choices = {r[0]: normalise(r[1]) for r in rows}
-            self._groups[key] = (choices, {r[0]: r for r in rows}, {k: _token_set(v) for k, v in choices.items()})
+            self._groups[key] = (choices, {r[0]: r for r in rows}, {k: token_set(v) for k, v in choices.items()})
         return self._groups[key]
 
     def candidates(self, db: SqliteDatabase, project_id: int | None, session_id: int) -> tuple[dict, dict, dict]:
@@ -163,7 +156,7 @@ class CandidateCache:
                 (session_id,),
             ).fetchall()
             proj_choices, proj_info = {r[0]: normalise(r[1]) for r in own}, {r[0]: r for r in own}
-            proj_sets = {k: _token_set(v) for k, v in proj_choices.items()}
+            proj_sets = {k: token_set(v) for k, v in proj_choices.items()}
         else:
             proj_choices, proj_info, proj_sets = self._load(
                 db, project_id, "tier != 'developer' AND project_id = ?", (project_id,)
@@ -179,7 +172,7 @@ class CandidateCache:
             choices, info, sets = self._groups[key]
             choices[memory_id] = norm = normalise(text) if norm is None else norm
             info[memory_id] = (memory_id, text, kind, tier, "proposed", project_id)
-            sets[memory_id] = _token_set(norm) if words is None else words
+            sets[memory_id] = token_set(norm) if words is None else words
 
     def related(self, words: str, token_sets: Mapping[int, str]) -> list[tuple[str, float, int]]:
         """What process.extract(words, token_sets, scorer=fuzz.token_set_ratio, limit=5,
@@ -287,10 +280,11 @@ def plan_session(
         exact = by_words.get(norm)
         if exact is not None and info[exact][2] == prop.kind:
             match = exact  # the same words: no need to compare with everything else
-        # (the same scores, and so the same order, as over `choices` themselves: see _token_set)
+        # (the same scores, and so the same order, as over `choices` themselves: see token_set)
         near = () if match is not None else cache.related(pp.words, token_sets)
         for _, score, mid in near:
-            if match is None and is_duplicate(text, info[mid][1]):
+            # (`score` is token_set_ratio of their normalised texts: see token_set)
+            if match is None and is_duplicate(text, info[mid][1], score):
                 match = mid
             elif contradicts(text, info[mid][1]) and info[mid][4] != "rejected":
                 related.append(mid)

@@ -17,8 +17,8 @@ import pytest
 from rapidfuzz import fuzz, process
 from rapidfuzz.distance import LCSseq
 
-from memtui.core.extract.dedupe import DUPLICATE_SCORE, RELATED_SCORE, normalise, token_set_ratio_reaches
-from memtui.core.proposals import CandidateCache, _token_set
+from memtui.core.extract.dedupe import DUPLICATE_SCORE, RELATED_SCORE, normalise, token_set, token_set_ratio_reaches
+from memtui.core.proposals import CandidateCache
 
 CORPUS = Path(__file__).resolve().parents[3] / "shared" / "corpus"
 _VOCAB = (
@@ -35,7 +35,7 @@ def _corpus_texts(limit: int = 300) -> list[str]:
     def walk(value) -> None:
         if isinstance(value, str):
             for line in value.splitlines():
-                words = _token_set(normalise(line))
+                words = token_set(normalise(line))
                 if 3 <= len(words.split()) <= 60 and words not in seen:
                     seen.add(words)
                     texts.append(words)
@@ -77,17 +77,22 @@ def _made_up(rng: random.Random, n: int) -> list[str]:
     return out
 
 
+def pairs_of(rng: random.Random, texts: list[str], made: list[str], samples: int, neighbours: int):
+    """Each of `texts` with `samples` others, and each of `made` with the `neighbours` made before it
+    (built from one another: the close calls)."""
+    for a in texts:
+        for b in rng.sample(texts, samples):
+            yield a, b
+    for i, a in enumerate(made):
+        for b in made[max(0, i - neighbours): i]:
+            yield a, b
+
+
 def _pairs():
     rng = random.Random(7)
     real = _corpus_texts() if CORPUS.is_dir() else []
     made = _made_up(rng, 400)
-    texts = real + made
-    for a in texts:
-        for b in rng.sample(texts, 60):
-            yield a, b
-    for i, a in enumerate(made):  # neighbours: built from one another
-        for b in made[max(0, i - 30): i]:
-            yield a, b
+    return pairs_of(rng, real + made, made, 60, 30)
 
 
 @pytest.mark.parametrize("cutoff", [RELATED_SCORE, DUPLICATE_SCORE, 1, 50, 75, 99, 100])

@@ -10,6 +10,7 @@ import re
 from functools import lru_cache
 
 from rapidfuzz import fuzz
+from rapidfuzz.distance import LCSseq
 
 DUPLICATE_SCORE = 88  # token_set_ratio at or above which two statements say the same thing
 RELATED_SCORE = 60  # enough shared wording to be about the same subject
@@ -41,7 +42,9 @@ def similarity(a: str, b: str) -> float:
     return fuzz.token_set_ratio(normalise(a), normalise(b))
 
 
-def is_duplicate(a: str, b: str) -> bool:
+def is_duplicate(a: str, b: str, score: float | None = None) -> bool:
+    """Whether `a` and `b` say the same thing; `score`: fuzz.token_set_ratio of their normalised
+    texts when the caller has it (it is asked only when they are of similar lengths)."""
     if fingerprint(a) == fingerprint(b):
         return True
     na, nb = normalise(a), normalise(b)
@@ -51,17 +54,35 @@ def is_duplicate(a: str, b: str) -> bool:
     # shorter one is a substantial part of the longer, so "use uv" does not swallow a paragraph.
     shorter, longer = sorted((len(na), len(nb)))
     if shorter < 0.6 * longer:
-        return fuzz.ratio(na, nb) >= DUPLICATE_SCORE
-    return fuzz.token_set_ratio(na, nb) >= DUPLICATE_SCORE and not contradicts(a, b)
+        # (then fuzz.ratio(na, nb), at most 200 * shorter / (shorter + longer), is under 75: never
+        # DUPLICATE_SCORE, so it is not asked)
+        return False
+    if score is not None:
+        same = score >= DUPLICATE_SCORE
+    else:
+        words_a, words_b = token_set(na), token_set(nb)
+        same = token_set_ratio_reaches(words_a, words_b, DUPLICATE_SCORE)
+        if same is None:
+            same = fuzz.token_set_ratio(words_a, words_b) >= DUPLICATE_SCORE
+    return same and not contradicts(a, b)
 
 
-def token_set_ratio_reaches(a: str, b: str, cutoff: int, common: int) -> bool | None:
+@lru_cache(maxsize=65_536)
+def token_set(norm: str) -> str:
+    """The distinct words of a normalised text, sorted: token_set_ratio depends only on the sets of
+    words of its two texts, so it scores these exactly as it scores the texts (and faster, having
+    less to split, sort and deduplicate)."""
+    return " ".join(sorted(set(norm.split())))
+
+
+def token_set_ratio_reaches(a: str, b: str, cutoff: int, common: int | None = None) -> bool | None:
     """Whether fuzz.token_set_ratio(a, b) >= `cutoff` (an integer from 1 to 100), for `a` and `b`
     given as their sets of words (distinct words without whitespace, sorted, joined by single
-    spaces; the ratio depends only on the sets), and `common` the length of their longest common
-    subsequence (LCSseq.similarity(a, b)): True or False when that decides it, None when only
-    computing the ratio does. rapidfuzz compares the words of each pair anew (splits, sorts, joins
-    and aligns them); a run of LCSseq over many texts prepares the one it compares them with once.
+    spaces: token_set), and `common` the length of their longest common subsequence
+    (LCSseq.similarity(a, b); None: computed here if needed): True or False when that decides it,
+    None when only computing the ratio does. rapidfuzz compares the words of each pair anew
+    (splits, sorts, joins and aligns them); a run of LCSseq over many texts prepares the one it
+    compares them with once.
 
     rapidfuzz's token_set_ratio (fuzz_py.token_set_ratio is its reference), with I the shared words,
     A and B the others of each side, |x| the length of words joined by spaces and s = |I|: 0 when a
@@ -71,23 +92,29 @@ def token_set_ratio_reaches(a: str, b: str, cutoff: int, common: int) -> bool | 
     two if s > 0. Each is a fraction p / q of integers (q <= len(a) + len(b)): when it is under an
     integer cutoff, it is under it by at least 100 / q, far more than rapidfuzz's floating point
     rounding; so comparing the integers decides what rapidfuzz's comparison with the cutoff does.
-    indel(x, y) = len(x) + len(y) - 2 * LCS(x, y). Joined A is a subsequence of a (the same words in
-    the same order, one space apart), joined B one of b, so LCS(|A|, |B|) <= `common`; and when I is
-    empty they are a and b themselves. The distance is also at least the difference of the lengths."""
+    indel(x, y) = len(x) + len(y) - 2 * LCS(x, y) is at least the difference of the lengths. Joined
+    A is a subsequence of a (the same words in the same order, one space apart), joined B one of
+    b, so LCS(|A|, |B|) <= `common`; and when I is empty they are a and b themselves."""
     la, lb = len(a), len(b)
     if not la or not lb:
         return False
     # the ratio of the differences reaches the cutoff when their distance is at most `most`
     most = (100 - cutoff) * (la + lb) // 100
     shared = _words_of(a) & _words_of(b)
-    if not shared:
-        return la + lb - 2 * common <= most  # (exact: the differences are the texts)
-    s = sum(map(len, shared)) + len(shared) - 1
-    if 200 * s >= cutoff * (s + (la if la < lb else lb)):
-        return True  # (so is a side whose words are all in the other: s is its length, the ratio 100)
-    if la + lb - 2 * (s + 1 + common) > most or la - lb > most or lb - la > most:
+    if shared:
+        s = sum(map(len, shared)) + len(shared) - 1
+        if 200 * s >= cutoff * (s + (la if la < lb else lb)):
+            return True  # (so is a side whose words are all in the other: s is its length, the ratio 100)
+        differences = la + lb - 2 * (s + 1)  # |A| + |B|
+    else:
+        differences = la + lb
+    if la - lb > most or lb - la > most:
         return False
-    return None
+    if common is None:
+        common = LCSseq.similarity(a, b)
+    if differences - 2 * common > most:
+        return False
+    return None if shared else True  # (exact when nothing is shared: the differences are the texts)
 
 
 @lru_cache(maxsize=65_536)
