@@ -564,26 +564,33 @@ async def test_stays_responsive_while_another_process_imports(review_data, make_
         assert [s.external_id for s in review.sessions.sessions] == ["big-session", "shop-session", "api-session", "notes-session"]
 
 
-def _hold_write_lock(path, seconds: float):
-    """Another process that takes the write lock, says "locked", and keeps it `seconds`."""
+def _hold_write_lock(path):
+    """Another process that takes the write lock, says "locked", and keeps it until told (a line on
+    its stdin: _release), however long the app under test takes to start on a busy machine."""
     import subprocess
 
     return subprocess.Popen(
         [sys.executable, "-c", (
-            "import sqlite3, sys, time\n"
+            "import sqlite3, sys\n"
             "c = sqlite3.connect(sys.argv[1], isolation_level=None)\n"
             "c.execute('BEGIN IMMEDIATE')\n"
             "print('locked', flush=True)\n"
-            "time.sleep(float(sys.argv[2]))\n"
+            "sys.stdin.readline()\n"
             "c.execute('COMMIT')\n"
-        ), str(path), str(seconds)],
-        stdout=subprocess.PIPE, text=True,
+        ), str(path)],
+        stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True,
     )
+
+
+def _release(holder) -> None:
+    holder.stdin.write("release\n")
+    holder.stdin.close()
+    holder.wait(timeout=30)
 
 
 async def test_a_write_lock_held_elsewhere_does_not_freeze_the_ui(review_data, make_app):
     """Another process holds the write lock: the approve waits in its worker, the keys do not."""
-    holder = _hold_write_lock(review_data.path, 3)
+    holder = _hold_write_lock(review_data.path)
     app = make_app(review_data)
     first = review_data.memories["shop"][0]
     api, shop = review_data.sessions["api"], review_data.sessions["shop"]
@@ -598,7 +605,7 @@ async def test_a_write_lock_held_elsewhere_does_not_freeze_the_ui(review_data, m
             latency = max(latency, await key_latency(pilot, "N", lambda: review.session.id == shop))
             assert latency < 1.5, latency  # ... and the UI does not
             assert holder.poll() is None and status(review_data, first)[0] == "proposed"
-            holder.wait(timeout=30)
+            _release(holder)
             await settle(pilot)
             assert status(review_data, first)[0] == "approved"
     finally:
@@ -613,7 +620,7 @@ async def test_a_change_waits_for_a_writer_that_holds_the_lock_past_the_busy_tim
     from memtui.core import db as dbmod
 
     monkeypatch.setitem(dbmod.PRAGMAS, "busy_timeout", 200)  # (10 s in use: a shorter wait, same path)
-    holder = _hold_write_lock(review_data.path, 2)
+    holder = _hold_write_lock(review_data.path)
     app = make_app(review_data)
     first = review_data.memories["shop"][0]
     try:
@@ -626,7 +633,7 @@ async def test_a_change_waits_for_a_writer_that_holds_the_lock_past_the_busy_tim
                 assert time.monotonic() < deadline, "no word that the approve waits"
                 await pilot.pause(0.05)
             assert holder.poll() is None and status(review_data, first)[0] == "proposed"
-            holder.wait(timeout=30)
+            _release(holder)
             deadline = time.monotonic() + 10
             while status(review_data, first)[0] != "approved":
                 assert time.monotonic() < deadline, "the approve never landed"
