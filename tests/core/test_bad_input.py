@@ -372,16 +372,16 @@ def test_a_failing_file_does_not_stop_the_others(tmp_path, db_path, monkeypatch,
     session_file(root / "a" / "s-a.jsonl", "s-a", ["a prompt", "a answer"])
     bad = session_file(root / "b" / "s-b.jsonl", "s-b", ["b prompt", "b answer"])
     session_file(root / "c" / "s-c.jsonl", "s-c", ["c prompt", "c answer"])
-    real = ClaudeCodeParser.parse
+    real = ClaudeCodeParser.parse_rows  # (what the importer reads a parser's items with)
 
-    def parse(self, ctx):
+    def parse_rows(self, ctx):
         for n, item in enumerate(real(self, ctx)):
             if ctx.path == bad and n == 2:
                 raise RuntimeError("parser bug\nwith a second line")
             yield item
 
     monkeypatch.setenv("MEMTUI_IMPORT_WORKERS", "0")
-    monkeypatch.setattr(ClaudeCodeParser, "parse", parse)
+    monkeypatch.setattr(ClaudeCodeParser, "parse_rows", parse_rows)
 
     code = memtui_cli.main(["--db", str(db_path), "import", "--extractor", "none", str(root)])
 
