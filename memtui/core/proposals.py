@@ -18,7 +18,7 @@ from rapidfuzz.distance import LCSseq
 
 from memtui.core.extract import Proposal
 from memtui.core.extract.dedupe import (
-    RELATED_SCORE, contradicts, fingerprint, is_duplicate, normalise, token_set, token_set_ratio_reaches,
+    RELATED_SCORE, contradicts, fingerprint_of, is_duplicate, normalise, token_set, token_set_ratio_reaches,
 )
 from memtui.core.memories import MAX_TEXT, QUOTE_LEN, MemoryError_, _check, _new_batch
 from memtui.core.redact import clean
@@ -111,7 +111,7 @@ def prepare_proposals(proposals: Sequence[Proposal]) -> tuple[PreparedProposal, 
     for prop in _merge_within_session(proposals):
         text = clean(prop.text).strip()[:MAX_TEXT]
         norm = normalise(text)
-        out.append(PreparedProposal(prop, text, norm, token_set(norm), fingerprint(text), _own_quotes(prop)))
+        out.append(PreparedProposal(prop, text, norm, token_set(norm), fingerprint_of(norm), _own_quotes(prop)))
     return tuple(out)
 
 
@@ -283,10 +283,12 @@ def plan_session(
         # (the same scores, and so the same order, as over `choices` themselves: see token_set)
         near = () if match is not None else cache.related(pp.words, token_sets)
         for _, score, mid in near:
-            # (`score` is token_set_ratio of their normalised texts: see token_set)
-            if match is None and is_duplicate(text, info[mid][1], score):
+            # (`score` is token_set_ratio of their normalised texts: see token_set; the texts'
+            # normalised forms are at hand, pp.norm and choices, made when they were prepared)
+            other, other_norm = info[mid][1], choices[mid]
+            if match is None and is_duplicate(text, other, score, norm, other_norm):
                 match = mid
-            elif contradicts(text, info[mid][1]) and info[mid][4] != "rejected":
+            elif contradicts(text, other, norm, other_norm) and info[mid][4] != "rejected":
                 related.append(mid)
         evidence = _evidence(db, prop, pp.quotes, texts)
         if match is not None:

@@ -27,33 +27,40 @@ _VOCAB = (
 ).split()
 
 
-def _corpus_texts(limit: int = 300) -> list[str]:
-    """Lines of the corpus's messages, as word sets (what the proposals and memories are)."""
-    texts: list[str] = []
-    seen: set[str] = set()
+def corpus_strings():
+    """The strings in the corpus's messages, in file order."""
 
-    def walk(value) -> None:
+    def walk(value):
         if isinstance(value, str):
-            for line in value.splitlines():
-                words = token_set(normalise(line))
-                if 3 <= len(words.split()) <= 60 and words not in seen:
-                    seen.add(words)
-                    texts.append(words)
+            yield value
         elif isinstance(value, dict):
             for v in value.values():
-                walk(v)
+                yield from walk(v)
         elif isinstance(value, list):
             for v in value:
-                walk(v)
+                yield from walk(v)
 
     for path in sorted(CORPUS.rglob("*.jsonl")):
         for line in path.read_text(errors="replace").splitlines():
             try:
-                walk(json.loads(line))
+                value = json.loads(line)
             except ValueError:
                 continue
-            if len(texts) >= limit:
-                return texts
+            yield from walk(value)
+
+
+def _corpus_texts(limit: int = 300) -> list[str]:
+    """Lines of the corpus's messages, as word sets (what the proposals and memories are)."""
+    texts: list[str] = []
+    seen: set[str] = set()
+    for value in corpus_strings():
+        for line in value.splitlines():
+            words = token_set(normalise(line))
+            if 3 <= len(words.split()) <= 60 and words not in seen:
+                seen.add(words)
+                texts.append(words)
+        if len(texts) >= limit:
+            break
     return texts
 
 

@@ -35,19 +35,30 @@ def normalise(text: str) -> str:
 
 @lru_cache(maxsize=65_536)
 def fingerprint(text: str) -> str:
-    return hashlib.blake2b(normalise(text).encode(), digest_size=10).hexdigest()
+    return fingerprint_of(normalise(text))
+
+
+@lru_cache(maxsize=65_536)
+def fingerprint_of(norm: str) -> str:
+    """fingerprint of a text whose normalised form (normalise) is `norm`."""
+    return hashlib.blake2b(norm.encode(), digest_size=10).hexdigest()
 
 
 def similarity(a: str, b: str) -> float:
     return fuzz.token_set_ratio(normalise(a), normalise(b))
 
 
-def is_duplicate(a: str, b: str, score: float | None = None) -> bool:
+def is_duplicate(
+    a: str, b: str, score: float | None = None, norm_a: str | None = None, norm_b: str | None = None
+) -> bool:
     """Whether `a` and `b` say the same thing; `score`: fuzz.token_set_ratio of their normalised
-    texts when the caller has it (it is asked only when they are of similar lengths)."""
-    if fingerprint(a) == fingerprint(b):
+    texts when the caller has it (it is asked only when they are of similar lengths); `norm_a`,
+    `norm_b`: normalise(a), normalise(b) when the caller has them (the planner gets proposals
+    prepared in other processes, whose normalise cache it does not share)."""
+    na = normalise(a) if norm_a is None else norm_a
+    nb = normalise(b) if norm_b is None else norm_b
+    if na == nb or fingerprint_of(na) == fingerprint_of(nb):
         return True
-    na, nb = normalise(a), normalise(b)
     if not na or not nb:
         return False
     # token_set_ratio is 100 when one text's words are a subset of the other's; require that the
@@ -64,7 +75,7 @@ def is_duplicate(a: str, b: str, score: float | None = None) -> bool:
         same = token_set_ratio_reaches(words_a, words_b, DUPLICATE_SCORE)
         if same is None:
             same = fuzz.token_set_ratio(words_a, words_b) >= DUPLICATE_SCORE
-    return same and not contradicts(a, b)
+    return same and not contradicts(a, b, na, nb)
 
 
 @lru_cache(maxsize=65_536)
@@ -122,26 +133,24 @@ def _words_of(words: str) -> frozenset[str]:
     return frozenset(words.split())
 
 
-def _content_words(text: str) -> set[str]:
-    return {w for w in _WORD.findall(text.lower()) if w not in _STOP and len(w) > 1}
-
-
-def _numbers(text: str) -> set[str]:
-    return set(re.findall(r"\b\d+(?:\.\d+)*\b", text))
+_NUMBER = re.compile(r"\b\d+(?:\.\d+)*\b")
 
 
 @lru_cache(maxsize=65_536)
-def _features(text: str) -> tuple[frozenset, bool, frozenset]:
+def _features(text: str, norm: str) -> tuple[frozenset, bool, frozenset]:
     """What contradicts() reads from one statement (cached: a memory is compared again and again):
-    its content words, whether it negates, its numbers."""
-    return frozenset(_content_words(text)), bool(_NEGATION.search(text.lower())), frozenset(_numbers(text))
+    its content words, whether it negates, its numbers. `norm`: normalise(text), whose words are
+    those of _WORD in the lowered text."""
+    content = frozenset(w for w in norm.split() if w not in _STOP and len(w) > 1)
+    return content, bool(_NEGATION.search(text.lower())), frozenset(_NUMBER.findall(text))
 
 
-def contradicts(a: str, b: str) -> bool:
+def contradicts(a: str, b: str, norm_a: str | None = None, norm_b: str | None = None) -> bool:
     """Two statements about the same subject that disagree: one negates what the other says,
-    or they name different versions/numbers for the same thing."""
-    wa, neg_a, na = _features(a)
-    wb, neg_b, nb = _features(b)
+    or they name different versions/numbers for the same thing. `norm_a`, `norm_b`: as for
+    is_duplicate."""
+    wa, neg_a, na = _features(a, normalise(a) if norm_a is None else norm_a)
+    wb, neg_b, nb = _features(b, normalise(b) if norm_b is None else norm_b)
     if not wa or not wb:
         return False
     shared = wa & wb
