@@ -53,11 +53,22 @@ def _merge_within_session(proposals: Sequence[Proposal]) -> list[Proposal]:
     return merged
 
 
-def _own_quotes(prop: Proposal) -> tuple[str | None, ...]:
+def _own_quotes(prop: Proposal, cleaned: dict[str, str] | None = None) -> tuple[str | None, ...]:
     """A proposal's quotes, one per message id, cleaned and cut; None where it has none (the
-    message's own text is quoted then, see _message_quote)."""
+    message's own text is quoted then, see _message_quote). `cleaned`: see _clean."""
     quotes = list(prop.quotes) + [""] * (len(prop.message_ids) - len(prop.quotes))
-    return tuple(clean(quote)[:QUOTE_LEN] if quote else None for _, quote in zip(prop.message_ids, quotes))
+    if cleaned is None:
+        cleaned = {}
+    return tuple(_clean(quote, cleaned)[:QUOTE_LEN] if quote else None for _, quote in zip(prop.message_ids, quotes))
+
+
+def _clean(text: str, cleaned: dict[str, str]) -> str:
+    """clean(text), kept in `cleaned` (text -> clean(text)): a session's proposals often quote the
+    same message, or are quoted themselves, and clean is the costly part of preparing them."""
+    out = cleaned.get(text)
+    if out is None:
+        out = cleaned[text] = clean(text)
+    return out
 
 
 def _message_quote(db: SqliteDatabase, mid: int, texts: Mapping[int, str] | None) -> str:
@@ -108,10 +119,12 @@ class PreparedProposal:
 
 def prepare_proposals(proposals: Sequence[Proposal]) -> tuple[PreparedProposal, ...]:
     out = []
+    cleaned: dict[str, str] = {}
     for prop in _merge_within_session(proposals):
-        text = clean(prop.text).strip()[:MAX_TEXT]
+        text = _clean(prop.text, cleaned).strip()[:MAX_TEXT]
         norm = normalise(text)
-        out.append(PreparedProposal(prop, text, norm, token_set(norm), fingerprint_of(norm), _own_quotes(prop)))
+        quotes = _own_quotes(prop, cleaned)
+        out.append(PreparedProposal(prop, text, norm, token_set(norm), fingerprint_of(norm), quotes))
     return tuple(out)
 
 
