@@ -82,7 +82,16 @@ def _proposal(c: signals.Candidate, quoted: dict[int, str]) -> Proposal:
     )
 
 
+# what the statements themselves add to ASCII text (clip's ellipsis, dashes, small_change's arrow):
+# none is a token character nor CJK, so as a space each splits the tokens as it did
+_PUNCTUATION = ("\u2026", "\u2014", "\u2192", "\u2013")
+
+
 def _tokens(text: str) -> set[str]:
+    if not text.isascii():
+        for c in _PUNCTUATION:
+            if c in text:
+                text = text.replace(c, " ")
     if text.isascii():  # lower-casing ASCII keeps every character's class: lower once, then split
         return set(_TOKEN3.findall(text.lower()))
     return {t.lower() for t in _TOKEN.findall(text) if len(t) > 2 or "\u4e00" <= t <= "\u9fff"}
