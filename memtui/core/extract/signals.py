@@ -575,12 +575,14 @@ def _q(m: MessageRecord | None, limit: int = 100) -> str:
 
 def _cand(text, kind, tier, conf, score, msgs: list[MessageRecord], pos: int, key: str = "") -> Candidate:
     seen: list[MessageRecord] = []
+    ids: list[int] = []
     for m in msgs:
-        if m is not None and all(m.id != s.id for s in seen):
+        if m is not None and m.id not in ids:
+            ids.append(m.id)
             seen.append(m)
     return Candidate(
         text=finish(text), kind=kind, tier=tier, confidence=round(conf, 2), score=score,
-        ids=[m.id for m in seen], sources=seen, pos=pos, key=key,
+        ids=ids, sources=seen, pos=pos, key=key,
     )
 
 
@@ -954,15 +956,18 @@ def _request_spec(request: str, gist: str) -> list[str]:
         line = line.strip(" -•\t")
         if len(line) < 8 or line.rstrip("?.!:") in gist or gist.startswith(line[:40]):
             continue
+        if not (_CODEISH.found(line) or _DIGIT.search(line) or _CAPS.search(line)):
+            continue
         lw = set(_WORD3_ANY.findall(line.lower()))
         if lw:
             if gist_words is None:
                 gist_words = set(_WORD3_ANY.findall(gist.lower()))
             if len(lw & gist_words) > 0.6 * len(lw):
                 continue
-        if _CODEISH.found(line) or _DIGIT.search(line) or _CAPS.search(line):
-            out.append(clip(line, 100))
-    return out[:8]
+        out.append(clip(line, 100))
+        if len(out) == 8:
+            break  # (the lines after these are not given back)
+    return out
 
 
 _FINDING = Gate(
