@@ -31,8 +31,9 @@ TARGET_RATIO = 0.05  # aim: proposals total ~5% of the readable text
 CAP_RATIO = 0.10  # hard cap
 _TOKEN = re.compile(r"[\w.#/-]+|[\u4e00-\u9fff]")
 # the tokens of over two characters of ASCII text: a run shorter than that fails at its start and at
-# each of its (shorter) tails, so these are exactly the runs _TOKEN finds that are kept
-_TOKEN3 = re.compile(r"[\w.#/-]{3,}")
+# each of its (shorter) tails, so these are exactly the runs _TOKEN finds that are kept (re.ASCII:
+# the same \w for ASCII text, looked up in a table instead of the Unicode database)
+_TOKEN3 = re.compile(r"[\w.#/-]{3,}", re.ASCII)
 # names and values in a statement: r"`([^`]{2,80})`|(#[0-9a-fA-F]{3,8}\b|\b[\w-]+\.[A-Za-z]{1,5}\b|\b[a-z]+[A-Z]\w*|\b\w+_\w+\b)"
 # with a group of its own for each alternative, each tried only when the text holds what it needs
 _DOT_LETTER = re.compile(r"\.[A-Za-z]")

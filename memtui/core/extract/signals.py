@@ -1844,7 +1844,12 @@ def overview(tr: Transcript, session) -> list[Candidate]:
             for f in a.files:
                 if base(f) not in files:
                     files.append(base(f))
-    asks = [_turn_gist(t, 60) for t in tr.turns if t.user and not t.slash and len(t.request) > 15][:3]
+    asks: list[str] = []  # the gists of the first three requests (the others' are not worked out)
+    for t in tr.turns:
+        if t.user and not t.slash and len(t.request) > 15:
+            asks.append(_turn_gist(t, 60))
+            if len(asks) == 3:
+                break
     if not asks or (not files and len(asks) < 2):
         return []
     text = f"Session on {tr.project or 'this project'}: " + "; then ".join(a for a in asks if a)
