@@ -477,7 +477,10 @@ _FLAG_NEEDLE = "--"
 # common (`cret`, `pass`, `basic`, `://` ...: c p b f :) are looked for with `in` instead (a needle
 # without an anchor is itself in the copy): fewest instructions over the import's texts. (`j`,
 # the rarest letter of eyJ, is no anchor: its `y` is one for ya29. anyway, and every `j` would be
-# one more \x01 to try.)
+# one more \x01 to try. Nor are `_` and `b`, for hf_, npm_, dop_v1_, basic and bearer: with them
+# more bytes stand for any anchor, and each \x01 followed by a needle's rest (`_d` as wd, `box` as
+# xox) is a candidate checked in Python: 2-6 % more instructions over the import's texts. The
+# needles that end with `_` are looked for by a regex of their own instead: _UNDERSCORE_GATE.)
 # The mapping also turns the control characters strip_control removes into \x02, and \xc2 (the
 # first byte of a C1 control in UTF-8) into \x03, so that clean() sees from the same copy whether
 # there is anything to strip.
@@ -515,7 +518,8 @@ def _build_gate():
         if mapped in plain:
             continue
         i = mapped.index(1)
-        assert mapped[i + 1 :], needle  # a rest to tell it by (a needle cannot end with its first anchor)
+        # a rest to tell it by, which does not start with an anchor (see the branches below)
+        assert mapped[i + 1 : i + 2] not in (b"", b"\x01"), needle
         alts.append((needle, needle.encode(), mapped[:i], mapped[i + 1 :]))
 
     def may_share(a, b) -> bool:  # can both patterns match at one \x01?
@@ -525,7 +529,10 @@ def _build_gate():
         return (n == 0 or pre_a[-n:] == pre_b[-n:]) and rest_a[:m] == rest_b[:m]
 
     # One branch per first byte after the anchor (the engine then tries few per \x01); in each,
-    # the needles in the order above. The empty group after each tells which one matched.
+    # the needles in the order above. The empty group after each tells which one matched. The
+    # branch takes its first byte (only the rest is a look-ahead: the engine enters one only after
+    # that byte matched); that byte is no anchor, so the next match is still looked for from the
+    # next anchor on.
     branches: dict[int, list[bytes]] = {}
     checks: list[tuple] = [()]
     for k, (needle, nb, pre, rest) in enumerate(sorted(alts, key=lambda a: a[3][0])):
@@ -534,12 +541,17 @@ def _build_gate():
         later = alts[alts.index((needle, nb, pre, rest)) + 1 :]
         checks.append(tuple((n, len(p), b) for n, b, p, r in [(needle, nb, pre, rest), *(x for x in later if may_share((needle, nb, pre, rest), x))]))
     gate = re.compile(
-        b"\x01(?=" + b"|".join(re.escape(bytes([c])) + b"(?:" + b"|".join(parts) + b")" for c, parts in branches.items()) + b")"
+        b"\x01(?:" + b"|".join(re.escape(bytes([c])) + b"(?=" + b"|".join(parts) + b")" for c, parts in branches.items()) + b")"
     )
     return table, gate, checks, tuple(nb.decode() for nb in plain), by_needle
 
 
 _GATE_TABLE, _GATE, _GATE_CHECKS, _GATE_PLAIN, _BY_NEEDLE = _build_gate()
+# The needles without an anchor that end with `_` (hf_, npm_, dop_v1_): one regex finds them,
+# trying only at each `_` (a rare character); see _find_needles.
+_UNDERSCORE_NEEDLES = tuple(n for n in _GATE_PLAIN if n.endswith("_") and n not in _SKIPPED)
+_UNDERSCORE_GATE = re.compile("_(?:" + "|".join(f"(?<={re.escape(n)})" for n in _UNDERSCORE_NEEDLES) + ")")
+_GATE_PLAIN = tuple(n for n in _GATE_PLAIN if n not in _UNDERSCORE_NEEDLES)
 _C1_UTF8 = re.compile(rb"\xc2[\x80-\x9f]")
 
 KNOWN_KINDS = tuple(
@@ -578,6 +590,10 @@ def _find_needles(text: str, raw: bytes, mapped: bytes) -> set[str]:
     # cheaper call than bytes.find (which parses its arguments) or `in` on bytes (which first tries
     # the needle as an int), and most texts have none of these needles.
     plain = mapped.decode("latin-1")
+    # The needles that end with `_`: one regex that looks behind each `_` costs less than a scan
+    # per needle, and only runs where there is a `_` (`in` of one character: memchr).
+    if "_" in plain and _UNDERSCORE_GATE.search(plain):
+        found.update(n for n in _UNDERSCORE_NEEDLES if n in plain)
     for needle in _GATE_PLAIN:
         if needle in plain:
             p = plain.find(needle)
