@@ -710,11 +710,29 @@ def clean(text: str) -> str:
     """What every stored text goes through: control stripping, then secret scrubbing."""
     if len(text) < 8:
         return strip_control(text)  # (too short for a secret)
-    raw = _raw(text)
+    return _clean(text, _raw(text))
+
+
+def _clean(text: str, raw: bytes) -> str:
+    """clean() of a text of 8 characters or more, `raw` its bytes (_raw)."""
     mapped = raw.translate(_GATE_TABLE)
     if 2 in mapped or 3 in mapped and _C1_UTF8.search(raw):
         return redact(strip_control(text))  # something to strip (rare): the long way
     return _redacted(text, _find_secrets(text, raw, mapped))
+
+
+def clean_utf8(text: str) -> tuple[str, bytes | None]:
+    """clean(text), and its UTF-8 when clean() encoded a text that is not ASCII to look at it and
+    left it as it was (most), else None: the import worker sends such a text as its UTF-8
+    (pipeline._utf8_one) without encoding it a second time."""
+    if len(text) < 8 or text.isascii():
+        return clean(text), None
+    try:
+        raw = text.encode("utf-8")
+    except UnicodeEncodeError:  # a lone surrogate: _raw's bytes are no UTF-8
+        return clean(text), None
+    out = _clean(text, raw)
+    return out, (raw if out is text else None)
 
 
 # --- cleaning a text that will be cut -------------------------------------------------------
