@@ -628,13 +628,12 @@ def find_secrets(text: str) -> list[tuple[int, int, str]]:
     if len(text) < 8:
         return []
     raw = _raw(text)
-    return _find_secrets(text, raw, raw.translate(_GATE_TABLE))
+    found = _find_needles(text, raw, raw.translate(_GATE_TABLE))
+    return _find_secrets(text, raw, found) if found else []
 
 
-def _find_secrets(text: str, raw: bytes, mapped: bytes) -> list[tuple[int, int, str]]:
-    found = _find_needles(text, raw, mapped)
-    if not found:
-        return []
+def _find_secrets(text: str, raw: bytes, found: set[str]) -> list[tuple[int, int, str]]:
+    """find_secrets of a text (`raw` its bytes) in which the needles `found` are."""
     ascii_text = text.isascii()
     low: str | None = None
     strong: list[_Span] = []
@@ -718,15 +717,18 @@ def _clean(text: str, raw: bytes) -> str:
     mapped = raw.translate(_GATE_TABLE)
     if 2 in mapped or 3 in mapped and _C1_UTF8.search(raw):
         return redact(strip_control(text))  # something to strip (rare): the long way
-    return _redacted(text, _find_secrets(text, raw, mapped))
+    found = _find_needles(text, raw, mapped)
+    return _redacted(text, _find_secrets(text, raw, found)) if found else text  # (most have none)
 
 
 def clean_utf8(text: str) -> tuple[str, bytes | None]:
     """clean(text), and its UTF-8 when clean() encoded a text that is not ASCII to look at it and
     left it as it was (most), else None: the import worker sends such a text as its UTF-8
     (pipeline._utf8_one) without encoding it a second time."""
-    if len(text) < 8 or text.isascii():
-        return clean(text), None
+    if len(text) < 8:
+        return strip_control(text), None
+    if text.isascii():
+        return _clean(text, text.encode("ascii")), None
     try:
         raw = text.encode("utf-8")
     except UnicodeEncodeError:  # a lone surrogate: _raw's bytes are no UTF-8
