@@ -9,7 +9,6 @@ import random
 import pytest
 
 from memtui.core import redact as R
-from memtui.core.importers import pipeline
 from memtui.core.importers.pipeline import MessageRun, prepare_items, prepared_frames, runnable
 
 _TEXTS = [
@@ -67,4 +66,4 @@ def test_frames_send_the_same_bytes(seed):
     assert repr(buf) == repr(want)
     sent = [t for run in buf if type(run) is MessageRun for t in run.cols[3]]
     assert any(type(t) is bytearray for t in sent) and any(type(t) is str and not t.isascii() for t in sent)
-    assert pipeline._utf8(("é" * 8,), [None]) == (bytearray("é" * 8, "utf-8"),)
+

@@ -834,7 +834,7 @@ def _clean_name(name: str) -> str:
     return out
 
 
-def _prepare_message(m: ParsedMessage, utf8: list | None = None) -> tuple:
+def _prepare_message(m: ParsedMessage, sent: list | None = None) -> tuple:
     """What storing a message needs that does not depend on the database: the text shortened
     and cleaned, done here (or in the worker process) before the writer assigns ids.
     (session_key, role, kind, tool_name, text, timestamp, external_id, group_id, is_error,
@@ -842,22 +842,23 @@ def _prepare_message(m: ParsedMessage, utf8: list | None = None) -> tuple:
     return _prepare_row((
         m.session_key, m.role, m.kind, m.text, m.external_id, m.tool_name, m.timestamp, m.group_id, m.is_error,
         m.original_len,
-    ), utf8)
+    ), sent)
 
 
-def _prepare_row(m: tuple, utf8: list | None = None) -> tuple:
+def _prepare_row(m: tuple, sent: list | None = None) -> tuple:
     """_prepare_message of a message given as the tuple of its ParsedMessage fields in order.
-    `utf8` (a worker's): the cleaned text's UTF-8 is appended to it, or None (see clean_utf8)."""
+    `sent` (a worker's): the cleaned text as a worker sends it (_utf8_one) is appended to it."""
     key, role, kind, text, external_id, name, timestamp, group_id, is_error, given = m
     original = len(text) if given is None else given
     limit = MAX_TOOL_TEXT if kind in ("tool_result", "tool_use") else MAX_TEXT
     if len(text) > limit:
         text = _shorten_json(text, limit) if kind == "tool_use" else _shorten(text, limit)
-    if utf8 is None:
+    if sent is None:
         text = clean(text)
     else:
-        text, encoded = clean_utf8(text)
-        utf8.append(encoded)
+        # (the UTF-8 clean_utf8 made, if any, is the one _utf8_one would make)
+        text, utf8 = clean_utf8(text)
+        sent.append(text if text.isascii() else _utf8_one(text) if utf8 is None else bytearray(utf8))
     return (
         key,
         role,
@@ -891,33 +892,31 @@ class MessageRun(NamedTuple):
     chars: int  # the stored texts' lengths added up
 
     @classmethod
-    def of(cls, rows: list[tuple], utf8: list | None = None) -> "MessageRun":
-        """A run of prepared messages of one session key, none with a NaN timestamp (`utf8`: their
-        texts' UTF-8 where _prepare_row gave it)."""
+    def of(cls, rows: list[tuple], sent: list | None = None) -> "MessageRun":
+        """A run of prepared messages of one session key, none with a NaN timestamp (`sent`: their
+        texts as _utf8 makes them, if made already: _prepare_row)."""
         cols = tuple(zip(*rows))
         stamps = list(filter(None, cols[5]))
         return cls(
-            rows[0][0], (*cols[1:4], _utf8(cols[4], utf8), *cols[5:10]), len(rows), sum(cols[10]),
+            rows[0][0], (*cols[1:4], _utf8(cols[4]) if sent is None else tuple(sent), *cols[5:10]), len(rows), sum(cols[10]),
             min(stamps) if stamps else None, max(stamps) if stamps else None, sum(map(len, cols[4])),
         )
 
 
-def _utf8(texts: tuple, utf8: list | None = None) -> tuple:
+def _utf8(texts: tuple) -> tuple:
     """A run's texts as the worker sends them: those that are not ASCII as their UTF-8 in a
     bytearray, which the writer binds as it is (the sqlite3 module adapts bytes first) and stores
     as TEXT (the CAST in _UPSERT). The importing process then neither decodes them from the frame
     nor encodes them again to bind them (0.3 G over the benchmark tree; the worker's encoding
     replaces pickle's). An ASCII str costs no more to send and bind than its bytes (its UTF-8 is
     its data), and str.isascii() is a flag. A text UTF-8 cannot hold (a lone surrogate) stays str:
-    storing it fails as it did. `utf8`: the texts' UTF-8 or None each, where known (clean_utf8)."""
-    return tuple(map(_utf8_one, texts)) if utf8 is None else tuple(map(_utf8_one, texts, utf8))
+    storing it fails as it did."""
+    return tuple(map(_utf8_one, texts))
 
 
-def _utf8_one(text: str, utf8: bytes | None = None) -> str | bytearray:
+def _utf8_one(text: str) -> str | bytearray:
     if text.isascii():
         return text
-    if utf8 is not None:
-        return bytearray(utf8)
     try:
         return bytearray(text, "utf-8")
     except UnicodeEncodeError:
@@ -947,35 +946,35 @@ def prepared_frames(items: Iterable, buf: list, ahead: "AheadSessions | None", m
     sends it and clears `buf`. The caller's own appends to `buf` (warnings, made while the parser
     runs) go before the run not yet ended."""
     run: list = []
-    utf8: list = []  # the UTF-8 of the texts of `run` and of the message being prepared (_prepare_row)
+    sent: list = []  # the texts of `run` and of the message being prepared as sent (_prepare_row)
     key = None  # the session key of `run`
     chars = count = 0
     for item in items:
         count += 1
         t = type(item)
         if t is tuple or t is ParsedMessage:
-            item = _prepare_row(item, utf8) if t is tuple else _prepare_message(item, utf8)
+            item = _prepare_row(item, sent) if t is tuple else _prepare_message(item, sent)
             chars += len(item[4])
             ts = item[5]
             if ts == ts:  # (runnable(item), without the call)
                 if run and item[0] != key:
-                    last = utf8.pop()
-                    _end_run(run, utf8, buf, ahead)
-                    run, utf8 = [], [last]
+                    last = sent.pop()
+                    _end_run(run, sent, buf, ahead)
+                    run, sent = [], [last]
                 key = item[0]
                 run.append(item)
                 if chars >= max_chars or count >= max_items:
-                    _end_run(run, utf8, buf, ahead)
+                    _end_run(run, sent, buf, ahead)
                     run = []
-                    utf8 = []
+                    sent = []
                     yield
                     chars = count = 0
                 continue
-            utf8.pop()  # (not in a run)
+            sent.pop()  # (not in a run)
         if run:
-            _end_run(run, utf8, buf, ahead)
+            _end_run(run, sent, buf, ahead)
             run = []
-            utf8 = []
+            sent = []
         if ahead is not None:
             ahead.add(item)
         buf.append(item)
@@ -983,11 +982,11 @@ def prepared_frames(items: Iterable, buf: list, ahead: "AheadSessions | None", m
             yield
             chars = count = 0
     if run:
-        _end_run(run, utf8, buf, ahead)
+        _end_run(run, sent, buf, ahead)
 
 
-def _end_run(rows: list, utf8: list, buf: list, ahead: "AheadSessions | None") -> None:
-    run = MessageRun.of(rows, utf8)
+def _end_run(rows: list, sent: list, buf: list, ahead: "AheadSessions | None") -> None:
+    run = MessageRun.of(rows, sent)
     buf.append(run)
     if ahead is not None:
         ahead.add_run(run, rows)
