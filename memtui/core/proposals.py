@@ -101,6 +101,12 @@ _MEMORY_COLUMNS = (
 )
 _INSERT_MEMORY = f"INSERT INTO memory ({', '.join(_MEMORY_COLUMNS)}) VALUES ({', '.join('?' * len(_MEMORY_COLUMNS))})"
 _LAST_SEEN = _MEMORY_COLUMNS.index("last_seen_at")
+# The rows of a plan (SessionPlan.memories, .events) hold NaN where a column is NULL (a memory's
+# forgotten_at, mostly its supersedes_id, a proposal's journal `before`): SQLite stores a NaN
+# parameter as NULL, and the sqlite3 module binds a float at once, where it first tries to adapt
+# None (a failed attribute lookup that formats an AttributeError: ~3,300 instructions per None, as
+# for the import's messages, see importers.pipeline._NULL).
+_NULL = float("nan")
 
 
 @dataclass(frozen=True)
@@ -230,9 +236,9 @@ class SessionPlan:
 
     session_id: int
     now: float
-    memories: list  # new memory rows, values in _MEMORY_COLUMNS order, in id order
+    memories: list  # new memory rows, values in _MEMORY_COLUMNS order (_NULL for None), in id order
     evidence: list  # (memory id, message id, quote), in order
-    events: list  # (memory id, action, before JSON, after JSON), the journal's order
+    events: list  # (memory id, action, before JSON, after JSON), the journal's order (_NULL: no JSON)
     seen: list  # (last_seen_at, memory id) of memories stored before, reinforced
     result: ProposeResult
 
@@ -334,9 +340,9 @@ def plan_session(
         }
         memory_id = next_id
         next_id += 1
-        pending[memory_id] = [memory_id, *(state_[c] for c in _MEMORY_COLUMNS[1:])]
+        pending[memory_id] = [memory_id, *(_NULL if (v := state_[c]) is None else v for c in _MEMORY_COLUMNS[1:])]
         evidence_rows.extend((memory_id, mid, quote) for mid, quote in evidence)
-        events.append((memory_id, "propose", None,
+        events.append((memory_id, "propose", _NULL,
                        orjson.dumps(state_ | {"evidence": [list(e) for e in evidence]}).decode()))
         created.append(memory_id)
         if related:
