@@ -136,7 +136,9 @@ class Memory(BaseModel):
 
 
 class Evidence(BaseModel):
-    memory = ForeignKeyField(Memory, on_delete="CASCADE", backref="evidence")
+    # no index of its own: the unique index below starts with memory_id (db.OLD_INDEXES drops the
+    # one older stores have)
+    memory = ForeignKeyField(Memory, on_delete="CASCADE", backref="evidence", index=False)
     message = ForeignKeyField(Message, null=True, on_delete="SET NULL")
     quote = TextField(default="")
 
