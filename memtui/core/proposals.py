@@ -14,11 +14,10 @@ from typing import Mapping, Sequence
 import orjson
 from peewee import SqliteDatabase
 from rapidfuzz import fuzz, process
-from rapidfuzz.distance import LCSseq
 
 from memtui.core.extract import Proposal
 from memtui.core.extract.dedupe import (
-    RELATED_SCORE, contradicts, fingerprint_of, is_duplicate, normalise, token_set, token_set_ratio_reaches,
+    RELATED_SCORE, contradicts, fingerprint_of, is_duplicate, normalise, reaching, token_set,
 )
 from memtui.core.memories import MAX_TEXT, QUOTE_LEN, MemoryError_, _check, _new_batch
 from memtui.core.redact import clean
@@ -156,6 +155,7 @@ class CandidateCache:
         # see related; `_scored` counts the pairs held
         self._scores: dict[str, dict[str, float]] = {}
         self._scored = 0
+        self._sets: dict[str, frozenset[str]] = {}  # a candidate's token_set -> its words (see reaching)
 
     def _load(self, db: SqliteDatabase, key: object, sql: str, args: tuple) -> tuple[dict, dict, dict]:
         if key not in self._groups:
@@ -204,6 +204,7 @@ class CandidateCache:
         if known is None:
             if self._scored > MAX_SCORED:  # (bounds memory on huge runs: start again)
                 self._scores.clear()
+                self._sets.clear()
                 self._scored = 0
             known = self._scores[words] = {}
         new = {}
@@ -212,11 +213,8 @@ class CandidateCache:
                 known[w] = 0.0
                 new[mid] = w
         if new:
-            # (LCSseq prepares `words` once for all of them; see token_set_ratio_reaches)
-            reach = {
-                mid: w for w, common, mid in process.extract(words, new, scorer=LCSseq.similarity, limit=None)
-                if token_set_ratio_reaches(words, w, RELATED_SCORE, common) is not False
-            }
+            # (the pairs token_set_ratio_reaches does not prove to be under the cutoff)
+            reach = reaching(words, new, RELATED_SCORE, self._sets)
             if reach:
                 for w, score, _ in process.extract(
                     words, reach, scorer=fuzz.token_set_ratio, limit=None, score_cutoff=RELATED_SCORE
