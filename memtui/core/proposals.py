@@ -239,15 +239,18 @@ class SessionPlan:
     events: list  # (memory id, action, before JSON, after JSON), the journal's order (_NULL: no JSON)
     seen: list  # (last_seen_at, memory id) of memories stored before, reinforced
     result: ProposeResult
+    batch: int | None = None  # the journal batch of `events` when planned ahead (PlanState), else read when written
 
 
 class PlanState:
     """What planning a session reads from the database, for sessions planned ahead of writing:
-    the next memory id and the last_seen_at of memories planned (made or reinforced) and not
+    the next memory id, the next journal batch (what memories._new_batch gives a system action:
+    the largest + 1) and the last_seen_at of memories planned (made or reinforced) and not
     written yet. None of it is used when each plan is written before the next is made."""
 
-    def __init__(self, next_id: int) -> None:
+    def __init__(self, next_id: int, next_batch: int) -> None:
         self.next_id = next_id
+        self.next_batch = next_batch
         self.last_seen: dict[int, float] = {}
 
 
@@ -350,13 +353,17 @@ def plan_session(
         by_words.setdefault(norm, memory_id)
         info[memory_id] = (memory_id, text, prop.kind, prop.tier, "proposed", state_["project_id"])
         cache.add(memory_id, text, prop.kind, prop.tier, state_["project_id"], norm, pp.words)
+    batch = None
     if state is not None:
         state.next_id = next_id
+        if events:
+            batch = state.next_batch
+            state.next_batch += 1
         for row in pending.values():
             state.last_seen[row[0]] = row[_LAST_SEEN]
     return SessionPlan(
         session_id, now, list(pending.values()), evidence_rows, events, seen,
-        ProposeResult(tuple(created), tuple(reinforced), tuple(superseding)),
+        ProposeResult(tuple(created), tuple(reinforced), tuple(superseding)), batch,
     )
 
 
@@ -374,7 +381,7 @@ def write_plan(db: SqliteDatabase, plan: SessionPlan) -> ProposeResult:
         _insert(conn, _EVIDENCE, plan.evidence)
     conn.execute("UPDATE session SET extracted_at = ? WHERE id = ?", (plan.now, plan.session_id))
     if plan.events:  # (memories.Journal's rows: one batch for the session)
-        batch = _new_batch(db, user=False)
+        batch = _new_batch(db, user=False) if plan.batch is None else plan.batch
         _insert(conn, _EVENT, [(batch, m, a, b, af, plan.now) for m, a, b, af in plan.events])
     return plan.result
 
@@ -445,6 +452,7 @@ class Planner:
         self.plans: list[tuple[int, object, object, SessionPlan]] = []
         self.state: PlanState | None = None
         self.first_id = 0
+        self.first_batch = 0
         self.version = _data_version(db)
         self.changes: int | None = None  # the connection's total_changes when the import ended (seal)
         self.broken = False
@@ -457,8 +465,8 @@ class Planner:
         """Plan `session` (a SessionRecord, the next in id order) with its ReadyProposals."""
         try:
             if self.state is None:
-                (self.first_id,) = self.db.execute_sql("SELECT COALESCE(MAX(id), 0) + 1 FROM memory").fetchone()
-                self.state = PlanState(self.first_id)
+                self.first_id, self.first_batch = _next_ids(self.db)
+                self.state = PlanState(self.first_id, self.first_batch)
             plan = plan_session(
                 self.db, session.id, session.project_id, ready.prepared, self.extractor, self.cache, None, self.state
             )
@@ -483,10 +491,16 @@ class Planner:
         for (sid, pre, _, _), want in zip(plans, session_ids):
             if sid != want or ready.get(sid) is not pre:
                 return None
-        (next_id,) = db.execute_sql("SELECT COALESCE(MAX(id), 0) + 1 FROM memory").fetchone()
-        if next_id != self.first_id:
+        if _next_ids(db) != (self.first_id, self.first_batch):
             return None
         return plans
+
+
+def _next_ids(db: SqliteDatabase) -> tuple[int, int]:
+    """The id of the next memory and the next journal batch (see PlanState)."""
+    return db.execute_sql(
+        "SELECT (SELECT COALESCE(MAX(id), 0) + 1 FROM memory), (SELECT COALESCE(MAX(batch), 0) + 1 FROM event)"
+    ).fetchone()
 
 
 def _data_version(db: SqliteDatabase) -> int:
