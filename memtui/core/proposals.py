@@ -236,7 +236,7 @@ class SessionPlan:
     now: float
     memories: list  # new memory rows, values in _MEMORY_COLUMNS order (_NULL for None), in id order
     evidence: list  # (memory id, message id, quote), in order
-    events: list  # (memory id, action, before JSON, after JSON), the journal's order (_NULL: no JSON)
+    events: list  # (memory id, action, before JSON, after JSON: see _json), the journal's order (_NULL: no JSON)
     seen: list  # (last_seen_at, memory id) of memories stored before, reinforced
     result: ProposeResult
     batch: int | None = None  # the journal batch of `events` when planned ahead (PlanState), else read when written
@@ -328,7 +328,7 @@ def plan_session(
                 if state is not None:
                     state.last_seen[match] = now
             evidence_rows.extend((match, mid, quote) for mid, quote in evidence)
-            events.append((match, "reinforce", orjson.dumps(before).decode(), orjson.dumps({"last_seen_at": now}).decode()))
+            events.append((match, "reinforce", _json(before), _json({"last_seen_at": now})))
             reinforced.append(match)
             continue
         state_ = {
@@ -344,7 +344,7 @@ def plan_session(
         pending[memory_id] = [memory_id, *(_NULL if (v := state_[c]) is None else v for c in _MEMORY_COLUMNS[1:])]
         evidence_rows.extend((memory_id, mid, quote) for mid, quote in evidence)
         events.append((memory_id, "propose", _NULL,
-                       orjson.dumps(state_ | {"evidence": [list(e) for e in evidence]}).decode()))
+                       _json(state_ | {"evidence": [list(e) for e in evidence]})))
         created.append(memory_id)
         if related:
             superseding.append((memory_id, related[0]))
@@ -367,7 +367,19 @@ def plan_session(
     )
 
 
-_EVENT = "INSERT INTO event (batch, memory, action, before, after, at, undone) VALUES (?, ?, ?, ?, ?, ?, 0)"
+# (the journal's JSON comes as UTF-8, see _json)
+_EVENT = (
+    "INSERT INTO event (batch, memory, action, before, after, at, undone)"
+    " VALUES (?, ?, ?, CAST(? AS TEXT), CAST(? AS TEXT), ?, 0)"
+)
+
+
+def _json(value) -> bytearray:
+    """A journal state as JSON text in UTF-8, as orjson writes it: _EVENT stores it as TEXT (a CAST),
+    the same text as the str it decodes to, without decoding it here and encoding it again to bind
+    it (a bytearray is bound at once, where bytes would first be offered to the sqlite3 module's
+    adapters, as None is: see _NULL)."""
+    return bytearray(orjson.dumps(value))
 
 
 def write_plan(db: SqliteDatabase, plan: SessionPlan) -> ProposeResult:
