@@ -344,7 +344,7 @@ def plan_session(
         pending[memory_id] = [memory_id, *(_NULL if (v := state_[c]) is None else v for c in _MEMORY_COLUMNS[1:])]
         evidence_rows.extend((memory_id, mid, quote) for mid, quote in evidence)
         events.append((memory_id, "propose", _NULL,
-                       _json(state_ | {"evidence": [list(e) for e in evidence]})))
+                       _json(state_ | {"evidence": evidence})))
         created.append(memory_id)
         if related:
             superseding.append((memory_id, related[0]))
