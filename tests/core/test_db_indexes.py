@@ -26,25 +26,30 @@ BY_SESSION = [
 ]
 
 
-def _message_indexes(conn) -> set[str]:
-    return {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = 'message'")}
+def table_indexes(conn, table: str) -> set[str]:
+    return {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = ?", (table,))}
+
+
+def query_plan(path, sql: str) -> list[str]:
+    """EXPLAIN QUERY PLAN of `sql` (its parameters all 1) on a new store at `path`."""
+    db = open_database(path)
+    try:
+        return [r[3] for r in db.connection().execute("EXPLAIN QUERY PLAN " + sql, (1,) * sql.count("?"))]
+    finally:
+        db.close()
 
 
 def test_a_new_store_has_no_index_of_session_id_alone(tmp_path):
     db = open_database(tmp_path / "m.db")
     try:
-        assert _message_indexes(db.connection()) == {"message_session_id_external_id", "message_session_id_position"}
+        assert table_indexes(db.connection(), "message") == {"message_session_id_external_id", "message_session_id_position"}
     finally:
         db.close()
 
 
 @pytest.mark.parametrize("sql", BY_SESSION)
 def test_each_query_by_session_searches_an_index(tmp_path, sql):
-    db = open_database(tmp_path / "m.db")
-    try:
-        plan = [r[3] for r in db.connection().execute("EXPLAIN QUERY PLAN " + sql, (1,) * sql.count("?"))]
-    finally:
-        db.close()
+    plan = query_plan(tmp_path / "m.db", sql)
     on_message = [p for p in plan if " message " in f" {p} "]
     assert on_message and all(p.startswith("SEARCH message USING") and "INDEX message_session_id_" in p
                               for p in on_message), plan
@@ -62,7 +67,7 @@ def test_an_older_store_loses_the_index_and_keeps_its_messages(tmp_path):
     db = open_database(path)
     try:
         conn = db.connection()
-        assert not _message_indexes(conn) & set(OLD_INDEXES)
+        assert not table_indexes(conn, "message") & set(OLD_INDEXES)
         assert conn.execute("SELECT COUNT(*) FROM message WHERE session_id = 1").fetchone() == (1,)
         assert conn.execute("SELECT rowid FROM message_fts WHERE message_fts MATCH 'kept'").fetchall() == [(1,)]
     finally:

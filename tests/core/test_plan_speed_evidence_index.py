@@ -9,6 +9,7 @@ import sqlite3
 import pytest
 
 from memtui.core.db import open_database
+from tests.core.test_db_indexes import query_plan, table_indexes
 
 # memtui's queries of evidence by memory (memories, export, the JSON pieces) and the foreign key's cascade
 BY_MEMORY = [
@@ -25,25 +26,17 @@ BY_MEMORY = [
 ]
 
 
-def _evidence_indexes(conn) -> set[str]:
-    return {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = 'evidence'")}
-
-
 def test_a_new_store_has_no_index_of_memory_id_alone(tmp_path):
     db = open_database(tmp_path / "m.db")
     try:
-        assert _evidence_indexes(db.connection()) == {"evidence_memory_id_message_id", "evidence_message_id"}
+        assert table_indexes(db.connection(), "evidence") == {"evidence_memory_id_message_id", "evidence_message_id"}
     finally:
         db.close()
 
 
 @pytest.mark.parametrize("sql", BY_MEMORY)
 def test_each_query_by_memory_searches_an_index(tmp_path, sql):
-    db = open_database(tmp_path / "m.db")
-    try:
-        plan = [r[3] for r in db.connection().execute("EXPLAIN QUERY PLAN " + sql, (1,) * sql.count("?"))]
-    finally:
-        db.close()
+    plan = query_plan(tmp_path / "m.db", sql)
     on_evidence = [p for p in plan if " evidence " in f" {p} " or p.startswith("SEARCH e ")]
     if sql.startswith("INSERT"):
         assert not any(p.startswith("SCAN") for p in plan), plan
@@ -67,7 +60,7 @@ def test_an_older_store_loses_the_index_and_keeps_its_evidence(tmp_path):
     db = open_database(path)
     try:
         conn = db.connection()
-        assert _evidence_indexes(conn) == {"evidence_memory_id_message_id", "evidence_message_id"}
+        assert table_indexes(conn, "evidence") == {"evidence_memory_id_message_id", "evidence_message_id"}
         assert conn.execute("SELECT quote FROM evidence WHERE memory_id = 1").fetchall() == [("q",)]
     finally:
         db.close()
