@@ -24,7 +24,7 @@ from memtui.core.extract import Proposal
 from memtui.core.records import MessageRecord, SessionRecord
 
 from . import signals
-from .textutil import Alternation
+from .textutil import CAMEL, Alternation
 from .transcript import read
 
 TARGET_RATIO = 0.05  # aim: proposals total ~5% of the readable text
@@ -37,12 +37,11 @@ _TOKEN3 = re.compile(r"[\w.#/-]{3,}", re.ASCII)
 # names and values in a statement: r"`([^`]{2,80})`|(#[0-9a-fA-F]{3,8}\b|\b[\w-]+\.[A-Za-z]{1,5}\b|\b[a-z]+[A-Z]\w*|\b\w+_\w+\b)"
 # with a group of its own for each alternative, each tried only when the text holds what it needs
 _DOT_LETTER = re.compile(r"\.[A-Za-z]")
-_CAMEL = re.compile(r"[a-z][A-Z]")
 _CODE_TOKEN = Alternation((
     (r"`([^`]{2,80})`", "`"),
     (r"(#[0-9a-fA-F]{3,8}\b)", "#"),
     (r"(\b[\w-]+\.[A-Za-z]{1,5}\b)", _DOT_LETTER),
-    (r"(\b[a-z]+[A-Z]\w*)", _CAMEL),
+    (r"(\b[a-z]+[A-Z]\w*)", CAMEL),
     (r"(\b\w+_\w+\b)", "_"),
 ))
 

@@ -16,7 +16,7 @@ from functools import lru_cache
 from memtui.core.records import MessageRecord
 
 from .edits import base, defs_in, dependency_changes, describe, is_config, is_doc, short_path, small_change
-from .textutil import Alternation, AnyOf, Gate, clip, defluff, finish, human_list, join_clauses, lines_of, lower_of, one_line, quote, sentences
+from .textutil import CAMEL, Alternation, AnyOf, Gate, clip, defluff, finish, human_list, join_clauses, lines_of, lower_of, one_line, quote, sentences
 from .transcript import Action, Transcript, Turn, error_line
 
 
@@ -244,7 +244,6 @@ class _Skip:
 
 
 _SKIP_LINE = _Skip()
-_CAMEL = re.compile(r"[a-z][A-Z]")
 _CODE_EXT = r"(?:py|js|ts|tsx|jsx|css|html|md|json|toml|yaml|yml|go|rs|rb|java|kt|c|h|cpp|sh|sql|vue|svelte)\b"
 _DOT_EXT = re.compile(r"\." + _CODE_EXT)  # the end of every file name below
 # Code-looking tokens (backticks, file names, camelCase, snake_case, calls): a prose line holds few of
@@ -252,7 +251,7 @@ _DOT_EXT = re.compile(r"\." + _CODE_EXT)  # the end of every file name below
 _CODEISH = Alternation((
     (r"`[^`]+`", "`"),
     (r"\b[\w-]+\." + _CODE_EXT, _DOT_EXT),
-    (r"\b[a-z]+[A-Z]\w+\b", _CAMEL),
+    (r"\b[a-z]+[A-Z]\w+\b", CAMEL),
     (r"\b\w+_\w+\b", "_"),
     (r"\b\w+\(\)", "()"),
 ))

@@ -227,6 +227,12 @@ class AnyOf:
         return False
 
 
+# A lower-case ASCII letter followed by an upper-case one (camelCase), as a need of Alternation: the
+# same answer to search() as r"[a-z][A-Z]", but re enters a match only at an upper-case letter (its
+# charset prefix), not at every lower-case letter of a line (re's per-position entry dominates there)
+CAMEL = re.compile(r"[A-Z](?<=[a-z][A-Z])")
+
+
 class Alternation:
     """A regex made of top-level alternatives, each tried only when the text holds what it needs.
 

@@ -1,0 +1,24 @@
+"""The extractor's cheaper per-line scans answer exactly as the regexes they stand for."""
+
+import random
+import re
+
+from memtui.core.extract import textutil
+
+_SAMPLES = [
+    "", "a", "aB", "Ab", "camelCase", "CamelCase", "ABC", "abc", "x.toString()", "é É", "éB", "aÉ", "iPhone",
+    "the getUserMedia API", "snake_case and kebab-case", "→ Foo", "fooBar baz", "FOO bar", "a\nB", "a B",
+    "ǅx", "ﬀA", "Ωmega", "aΩ", "1A", "_A", "mixedUP words", "URL parsing", "resultsByKey",
+]
+
+
+def _random_texts(n: int = 3000) -> list[str]:
+    rnd = random.Random(7)
+    alphabet = "aAbBzZ _-.`()éÉ→Ω19\n"
+    return [''.join(rnd.choice(alphabet) for _ in range(rnd.randrange(0, 12))) for _ in range(n)]
+
+
+def test_camel_need_answers_as_lower_then_upper():
+    plain = re.compile(r"[a-z][A-Z]")
+    for text in _SAMPLES + _random_texts():
+        assert (textutil.CAMEL.search(text) is None) == (plain.search(text) is None), repr(text)
