@@ -22,3 +22,13 @@ def test_camel_need_answers_as_lower_then_upper():
     plain = re.compile(r"[a-z][A-Z]")
     for text in _SAMPLES + _random_texts():
         assert (textutil.CAMEL.search(text) is None) == (plain.search(text) is None), repr(text)
+
+
+def test_words3_are_the_runs_of_three_lower_case_letters():
+    from memtui.core.extract.signals import _words3
+
+    word3 = re.compile(r"[a-z]{3,}")
+    extra = ["über straße naïve", "abc\udcffdef", "abcéfgh", "a-bcd_efg.hij", "ÀBC abc", "x" * 40, "ab ab abc"]
+    for text in _SAMPLES + extra + _random_texts():
+        low = text.lower()
+        assert _words3(low) == {w.encode() for w in word3.findall(low)}, repr(text)
