@@ -32,3 +32,15 @@ def test_words3_are_the_runs_of_three_lower_case_letters():
     for text in _SAMPLES + extra + _random_texts():
         low = text.lower()
         assert _words3(low) == {w.encode() for w in word3.findall(low)}, repr(text)
+
+
+def test_pieces_split_as_the_look_behind_form():
+    from memtui.core.extract.signals import _PIECES
+
+    plain = re.compile(r"(?<=[.!?])\s+(?=[A-Z`])")
+    rnd = random.Random(11)
+    alphabet = "aB .!?\n\t`Zé。"
+    texts = [''.join(rnd.choice(alphabet) for _ in range(rnd.randrange(0, 16))) for _ in range(4000)]
+    extra = ["Done. Next step", "Why?  `x` is set!\tThen. ok", "a.  b. C", "end.", " . A", "x.\u2003Y", ".\n\nA"]
+    for text in _SAMPLES + extra + texts:
+        assert _PIECES.split(text) == plain.split(text), repr(text)

@@ -430,7 +430,9 @@ def _as_done(sentence: str) -> str:
     return _past(m.group(1)) + " " + sentence[m.end():]
 
 
-_PIECES = re.compile(r"(?<=[.!?])\s+(?=[A-Z`])")
+# r"(?<=[.!?])\s+(?=[A-Z`])" with the look-behind after a first \s: the same matches, but re enters a
+# match only at whitespace (its charset prefix), not at every position of the line
+_PIECES = re.compile(r"\s(?<=[.!?]\s)\s*(?=[A-Z`])")
 _FROMTO = re.compile(r"\b(?:from|was)\b.*\b(?:to|now)\b|→|->|instead of")
 _DIGIT = re.compile(r"\d")
 _I_START = re.compile(r"^(?:I(?:'ve| have| am|'m)?|Let me|Now|First|Next|Then|Finally|Okay|OK)\b")
