@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 import os
-from dataclasses import fields
 from typing import Iterable
 
 from peewee import SqliteDatabase
 
-from memtui.core.records import MessageRecord, ReviewCounts, SessionRecord, Stats
+from memtui.core.records import MESSAGE_SETTERS, MessageRecord, ReviewCounts, SessionRecord, Stats
 
 _PENDING = "m.status = 'proposed' AND m.forgotten_at IS NULL"
 _SESSION_COLUMNS = (
@@ -107,9 +106,9 @@ def session_messages(
         sql += " LIMIT ? OFFSET ?"
         args += [-1 if limit is None else limit, offset]  # (LIMIT -1: no limit)
     # A session can have thousands of messages (the TUI reads a whole one on each switch): fill
-    # the frozen dataclass's slots directly, about twice as fast as calling its __init__.
+    # the frozen dataclass's slots directly (records.slot_setters), about twice as fast as its __init__.
     new = object.__new__
-    s_id, s_sid, s_pos, s_role, s_kind, s_tool, s_text, s_ts, s_ext, s_group, s_err, s_orig = _MESSAGE_SETTERS
+    s_id, s_sid, s_pos, s_role, s_kind, s_tool, s_text, s_ts, s_ext, s_group, s_err, s_orig = MESSAGE_SETTERS
     out = []
     append = out.append
     for r in db.execute_sql(sql, args).fetchall():
@@ -128,15 +127,6 @@ def session_messages(
         s_orig(m, r[11])
         append(m)
     return out
-
-
-_MESSAGE_FIELDS = (
-    "id", "session_id", "position", "role", "kind", "tool_name", "text", "timestamp", "external_id", "group_id",
-    "is_error", "original_len",
-)
-assert tuple(f.name for f in fields(MessageRecord)) == _MESSAGE_FIELDS and "__slots__" in vars(MessageRecord)
-assert not hasattr(MessageRecord, "__post_init__")
-_MESSAGE_SETTERS = tuple(vars(MessageRecord)[name].__set__ for name in _MESSAGE_FIELDS)
 
 
 def data_version(db: SqliteDatabase) -> tuple[int, ...]:
