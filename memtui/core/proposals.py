@@ -398,6 +398,30 @@ def write_plan(db: SqliteDatabase, plan: SessionPlan) -> ProposeResult:
     return plan.result
 
 
+def write_plans(db: SqliteDatabase, plans: Sequence[SessionPlan]) -> list[ProposeResult]:
+    """write_plan of each of `plans` (planned ahead: each has its journal batch), in order, inside
+    the caller's transaction, in a few statements for all of them: the same rows and ids as one
+    plan after another. The memories of all come first (in id order, as they were planned), then
+    their evidence, the reinforcements, the sessions and the journal, each in the plans' order: a
+    plan reinforces only memories stored before it or made by a plan before it, and the evidence's
+    triggers only mark memories whose JSON is to be made again, whatever the order."""
+    conn = db.connection()
+    memories = [row for plan in plans for row in plan.memories]
+    if memories:
+        _insert(conn, _INSERT_MEMORY, memories)
+    evidence = [row for plan in plans for row in plan.evidence]
+    if evidence:
+        _insert(conn, _EVIDENCE, evidence)
+    seen = [row for plan in plans for row in plan.seen]
+    if seen:
+        conn.executemany("UPDATE memory SET last_seen_at = ? WHERE id = ?", seen)
+    conn.executemany("UPDATE session SET extracted_at = ? WHERE id = ?", [(plan.now, plan.session_id) for plan in plans])
+    events = [(plan.batch, m, a, b, af, plan.now) for plan in plans for m, a, b, af in plan.events]
+    if events:
+        _insert(conn, _EVENT, events)
+    return [plan.result for plan in plans]
+
+
 _CHUNKS = (64, 32, 16, 8, 4, 2, 1)  # rows per statement of _insert
 # SQLite before 3.32 takes at most 999 parameters per statement (a memory row has 17)
 _MAX_PARAMS = 999

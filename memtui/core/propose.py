@@ -79,9 +79,29 @@ def propose_sessions(
     tx = None  # one transaction for up to COMMIT_EVERY sessions stored in a row
     stored = 0
 
+    group: list[tuple[SessionRecord, stored_proposals.SessionPlan]] = []  # planned sessions not yet written
+
+    def count(session: SessionRecord, result: stored_proposals.ProposeResult) -> None:
+        summary.sessions += 1
+        summary.created += len(result.created)
+        summary.reinforced += len(result.reinforced)
+        summary.superseding += len(result.superseding)
+        if on_session:
+            on_session(session, result)
+
+    def write_group() -> None:
+        # (the planned sessions stored in a row: their rows in a few statements, see write_plans)
+        if group:
+            results = stored_proposals.write_plans(db, [plan for _, plan in group])
+            done = list(group)
+            group.clear()
+            for (session, _), result in zip(done, results):
+                count(session, result)
+
     def commit() -> None:
         nonlocal tx, stored
         if tx is not None:
+            write_group()
             tx.__exit__(None, None, None)
             tx, stored = None, 0
 
@@ -108,19 +128,20 @@ def propose_sessions(
                 tx = db.atomic()
                 tx.__enter__()
             # (each session is one batch of the journal)
-            if plan is not None:
-                result = stored_proposals.write_plan(db, plan)
+            if plan is not None and (plan.batch is not None or not plan.events):
+                group.append((session, plan))
+                result = None
             else:
-                result = stored_proposals.propose_session(db, sid, proposals, extractor_name, cache, texts, prepared)
+                write_group()
+                if plan is not None:
+                    result = stored_proposals.write_plan(db, plan)
+                else:
+                    result = stored_proposals.propose_session(db, sid, proposals, extractor_name, cache, texts, prepared)
             stored += 1
             if stored >= COMMIT_EVERY:
                 commit()
-            summary.sessions += 1
-            summary.created += len(result.created)
-            summary.reinforced += len(result.reinforced)
-            summary.superseding += len(result.superseding)
-            if on_session:
-                on_session(session, result)
+            if result is not None:
+                count(session, result)
     except BaseException as exc:
         if tx is not None:
             tx.__exit__(type(exc), exc, exc.__traceback__)  # rolls back the sessions not yet committed
