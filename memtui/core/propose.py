@@ -47,7 +47,9 @@ def get_extractor(name: str) -> Extractor | None:
     raise ValueError("the anthropic extractor is run through run_anthropic (it needs a cost check first)")
 
 
-COMMIT_EVERY = 64  # sessions stored in a row per transaction (extracting in-process commits first)
+COMMIT_EVERY = 64  # sessions stored in a row per transaction (extracting in-process commits first) ...
+PLANNED_WEIGHT = 16  # ... or this many times as many written from the import's plans (write_plans,
+# ~0.1 ms a session: a commit costs about what writing 16 of them does)
 
 
 def propose_sessions(
@@ -64,8 +66,9 @@ def propose_sessions(
     for sessions whose messages were verified to be exactly those the worker saw; they are used
     when they come from the same extractor and the session's fields are the ones the worker
     assumed, and the session is extracted here otherwise. The result is the same either way.
-    Sessions stored in a row share a transaction (committed every COMMIT_EVERY sessions and before
-    any in-process extraction): `on_session` may run before its session is committed.
+    Sessions stored in a row share a transaction (committed every COMMIT_EVERY sessions, or
+    PLANNED_WEIGHT times as many planned ones, and before any in-process extraction):
+    `on_session` may run before its session is committed.
     The import may also have planned the storing of the first sessions (`ready.plan`, see
     proposals.Planner): those plans are written as they are when they hold (Planner.take).
     """
@@ -77,7 +80,7 @@ def propose_sessions(
     if planned:
         cache = ready.plan.cache  # (holds the planned sessions' memories)
     tx = None  # one transaction for up to COMMIT_EVERY sessions stored in a row
-    stored = 0
+    stored = 0  # what the transaction holds: PLANNED_WEIGHT for a session decided here, 1 for a planned one
 
     group: list[tuple[SessionRecord, stored_proposals.SessionPlan]] = []  # planned sessions not yet written
 
@@ -137,8 +140,8 @@ def propose_sessions(
                     result = stored_proposals.write_plan(db, plan)
                 else:
                     result = stored_proposals.propose_session(db, sid, proposals, extractor_name, cache, texts, prepared)
-            stored += 1
-            if stored >= COMMIT_EVERY:
+            stored += 1 if result is None else PLANNED_WEIGHT
+            if stored >= COMMIT_EVERY * PLANNED_WEIGHT:
                 commit()
             if result is not None:
                 count(session, result)

@@ -25,9 +25,9 @@ def test_planned_batches_are_those_written_one_session_at_a_time(tmp_path, eager
     assert batches and min(batches) > 1 and batches == sorted(batches)  # (after the journal's own)
 
 
-@pytest.mark.parametrize("commit_every", [64, 4])
+@pytest.mark.parametrize("commit_every, weight", [(64, 16), (4, 1)])
 def test_planned_sessions_written_together_are_seen_by_sessions_decided_after_them(
-    tmp_path, eager_workers, decided, monkeypatch, commit_every  # noqa: F811
+    tmp_path, eager_workers, decided, monkeypatch, commit_every, weight  # noqa: F811
 ):
     """propose_sessions writes the planned sessions of a transaction in a few statements
     (proposals.write_plans) before deciding a session that is not planned: here the first six
@@ -36,6 +36,7 @@ def test_planned_sessions_written_together_are_seen_by_sessions_decided_after_th
     from memtui.core import propose
 
     monkeypatch.setattr(propose, "COMMIT_EVERY", commit_every)
+    monkeypatch.setattr(propose, "PLANNED_WEIGHT", weight)
     again = lambda ids: sorted(ids) + sorted(ids)[:6]  # noqa: E731
     planned, report = _run(tmp_path, "planned.db", workers=1, spy=decided, order=again)
     assert len(report.extracted.plan.plans) == 18 and len(decided) == 6  # (only the sessions seen again)
