@@ -44,6 +44,11 @@ FTS_SQL = [
 # them: a third of the import's indexing work). A larger batch of index_pending then writes one
 # segment instead of one per MiB. Memory is bounded by the batch anyway (pipeline.FTS_BATCH_*).
 FTS_HASH_BYTES = 16 << 20
+# FTS5 merges the segments of a level once it holds `automerge` of them (default 4). An import of
+# the benchmark's 1,000 files writes 5 (pipeline.FTS_BATCH_*, FTS_LAST_FILES), which the default
+# merges during the import (12% of its indexing work); with 8, a few imports' segments are merged
+# at once. Searches over 8 segments took the same time as over 2 on the benchmark's store.
+FTS_AUTOMERGE = 8
 MARK_SQL = "CREATE TABLE message_fts_mark (id INTEGER NOT NULL)"
 _MARK = "(SELECT id FROM message_fts_mark)"
 _TOP = "(SELECT COALESCE(MAX(id), 0) FROM message)"
@@ -220,8 +225,11 @@ def _old_indexes(db: SqliteDatabase) -> bool:
     ).fetchone())
 
 
-def _fts_hash_set(db: SqliteDatabase) -> bool:
-    return db.execute_sql("SELECT v FROM message_fts_config WHERE k = 'hashsize'").fetchone() == (FTS_HASH_BYTES,)
+def _fts_config_set(db: SqliteDatabase) -> bool:
+    """Whether message_fts has memtui's hashsize and automerge."""
+    return dict(db.execute_sql(
+        "SELECT k, v FROM message_fts_config WHERE k IN ('hashsize', 'automerge')").fetchall()
+    ) == {"hashsize": FTS_HASH_BYTES, "automerge": FTS_AUTOMERGE}
 
 
 class DatabaseError(Exception):
@@ -286,16 +294,17 @@ def _migrate(db: SqliteDatabase) -> None:
                 f"database schema {row.value} is newer than this memtui ({SCHEMA_VERSION}); upgrade memtui"
             )
         version = int(row.value)
-        ready = version >= SCHEMA_VERSION and _export_parts_ready(db) and not _old_indexes(db) and _fts_hash_set(db)
+        ready = version >= SCHEMA_VERSION and _export_parts_ready(db) and not _old_indexes(db) and _fts_config_set(db)
     if not ready:
         # 2: memory.clean_stamp, its trigger and index, and the export's rank index; 3: the JSON
         # pieces; the indexes memtui no longer makes (an older memtui makes them again: they are
-        # dropped at each open after it); message_fts's hashsize. IMMEDIATE: it writes, so it
-        # waits (busy_timeout) for a running import instead of failing at once.
+        # dropped at each open after it); message_fts's hashsize and automerge. IMMEDIATE: it
+        # writes, so it waits (busy_timeout) for a running import instead of failing at once.
         with db.atomic("IMMEDIATE"):
             for name in OLD_INDEXES:
                 db.execute_sql(f'DROP INDEX IF EXISTS "{name}"')
             db.execute_sql("INSERT INTO message_fts(message_fts, rank) VALUES ('hashsize', ?)", (FTS_HASH_BYTES,))
+            db.execute_sql("INSERT INTO message_fts(message_fts, rank) VALUES ('automerge', ?)", (FTS_AUTOMERGE,))
             _clean_stamp(db)
             _rank_index(db)
             _json_parts(db)
