@@ -384,27 +384,19 @@ def _json(value) -> bytearray:
 
 def write_plan(db: SqliteDatabase, plan: SessionPlan) -> ProposeResult:
     """Write a session's plan, inside the caller's transaction."""
-    conn = db.connection()
-    if plan.seen:
-        conn.executemany("UPDATE memory SET last_seen_at = ? WHERE id = ?", plan.seen)
-    if plan.memories:  # in id order: a proposal's supersedes_id may name one made before it here
-        _insert(conn, _INSERT_MEMORY, plan.memories)
-    if plan.evidence:  # in the order they came: the same rows (and ids) as one insert at a time
-        _insert(conn, _EVIDENCE, plan.evidence)
-    conn.execute("UPDATE session SET extracted_at = ? WHERE id = ?", (plan.now, plan.session_id))
-    if plan.events:  # (memories.Journal's rows: one batch for the session)
-        batch = _new_batch(db, user=False) if plan.batch is None else plan.batch
-        _insert(conn, _EVENT, [(batch, m, a, b, af, plan.now) for m, a, b, af in plan.events])
-    return plan.result
+    if plan.events and plan.batch is None:  # (a plan not made ahead: its journal batch is the next one now)
+        plan.batch = _new_batch(db, user=False)
+    return write_plans(db, [plan])[0]
 
 
 def write_plans(db: SqliteDatabase, plans: Sequence[SessionPlan]) -> list[ProposeResult]:
-    """write_plan of each of `plans` (planned ahead: each has its journal batch), in order, inside
-    the caller's transaction, in a few statements for all of them: the same rows and ids as one
-    plan after another. The memories of all come first (in id order, as they were planned), then
-    their evidence, the reinforcements, the sessions and the journal, each in the plans' order: a
-    plan reinforces only memories stored before it or made by a plan before it, and the evidence's
-    triggers only mark memories whose JSON is to be made again, whatever the order."""
+    """Write `plans` (each with its journal batch, if it has events), in order, inside the caller's
+    transaction, in a few statements for all of them: the same rows and ids as one plan after
+    another. The memories of all come first (in id order, as they were planned: a supersedes_id
+    may name one made before it), then their evidence, the reinforcements, the sessions and the
+    journal, each in the plans' order: a plan reinforces only memories stored before it or made by
+    a plan before it, and the evidence's triggers only mark memories whose JSON is to be made
+    again, whatever the order."""
     conn = db.connection()
     memories = [row for plan in plans for row in plan.memories]
     if memories:
