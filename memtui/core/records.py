@@ -69,6 +69,35 @@ def slot_setters(cls: type) -> tuple:
 MESSAGE_SETTERS = slot_setters(MessageRecord)
 
 
+def _message_maker():
+    s_id, s_sid, s_pos, s_role, s_kind, s_tool, s_text, s_ts, s_ext, s_group, s_err, s_orig = MESSAGE_SETTERS
+    new = object.__new__
+
+    def new_message(id, session_id, position, role, kind, tool_name, text, timestamp, external_id, group_id,
+                    is_error, original_len) -> MessageRecord:
+        m = new(MessageRecord)
+        s_id(m, id)
+        s_sid(m, session_id)
+        s_pos(m, position)
+        s_role(m, role)
+        s_kind(m, kind)
+        s_tool(m, tool_name)
+        s_text(m, text)
+        s_ts(m, timestamp)
+        s_ext(m, external_id)
+        s_group(m, group_id)
+        s_err(m, is_error)
+        s_orig(m, original_len)
+        return m
+
+    return new_message
+
+
+# MessageRecord(...) with its fields given in order, made by MESSAGE_SETTERS: for code that makes
+# thousands (a session read for the TUI, an import worker's messages for extraction)
+new_message = _message_maker()
+
+
 @dataclass(frozen=True, slots=True)
 class Stats:
     projects: int

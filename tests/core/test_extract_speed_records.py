@@ -21,7 +21,7 @@ from memtui.core.importers.base import ParseContext
 from memtui.core.importers.pipeline import AheadSessions, clean, prepared_frames, project_root
 from memtui.core.importers.prefetch import FRAME_CHARS, FRAME_ITEMS
 from memtui.core.proposals import prepare_proposals
-from memtui.core.records import MESSAGE_SETTERS, MessageRecord, SessionRecord, slot_setters
+from memtui.core.records import MESSAGE_SETTERS, MessageRecord, SessionRecord, new_message, slot_setters
 
 _VALUES = dict(
     id=7, session_id=0, position=6, role="assistant", kind="tool_use", tool_name="Bash", text="{\"command\": \"ls\"}",
@@ -36,8 +36,9 @@ def _filled(**values) -> MessageRecord:
     return m
 
 
-def test_filled_records_equal_built_ones_and_stay_frozen():
-    built, filled = MessageRecord(**_VALUES), _filled(**_VALUES)
+@pytest.mark.parametrize("fill", [lambda v: _filled(**v), lambda v: new_message(*v.values())])
+def test_filled_records_equal_built_ones_and_stay_frozen(fill):
+    built, filled = MessageRecord(**_VALUES), fill(_VALUES)
     assert filled == built and hash(filled) == hash(built) and repr(filled) == repr(built)
     assert filled.as_dict() == built.as_dict()
     assert filled != MessageRecord(**{**_VALUES, "text": "other"})

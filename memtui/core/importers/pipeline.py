@@ -1131,14 +1131,11 @@ class AheadSessions:
         from memtui.core.extract import heuristic_session_fields
         from memtui.core.extract.heuristic import extract
         from memtui.core.proposals import prepare_proposals
-        from memtui.core.records import MESSAGE_SETTERS, MessageRecord, SessionRecord
+        from memtui.core.records import SessionRecord, new_message
 
         out: dict[str, tuple] = {}
         if self.extractor not in AHEAD_EXTRACTORS or self.chars > AHEAD_MAX_CHARS:
             return out
-        # the records' slots filled directly (records.slot_setters): half the time of their __init__
-        new = object.__new__
-        s_id, s_sid, s_pos, s_role, s_kind, s_tool, s_text, s_ts, s_ext, s_group, s_err, s_orig = MESSAGE_SETTERS
         for key, s in self.sessions.items():
             if not s.ok or not s.rows:
                 continue
@@ -1149,23 +1146,12 @@ class AheadSessions:
                 started_at=None, ended_at=None, model=None, git_branch=None, message_count=len(s.rows), raw_size=0,
                 review_state="new", parent_id=None, source_path=None,
             )
-            messages = []
-            append = messages.append
-            for i, r in enumerate(s.rows):
-                m = new(MessageRecord)
-                s_id(m, i + 1)
-                s_sid(m, 0)
-                s_pos(m, i)
-                s_role(m, r[1])
-                s_kind(m, r[2])
-                s_tool(m, r[3])
-                s_text(m, r[4])
-                s_ts(m, None if r[5] is None else float(r[5]))
-                s_ext(m, r[6])
-                s_group(m, r[7])
-                s_err(m, bool(r[8]))
-                s_orig(m, r[9])
-                append(m)
+            # (records.new_message fills the records' slots: half the time of their __init__)
+            messages = [
+                new_message(i + 1, 0, i, r[1], r[2], r[3], r[4], None if r[5] is None else float(r[5]), r[6], r[7],
+                            bool(r[8]), r[9])
+                for i, r in enumerate(s.rows)
+            ]
             try:
                 # what storing them does first, done here (merging, cleaning, quotes: pure)
                 prepared = prepare_proposals(extract(session, messages))
