@@ -95,11 +95,9 @@ def propose_sessions(
     def write_group() -> None:
         # (the planned sessions stored in a row: their rows in a few statements, see write_plans)
         if group:
-            results = stored_proposals.write_plans(db, [plan for _, plan in group])
-            done = list(group)
-            group.clear()
-            for (session, _), result in zip(done, results):
+            for (session, _), result in zip(group, stored_proposals.write_plans(db, [plan for _, plan in group])):
                 count(session, result)
+            group.clear()
 
     def commit() -> None:
         nonlocal tx, stored
@@ -131,15 +129,12 @@ def propose_sessions(
                 tx = db.atomic()
                 tx.__enter__()
             # (each session is one batch of the journal)
-            if plan is not None and (plan.batch is not None or not plan.events):
+            if plan is not None:  # (planned ahead: it carries its journal batch, PlanState)
                 group.append((session, plan))
                 result = None
             else:
                 write_group()
-                if plan is not None:
-                    result = stored_proposals.write_plan(db, plan)
-                else:
-                    result = stored_proposals.propose_session(db, sid, proposals, extractor_name, cache, texts, prepared)
+                result = stored_proposals.propose_session(db, sid, proposals, extractor_name, cache, texts, prepared)
             stored += 1 if result is None else PLANNED_WEIGHT
             if stored >= COMMIT_EVERY * PLANNED_WEIGHT:
                 commit()
