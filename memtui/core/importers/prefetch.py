@@ -62,6 +62,18 @@ QUEUE_FRAMES = 64  # frames read from the worker and not yet used (each <= ~FRAM
 QUEUE_BYTES = 32 * 2**20  # ... and their size (the worker may run this far ahead, no further)
 FRAME_CHARS = 500_000  # characters of message text per frame
 FRAME_ITEMS = 2_000
+# The pipe a worker writes its frames into (Linux: F_SETPIPE_SZ; 1 MiB is the most an unprivileged
+# process may ask for by default). With the default 64 KiB a frame of ~0.5 MB crosses it in eight
+# pieces, each a wake-up of the importer's reader thread and a wait of the worker.
+PIPE_BYTES = 1 << 20
+# The workers run at a lower priority (nice) than the importing process: with two workers and the
+# importer on two cores, the importer (the one that must finish last: it stores what they send)
+# otherwise gets two thirds of a core, falls behind, and stores the last files alone after the
+# workers are done. With both (tests/perf/bench_import.py, 6 runs alternated with the change's
+# parent): import + extraction 48.3 -> 56.4 MB/s (medians), the wall time beyond the CPU time / 2
+# 0.48 -> 0.29 s, and the CPU time itself 7.4 -> 6.7 s (fewer wake-ups and preemptions of the
+# importer); on their own, the nice and the pipe took 0.07 and 0.03 s of the 0.19 s gained.
+WORKER_NICE = 5
 
 _HEADER = struct.Struct("<Q")
 _READY = b"memtui-import-worker-ready"
@@ -92,6 +104,24 @@ def worker_count(extracting: bool = False) -> int:
     if env is not None and env.strip().isdigit():
         return min(max(most, 1), int(env))
     return most if (os.cpu_count() or 1) >= 2 else 0
+
+
+def _widen_pipe(fd: int) -> None:
+    """Let the pipe `fd` belongs to hold PIPE_BYTES, where the system allows it (else as it was)."""
+    try:
+        import fcntl
+
+        fcntl.fcntl(fd, fcntl.F_SETPIPE_SZ, PIPE_BYTES)
+    except (ImportError, AttributeError, OSError):  # (not Linux, or over the user's pipe quota)
+        pass
+
+
+def _lower_priority() -> None:
+    """In a worker: run at WORKER_NICE below the importing process, where the system allows it."""
+    try:
+        os.nice(WORKER_NICE)
+    except (AttributeError, OSError):  # (Windows has no nice)
+        pass
 
 
 def _write_frame(fh, payload: bytes) -> None:
@@ -337,6 +367,7 @@ class Prefetcher:
         except OSError:
             self.broken = True
             return
+        _widen_pipe(self.proc.stdout.fileno())
         self.frames = queue.Queue(QUEUE_FRAMES)
         self.reader = threading.Thread(target=self._read_loop, name="memtui-import-reader", daemon=True)
         self.reader.start()
@@ -613,6 +644,7 @@ def worker_main(inp=None, out=None) -> None:
     # in flight cost ~9% of this process's time. It runs every GC_EVERY_JOBS files instead.
     gc.freeze()
     gc.disable()
+    _lower_priority()
     _write_frame(out, _READY)
     protocol = pickle.HIGHEST_PROTOCOL
     buf: list = []
