@@ -1063,11 +1063,15 @@ class AheadSessions:
     and checks the rest (Importer._settle_ahead, propose.propose_sessions).
     """
 
-    def __init__(self, tool: str, extractor: str) -> None:
+    def __init__(self, tool: str, extractor: str, roots: dict[str, str | None] | None = None) -> None:
+        """`roots`: cwd -> project_root(cwd), kept by the caller across the files of one run (as
+        Importer.project_id keeps each cwd's project): finding the root stats the cwd and each
+        of its parents for a .git, and the sessions of a run share a few cwds."""
         self.tool = tool
         self.extractor = extractor
         self.sessions: dict[str, _AheadSession] = {}
         self.chars = 0
+        self.roots = {} if roots is None else roots
 
     def _get(self, key: str, tool: str) -> _AheadSession:
         s = self.sessions.get(key)
@@ -1140,7 +1144,9 @@ class AheadSessions:
             if not s.ok or not s.rows:
                 continue
             cwd = clean(s.cwd) if s.cwd else None
-            root = project_root(cwd)
+            root = self.roots.get(cwd, False)
+            if root is False:
+                root = self.roots[cwd] = project_root(cwd)
             session = SessionRecord(
                 id=0, tool=s.tool, external_id=clean(key), project_id=None, project_root=root, cwd=cwd, title=None,
                 started_at=None, ended_at=None, model=None, git_branch=None, message_count=len(s.rows), raw_size=0,

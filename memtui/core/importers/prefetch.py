@@ -649,6 +649,7 @@ def worker_main(inp=None, out=None) -> None:
     protocol = pickle.HIGHEST_PROTOCOL
     buf: list = []
     jobs = 0
+    roots: dict = {}  # each session cwd's project root, for this run (see AheadSessions)
     while True:
         payload = _read_frame(inp)
         if payload is None:
@@ -663,7 +664,7 @@ def worker_main(inp=None, out=None) -> None:
             parser = parser_class(fmt)()
             # extraction ahead: only for a file read from its start (an appended part is extracted
             # with the session's earlier messages, which only the database has)
-            ahead = AheadSessions(parser.tool, extract) if extract and start == 0 else None
+            ahead = AheadSessions(parser.tool, extract, roots) if extract and start == 0 else None
             for _ in prepared_frames(parser.parse_rows(ctx), buf, ahead, FRAME_CHARS, FRAME_ITEMS):
                 _write_frame(out, pickle.dumps(buf, protocol=protocol))
                 buf.clear()
