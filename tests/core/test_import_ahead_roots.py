@@ -4,16 +4,27 @@ gives: sessions in a git work tree get the tree's root, others their cwd."""
 
 from __future__ import annotations
 
+import gc
+import io
+import pickle
 import subprocess
 
+import pytest
+
 import memtui.core.importers.pipeline as pipeline
+import memtui.core.importers.prefetch as prefetch
 from memtui.core.importers.base import SessionInfo
 from memtui.core.importers.pipeline import AheadSessions
+from tests.core.test_extract_speed_paths import _row, _session_lines
 
 
-def _row(key: str, ext: str, text: str) -> tuple:
-    """A prepared message (pipeline._prepare_message's tuple)."""
-    return (key, "user", "text", None, text, 1.0, ext, None, 0, None, len(text))
+@pytest.fixture
+def looked(monkeypatch) -> list:
+    """The cwds pipeline.project_root is asked about, in order."""
+    asked: list = []
+    real = pipeline.project_root
+    monkeypatch.setattr(pipeline, "project_root", lambda cwd: asked.append(cwd) or real(cwd))
+    return asked
 
 
 def _file(n: int, cwds: list[str], roots: dict | None) -> AheadSessions:
@@ -27,21 +38,13 @@ def _file(n: int, cwds: list[str], roots: dict | None) -> AheadSessions:
     return ahead
 
 
-def test_each_cwd_is_looked_at_once_per_run_with_the_same_results(tmp_path, monkeypatch):
+def test_each_cwd_is_looked_at_once_per_run_with_the_same_results(tmp_path, looked):
     repo = tmp_path / "shop"
     (repo / "src").mkdir(parents=True)
     subprocess.run(["git", "init", "-q", str(repo)], check=True)
     plain = tmp_path / "notes"
     plain.mkdir()
     cwds = [str(repo / "src"), str(plain), str(repo / "src"), "/nowhere/at/all", str(repo)]
-    looked: list = []
-    real = pipeline.project_root
-
-    def counted(cwd):
-        looked.append(cwd)
-        return real(cwd)
-
-    monkeypatch.setattr(pipeline, "project_root", counted)
     roots: dict = {}
     shared = [_file(n, cwds, roots).results() for n in range(3)]
     assert sorted(looked) == sorted(set(cwds))  # (once each, for all three files)
@@ -55,19 +58,9 @@ def test_each_cwd_is_looked_at_once_per_run_with_the_same_results(tmp_path, monk
     assert fields["f2-s3"] == ("claude-code", "/nowhere/at/all", "/nowhere/at/all")
 
 
-def test_a_worker_looks_at_each_cwd_once_across_its_files(tmp_path, monkeypatch):
+def test_a_worker_looks_at_each_cwd_once_across_its_files(tmp_path, monkeypatch, looked):
     """worker_main (run here on in-memory streams) keeps one `roots` for all the files it extracts."""
-    import gc
-    import io
-    import pickle
-
-    import memtui.core.importers.prefetch as prefetch
-    from tests.core.test_extract_speed_paths import _session_lines
-
     monkeypatch.setattr(prefetch, "_lower_priority", lambda: None)  # (this is the test process)
-    looked: list = []
-    real = pipeline.project_root
-    monkeypatch.setattr(pipeline, "project_root", lambda cwd: looked.append(cwd) or real(cwd))
     jobs = io.BytesIO()
     for n in range(4):
         path = tmp_path / f"s{n}.jsonl"
