@@ -245,6 +245,10 @@ class Importer:
         self._touches: dict[int, int] = {}  # session id -> files of this run that stored messages of it
         self._deferred: list[str] | None = None  # warnings held back while walking ahead
         self._real_dirs: dict[str, Path] = {}  # str(folder) -> folder.resolve()
+        # str(path) -> (size, mtime, binary, format) of a file whose head _offer read (import_file's
+        # look at the same file: reading each head twice cost this process 0.15-0.35 CPU-s, 5-10%, in
+        # tests/perf/bench_import.py)
+        self._looked: dict[str, tuple[int, float, bool, str | None]] = {}
         self._unindexed = [0, 0]  # characters, files committed since the full-text index caught up
         self._index_early = False  # index what waits at the end of the next file (FTS_LAST_FILES)
         # The open transaction (see _commit) and, for each file stored in it, how to import it again
@@ -543,7 +547,14 @@ class Importer:
             known = self._known_sources().get(key)
             if (known and known[0] == st.st_size and known[1] == st.st_mtime) or st.st_size == 0:
                 return
-            fmt = self.format or detect_format(path, read_head(path))
+            if self.format:
+                fmt = self.format
+            else:
+                head = read_head(path)
+                binary = b"\x00" in head[:8192]
+                fmt = None if binary else detect_format(path, head)
+                # (import_file takes these instead of reading the head again, if the file is the same)
+                self._looked[key] = (st.st_size, st.st_mtime, binary, fmt)
             if fmt is None:
                 return
             parser = parser_class(fmt)()
@@ -629,10 +640,7 @@ class Importer:
             if st is None:
                 st = path.stat()
         except OSError as exc:
-            self.warn(f"{path}: cannot read ({exc.strerror})")
-            if explicit:
-                report.bad_paths.append(str(path))
-            report.files_failed += 1
+            self._unreadable(path, exc, explicit)
             return
         key = str(path)
         known = self._known_sources().get(key)
@@ -642,17 +650,20 @@ class Importer:
         if st.st_size == 0:
             self._record_empty(key, st)
             return
+        head = None
+        looked = self._looked.pop(key, None)
+        if looked is not None and looked[0] == st.st_size and looked[1] == st.st_mtime:
+            binary, fmt = looked[2], looked[3]  # (_offer read the head of the same file)
+        else:
+            try:
+                head = read_head(path)
+            except OSError as exc:
+                self._unreadable(path, exc, explicit)
+                return
         try:
-            head = read_head(path)
-        except OSError as exc:
-            self.warn(f"{path}: cannot read ({exc.strerror})")
-            if explicit:
-                report.bad_paths.append(str(path))
-            report.files_failed += 1
-            return
-        try:
-            binary = b"\x00" in head[:8192]
-            fmt = None if binary else self.format or detect_format(path, head)
+            if head is not None:
+                binary = b"\x00" in head[:8192]
+                fmt = None if binary else self.format or detect_format(path, head)
             if fmt is None:
                 if explicit:
                     what = "binary file, not a transcript" if binary else "unknown transcript format (use --format to force one)"
@@ -671,16 +682,19 @@ class Importer:
             if explicit:
                 report.bad_paths.append(str(path))
         except OSError as exc:
-            self.warn(f"{path}: cannot read ({exc.strerror or exc})")
-            report.files_failed += 1
-            if explicit:
-                report.bad_paths.append(str(path))
+            self._unreadable(path, exc, explicit)
         except Exception as exc:  # a bug in a parser or the store: this file only (its transaction rolled back)
             lines = str(exc).strip().splitlines() or [""]
             detail = lines[-1] if len(lines) > 1 else f"{type(exc).__name__}: {lines[0]}"
             self.warn(f"{path}: import failed, file skipped ({detail})")
             report.files_failed += 1
             report.errors.append(str(path))
+
+    def _unreadable(self, path: Path, exc: OSError, explicit: bool) -> None:
+        self.warn(f"{path}: cannot read ({exc.strerror or exc})")
+        self.report.files_failed += 1
+        if explicit:
+            self.report.bad_paths.append(str(path))
 
     def _record_empty(self, key: str, st: os.stat_result) -> None:
         conn = self._begin_file()
