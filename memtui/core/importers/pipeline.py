@@ -246,8 +246,8 @@ class Importer:
         self._deferred: list[str] | None = None  # warnings held back while walking ahead
         self._real_dirs: dict[str, Path] = {}  # str(folder) -> folder.resolve()
         # str(path) -> (size, mtime, binary, format) of a file whose head _offer read (import_file's
-        # look at the same file: reading each head twice cost this process 0.15-0.35 CPU-s, 5-10%, in
-        # tests/perf/bench_import.py)
+        # look at the same file: reading each head twice cost this process 0.15-0.37 CPU-s, 5-12%, in
+        # tests/perf/bench_import.py); emptied when the run ends
         self._looked: dict[str, tuple[int, float, bool, str | None]] = {}
         self._unindexed = [0, 0]  # characters, files committed since the full-text index caught up
         self._index_early = False  # index what waits at the end of the next file (FTS_LAST_FILES)
@@ -317,6 +317,7 @@ class Importer:
             self._index_rest()
             if self._planner:
                 self._planner.seal()
+            self._looked.clear()  # (files offered and not imported: a run cut short)
         return self.report
 
     # --- transactions ---------------------------------------------------------------------
