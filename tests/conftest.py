@@ -43,3 +43,13 @@ def db(db_path):
     database = open_database(db_path)
     yield database
     database.close()
+
+
+@pytest.fixture
+def eager_workers(monkeypatch):
+    """Start the import workers at once and give them every file, even for a small tree."""
+    from memtui.core.importers import prefetch
+
+    monkeypatch.setattr(prefetch, "START_AFTER", 0)
+    monkeypatch.setattr(prefetch, "START_AFTER_EXTRACTING", 0)
+    monkeypatch.setattr(prefetch, "WAIT_FOR_START", 0)

@@ -13,8 +13,6 @@ import json
 import shutil
 from pathlib import Path
 
-import pytest
-
 from memtui.core import propose
 from memtui.core.db import open_database
 from memtui.core.extract import Proposal, ReadyProposals
@@ -64,13 +62,6 @@ def _run(db_path: Path, paths, *, fast: bool, workers: int) -> tuple[dict, objec
         return _dump(db), report
     finally:
         db.close()
-
-
-@pytest.fixture
-def eager_workers(monkeypatch):
-    """Start the workers at once and give them every file, even for a small tree."""
-    monkeypatch.setattr(prefetch, "START_AFTER", 0)
-    monkeypatch.setattr(prefetch, "WAIT_FOR_START", 0)
 
 
 def test_workers_extracting_ahead_store_what_the_plain_path_stores_on_the_corpus(tmp_path, corpus, eager_workers):

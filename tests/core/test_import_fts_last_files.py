@@ -8,7 +8,7 @@ import pytest
 from memtui.core.db import open_database
 from memtui.core.importers import pipeline
 from tests.core.test_import_fts_mark import _assert_index_complete
-from tests.core.test_propose_planned import _tree, eager_workers  # noqa: F401 (fixture)
+from tests.core.test_propose_planned import _tree
 
 
 def _import(tmp_path, monkeypatch, *, last, workers=1, extractor="heuristic"):
@@ -33,12 +33,12 @@ def _import(tmp_path, monkeypatch, *, last, workers=1, extractor="heuristic"):
 
 
 @pytest.mark.parametrize("extractor", ["heuristic", None])
-def test_what_waits_is_indexed_when_the_last_files_are_left(tmp_path, monkeypatch, eager_workers, extractor):  # noqa: F811
+def test_what_waits_is_indexed_when_the_last_files_are_left(tmp_path, monkeypatch, eager_workers, extractor):
     # (at the end of the 13th file, 5 left; then the end of the run)
     assert _import(tmp_path, monkeypatch, last=5, extractor=extractor) == [12, 18]
 
 
-def test_no_early_indexing_when_no_more_files_wait_than_are_left(tmp_path, monkeypatch, eager_workers):  # noqa: F811
+def test_no_early_indexing_when_no_more_files_wait_than_are_left(tmp_path, monkeypatch, eager_workers):
     assert _import(tmp_path, monkeypatch, last=18) == [18]
 
 

@@ -11,7 +11,7 @@ import pytest
 import memtui.core.importers.pipeline as pipeline
 from memtui.core.db import open_database
 from memtui.core.importers.pipeline import Importer
-from tests.core.test_extract_speed_paths import _session_lines, eager_workers  # noqa: F401
+from tests.core.test_extract_speed_paths import _session_lines
 from tests.core.test_import_prefetch import _dump
 
 
@@ -45,7 +45,7 @@ def _import(db_path, tree, workers: int):
         db.close()
 
 
-def test_each_file_is_read_once_and_the_import_is_the_same(tmp_path, tree, heads, eager_workers):  # noqa: F811
+def test_each_file_is_read_once_and_the_import_is_the_same(tmp_path, tree, heads, eager_workers):
     report, stored = _import(tmp_path / "w.db", tree, workers=1)
     assert heads == {name: 1 for name in ("a.jsonl", "b.jsonl", "c.jsonl", "blob.jsonl", "notes.jsonl")}
     assert (report.files_imported, report.files_skipped, report.files_failed) == (3, 2, 0)
@@ -56,7 +56,7 @@ def test_each_file_is_read_once_and_the_import_is_the_same(tmp_path, tree, heads
 
 
 @pytest.mark.parametrize("change", ["to_binary", "to_transcript"])
-def test_a_file_that_changed_after_it_was_offered_is_read_again(tmp_path, tree, heads, eager_workers, monkeypatch, change):  # noqa: F811
+def test_a_file_that_changed_after_it_was_offered_is_read_again(tmp_path, tree, heads, eager_workers, monkeypatch, change):
     folder = tree / "p"
     target = folder / ("b.jsonl" if change == "to_binary" else "notes.jsonl")
     real_offer = Importer._offer

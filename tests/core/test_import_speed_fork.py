@@ -12,7 +12,7 @@ import sys
 import pytest
 
 import memtui.core.importers.prefetch as prefetch
-from tests.core.test_extract_speed_paths import _run, eager_workers  # noqa: F401 (a fixture)
+from tests.core.test_extract_speed_paths import _run
 
 pytestmark = pytest.mark.skipif(not sys.platform.startswith("linux"), reason="workers are forked on Linux only")
 

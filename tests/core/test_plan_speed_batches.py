@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 from memtui.core import memories
-from tests.core.test_propose_planned import _run, decided, eager_workers  # noqa: F401 (fixtures)
+from tests.core.test_propose_planned import _run, decided  # noqa: F401 (decided: a fixture)
 
 
 def _journal_before(db):

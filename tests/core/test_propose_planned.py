@@ -6,16 +6,8 @@ import pytest
 
 from memtui.core import memories, propose, proposals
 from memtui.core.db import open_database
-from memtui.core.importers import prefetch
 from memtui.core.importers.pipeline import Importer
 from tests.core.test_extract_speed_paths import _dump, _session_lines
-
-
-@pytest.fixture
-def eager_workers(monkeypatch):
-    monkeypatch.setattr(prefetch, "START_AFTER", 0)
-    monkeypatch.setattr(prefetch, "START_AFTER_EXTRACTING", 0)
-    monkeypatch.setattr(prefetch, "WAIT_FOR_START", 0)
 
 
 def _tree(tmp_path):
