@@ -79,7 +79,7 @@ def propose_sessions(
     planned, sessions = _plans(db, session_ids, ready, extractor_name, reread=on_session is not None)
     if planned:
         cache = ready.plan.cache  # (holds the planned sessions' memories)
-    tx = None  # one transaction for up to COMMIT_EVERY sessions stored in a row
+    tx = None  # one transaction for the sessions stored in a row: COMMIT_EVERY, or more when planned (`stored`)
     stored = 0  # what the transaction holds: PLANNED_WEIGHT for a session decided here, 1 for a planned one
 
     group: list[tuple[SessionRecord, stored_proposals.SessionPlan]] = []  # planned sessions not yet written
