@@ -30,12 +30,14 @@ one with less ahead.
 
 On Linux a worker is forked from the importing process (_ForkedWorker): it starts at once with
 the modules this process has loaded, where a new interpreter spends ~0.3 CPU-s importing memtui
-and compiling the extractor's patterns. Elsewhere, or with MEMTUI_IMPORT_FORK=0, it is a new
-interpreter running worker_main.
+and compiling the extractor's patterns. (The extractor's own modules each forked worker loads
+itself, as the importer goes on: see _ForkedWorker.start.) Elsewhere, or with
+MEMTUI_IMPORT_FORK=0, it is a new interpreter running worker_main.
 """
 
 from __future__ import annotations
 
+import importlib
 import os
 import pickle
 import queue
@@ -369,7 +371,7 @@ class Prefetcher:
             return
         _widen_pipe(self.proc.stdout.fileno())
         self.frames = queue.Queue(QUEUE_FRAMES)
-        self.reader = threading.Thread(target=self._read_loop, name="memtui-import-reader", daemon=True)
+        self.reader = threading.Thread(target=self._read_loop, name=READER_THREAD, daemon=True)
         self.reader.start()
 
     def _read_loop(self) -> None:
@@ -491,6 +493,17 @@ class PrefetchGroup:
         self.close()
 
 
+READER_THREAD = "memtui-import-reader"  # the thread that reads a worker's frames (_read_loop)
+EXTRACTOR_MODULE = "memtui.core.extract.heuristic"  # what a worker that extracts runs (AheadSessions)
+
+
+def _only_import_threads() -> bool:
+    """Whether the only threads running are the calling one and workers' readers (which import
+    nothing)."""
+    me = threading.current_thread()
+    return all(t is me or t.name == READER_THREAD for t in threading.enumerate())
+
+
 def use_fork() -> bool:
     """Whether workers are forked from this process (Linux) rather than started as a new
     interpreter. MEMTUI_IMPORT_FORK=0 starts them as new interpreters there too."""
@@ -512,11 +525,10 @@ class _ForkedWorker:
     """A worker forked from the importing process, with the Popen surface the Prefetcher uses
     (stdin, stdout, kill, wait). A new interpreter spends ~0.3 CPU-s importing memtui and
     compiling the extractor's patterns before its first file, each of the two workers; a forked
-    one starts with what this process has loaded (the extractor's modules are loaded here once,
-    first). The child keeps only its two pipes (the database's descriptors and the other
-    workers' pipes are closed), takes its own stdio objects and the default signal handlers,
-    never collects the objects it inherited (gc.freeze) and leaves with os._exit: no finaliser
-    or atexit handler of this process runs in it."""
+    one starts with what this process has loaded. The child keeps only its two pipes (the
+    database's descriptors and the other workers' pipes are closed), takes its own stdio objects
+    and the default signal handlers, never collects the objects it inherited (gc.freeze) and
+    leaves with os._exit: no finaliser or atexit handler of this process runs in it."""
 
     def __init__(self, pid: int, stdin, stdout) -> None:
         self.pid = pid
@@ -528,8 +540,15 @@ class _ForkedWorker:
     def start(cls, extract: str | None) -> "_ForkedWorker":
         import gc
 
-        if extract:  # what the worker will run, loaded (and its patterns compiled) once, here
-            from memtui.core.extract.heuristic import extract as _heuristic  # noqa: F401
+        # The extractor's modules (compiling their patterns takes ~60 ms) are loaded by the worker:
+        # the workers load them at once, each on its own CPU, while this process goes on (it needs
+        # them only for a session no worker extracted). Loading them here first, alone, made the
+        # import with extraction ~0.08 s longer. But a module another thread of this process is
+        # importing at the moment of the fork stays locked in the child, so when a thread other
+        # than this one and the workers' readers runs (the app's, say), they are loaded here.
+        if extract and not _only_import_threads():
+            importlib.import_module(EXTRACTOR_MODULE)
+        if extract:  # (this process plans the storing of the proposals: it needs this one anyway)
             from memtui.core.proposals import prepare_proposals  # noqa: F401
         job_r, job_w = os.pipe()
         out_r, out_w = os.pipe()
@@ -557,6 +576,8 @@ class _ForkedWorker:
                 _close_from(3)
                 _default_signals()
                 sys.stdout = sys.stderr = open(2, "w", closefd=False)
+                if extract:
+                    importlib.import_module(EXTRACTOR_MODULE)
                 worker_main(open(0, "rb", closefd=False), open(1, "wb", closefd=False))
                 code = 0
             finally:
