@@ -1,6 +1,6 @@
-"""message_fts's hashsize (db.FTS_HASH_BYTES) and automerge (db.FTS_AUTOMERGE): set on new and older stores, and a batch of
-index_pending with more than FTS5's default 1 MiB of index data writes one segment (automerge would
-otherwise merge the several written), indexing the same tokens."""
+"""message_fts's hashsize (db.FTS_HASH_BYTES) and automerge (db.FTS_AUTOMERGE): set on new and
+older stores, and a batch of index_pending with more than FTS5's default 1 MiB of index data writes
+one segment (automerge would otherwise merge the several written), indexing the same tokens."""
 
 from __future__ import annotations
 

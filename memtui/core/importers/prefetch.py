@@ -30,8 +30,8 @@ one with less ahead.
 
 On Linux a worker is forked from the importing process (_ForkedWorker): it starts at once with
 the modules this process has loaded, where a new interpreter spends ~0.3 CPU-s importing memtui
-and compiling the extractor's patterns. (The extractor's own modules each forked worker loads
-itself, as the importer goes on: see _ForkedWorker.start.) Elsewhere, or with
+and compiling the extractor's patterns (but for the extractor's own modules, which each forked
+worker loads itself while the importer goes on: see _ForkedWorker.start). Elsewhere, or with
 MEMTUI_IMPORT_FORK=0, it is a new interpreter running worker_main.
 """
 
