@@ -365,3 +365,39 @@ def test_remember_this_is_kept():
     log.say("Noted.")
     _padding(log)
     _with(log.run(), "read-only on Fridays")
+
+
+@pytest.mark.parametrize("text, expected", [
+    # punctuation doubled where clauses were joined is made single
+    ("Fixed the import.. Then ran the tests", "Fixed the import. Then ran the tests."),
+    ("Files:: api.py, db.py", "Files: api.py, db.py."),
+    ("retry twice;; then give up", "retry twice; then give up."),
+    # what it does not touch: code, ellipses, ranges, paths
+    ("because `opencode -m ...` may open a live session", "because `opencode -m ...` may open a live session."),
+    ("run `cd .. && make` first", "run `cd .. && make` first."),
+    ("call `Foo::bar` and std::vec::Vec", "call `Foo::bar` and std::vec::Vec."),
+    ("pages 1..10 only", "pages 1..10 only."),
+    ("it hangs... then times out", "it hangs... then times out."),
+    ("diff with `git diff main...HEAD` .", "diff with `git diff main...HEAD`."),
+])
+def test_finish_makes_doubled_punctuation_single_outside_code_only(text, expected):
+    from memtui.core.extract.textutil import finish
+
+    assert finish(text) == expected
+
+
+def test_a_statement_keeps_the_code_it_quotes_as_written():
+    log = Log()
+    log.user("Set up the opencode provider for zenmux and check the CLI")
+    log.say(
+        "I'm checking the CLI invocation shape before launching anything interactive, because "
+        "`opencode -m ...` may open a live session and sit waiting for input; `Config::load` reads `opencode.jsonc`."
+    )
+    log.edit("opencode.jsonc", "{}", '{"provider": {"zenmux": {}}}')
+    log.say("Added the zenmux provider to `opencode.jsonc`, read by `Config::load`; `opencode -m ...` starts it.")
+    _padding(log)
+    texts = [p.text for p in log.run()]
+    quoting = [t for t in texts if "opencode -m" in t or "Config:" in t]
+    assert quoting, texts
+    assert all("`opencode -m ...`" in t for t in quoting if "opencode -m" in t), quoting
+    assert all("`Config::load`" in t for t in quoting if "Config:" in t), quoting

@@ -534,7 +534,24 @@ def human_list(items: list[str], limit: int = 5) -> str:
 
 
 _SPACE_PUNCT = re.compile(r"\s+([,.;:])(?=\s|$)")
-_DOUBLE_PUNCT = re.compile(r"([.;:])\1+")
+# punctuation doubled where clauses were joined ("done.. Then", "Files:: a"): before a space or the
+# end; not an ellipsis ("..."), a range ("1..10") or a path ("Foo::bar"), nor anything in code
+_DOUBLE_PUNCT = re.compile(r"(?<![.;:])([.;:])\1+(?=\s|$)")
+_CODE_SPAN = re.compile(r"(`[^`\n]*`)")
+
+
+def _single(m: re.Match) -> str:
+    run = m.group(0)
+    return run if run[0] == "." and len(run) >= 3 else run[0]
+
+
+def _outside_code(rx: re.Pattern, repl, text: str) -> str:
+    """rx.sub(repl, text) in the parts of `text` outside `inline code` (`cd ..`, `opencode -m ...`)."""
+    if "`" not in text:
+        return rx.sub(repl, text)
+    parts = _CODE_SPAN.split(text)
+    parts[::2] = [rx.sub(repl, part) for part in parts[::2]]
+    return "".join(parts)
 
 
 def finish(text: str) -> str:
@@ -542,9 +559,9 @@ def finish(text: str) -> str:
     text = one_line(text)
     # after one_line the only whitespace is single spaces: the substitutions need ' ,' / '..' etc.
     if " ," in text or " ." in text or " ;" in text or " :" in text:
-        text = _SPACE_PUNCT.sub(r"\1", text)
+        text = _outside_code(_SPACE_PUNCT, r"\1", text)
     if ".." in text or ";;" in text or "::" in text:
-        text = _DOUBLE_PUNCT.sub(r"\1", text)
+        text = _outside_code(_DOUBLE_PUNCT, _single, text)
     text = clip(text, MAX_MEMORY)
     if text and text[-1] not in ".!?…)\"'`":
         text += "."
