@@ -193,6 +193,23 @@ def test_compaction_summary_and_replayed_lines(tmp_path, db):
     assert rows(db, "SELECT model FROM session")[0][0] == "claude-x"
 
 
+def test_an_api_error_is_a_system_error_not_a_reply(tmp_path, db):
+    base = {"sessionId": "s", "cwd": "/p", "parentUuid": None, "timestamp": "2026-07-01T00:00:00.000Z"}
+    write_jsonl(tmp_path / "s.jsonl", [
+        base | {"type": "user", "uuid": "u1", "message": {"role": "user", "content": "write the grant text"}},
+        base | {"type": "assistant", "uuid": "a1", "isApiErrorMessage": True, "error": "billing_error",
+                "message": {"id": "m1", "role": "assistant", "model": "<synthetic>",
+                            "content": [{"type": "text", "text": "Credit balance is too low"}]}},
+        base | {"type": "assistant", "uuid": "a2",
+                "message": {"id": "m2", "role": "assistant", "model": "claude-x",
+                            "content": [{"type": "text", "text": "Here is the grant text."}]}},
+    ])
+    import_paths(db, tmp_path / "s.jsonl")
+    assert rows(db, "SELECT external_id, role, kind, is_error FROM message ORDER BY position") == [
+        ("u1", "user", "text", 0), ("a1", "system", "text", 1), ("a2", "assistant", "text", 0)]
+    assert rows(db, "SELECT model FROM session") == [("claude-x",)]
+
+
 @pytest.mark.parametrize("content", [
     "<command-name>/model</command-name>\n<command-message>model</command-message>\n<command-args>opus</command-args>",
 ])

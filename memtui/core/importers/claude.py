@@ -198,6 +198,8 @@ class ClaudeCodeParser(Parser):
     @staticmethod
     def _text(role, obj, text, key, ext, ts, group) -> tuple:
         if role == "assistant":
+            if obj.get("isApiErrorMessage"):  # Claude Code noting a failed API call ("Credit balance is too low")
+                return (key, "system", "text", text, ext, None, ts, group, True, None)
             return (key, "assistant", "text", text, ext, None, ts, group, False, None)
         # (a user line: no group)
         if obj.get("isCompactSummary"):
