@@ -113,6 +113,11 @@ def cmd_import(args) -> int:
             p = summary["proposals"]
             print(f"proposed {p['created']} memory(ies) from {p['sessions']} session(s) ({args.extractor});"
                   f" {p['reinforced']} reinforced existing ones")
+        if not report.files_seen and not report.bad_paths and not args.auto:
+            from memtui.core.importers.pipeline import CANDIDATE_SUFFIXES
+
+            kinds = ", ".join(CANDIDATE_SUFFIXES[:-1]) + " and " + CANDIDATE_SUFFIXES[-1]
+            _stderr(f"memtui: no transcript files found there (memtui reads {kinds} files)")
     if report.bad_paths and not args.auto:
         return EXIT_USAGE
     if report.errors:  # files that failed for a reason other than the input (reported above)

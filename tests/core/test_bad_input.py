@@ -303,6 +303,25 @@ def test_missing_path(tmp_path, db_path, other):
     assert texts(db_path) == OTHER
 
 
+def test_a_folder_without_transcripts_says_so(tmp_path, db_path, other):
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    notes = tmp_path / "notes"
+    notes.mkdir()
+    (notes / "readme.txt").write_text("not a transcript")
+    note = "memtui: no transcript files found there (memtui reads .jsonl, .json and .md files)"
+
+    proc = cli(db_path, "import", str(empty), str(notes))
+    assert_clean_run(proc, 0)
+    assert note in proc.stderr.splitlines() and "imported 0 file(s)" in proc.stdout
+    # a folder with transcripts, new or already imported, does not get the note
+    for _ in range(2):
+        proc = cli(db_path, "import", str(empty), str(other))
+        assert_clean_run(proc, 0)
+        assert note not in proc.stderr
+    assert texts(db_path) == OTHER
+
+
 @pytest.mark.skipif(os.name != "posix" or os.geteuid() == 0, reason="root reads a chmod 000 file anyway")
 def test_unreadable_file_for_real(tmp_path, db_path, other):
     locked = session_file(tmp_path / "locked.jsonl", "s-locked", GOOD)
