@@ -401,3 +401,16 @@ def test_a_statement_keeps_the_code_it_quotes_as_written():
     assert quoting, texts
     assert all("`opencode -m ...`" in t for t in quoting if "opencode -m" in t), quoting
     assert all("`Config::load`" in t for t in quoting if "Config:" in t), quoting
+
+
+def test_the_lead_in_to_a_list_is_not_a_requirement():
+    log = Log()
+    log.user(
+        "Vestige is an on-chain launchpad.\n\nWhat I want you to do:\n\n1. Analyze this repository deeply\n"
+        "2. Generate the grant files under grant/\n\nRequirements:\n\n- Never use npm, always use pnpm\n"
+        "- I want the output in Markdown, never HTML:\n- Be concise\n\nPlease make sure to follow these:"
+    )
+    _padding(log)
+    req = _with(log.run(), "User requirement", "pnpm")
+    assert "never use npm" in req.text.lower() and "output in markdown, never html" in req.text.lower()
+    assert "what i want you to do" not in req.text.lower() and "follow these" not in req.text.lower()

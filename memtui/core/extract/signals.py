@@ -773,6 +773,11 @@ _FOR_NOW_CJK = re.compile(r"\b(?:yet|for now)\b|先|暫時|暂时")
 _FOR_NOW = re.compile(r"\b(?:yet|for now|right now|this time|at the moment|first|today)\b", re.I)
 _CAN_YOU = re.compile(r"^(?:can|could|would) you\b", re.I)
 _LEAD_JOIN = re.compile(r"^(?:and|also|so|while|please|then)\s+", re.I)
+_LEAD_IN = re.compile(
+    r"^(?:what|here(?:'s| is| are)|this is what|these are|the following|below)\b"
+    r"|\b(?:to do|the following|as follows|like this|this|these|them|below)$",
+    re.I,
+)
 
 
 def _directive_clauses(sentence: str) -> list[str]:
@@ -794,7 +799,14 @@ def _directive_clauses(sentence: str) -> list[str]:
                 i += 1
         return out
     out = []
-    for c in _CLAUSE_SPLIT.split(sentence):
+    clauses = _CLAUSE_SPLIT.split(sentence)
+    # the lead-in to what follows a colon ("What I want you to do:", then a list) says nothing alone
+    if sentence.rstrip().endswith(":"):
+        while clauses and not clauses[-1].strip(" ,."):
+            clauses.pop()
+        if clauses and _LEAD_IN.search(clauses[-1].strip(" ,.")):
+            clauses.pop()
+    for c in clauses:
         c = c.strip(" ,.")
         if len(c) < 6 or not _DIRECTIVE.search(c):
             continue
