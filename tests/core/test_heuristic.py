@@ -414,3 +414,21 @@ def test_the_lead_in_to_a_list_is_not_a_requirement():
     req = _with(log.run(), "User requirement", "pnpm")
     assert "never use npm" in req.text.lower() and "output in markdown, never html" in req.text.lower()
     assert "what i want you to do" not in req.text.lower() and "follow these" not in req.text.lower()
+
+
+def test_a_reply_narrating_its_next_step_is_not_a_memory():
+    log = Log()
+    log.user("The retry tests fail on CI, fix the client")
+    log.say("Let me check the `SessionDB` class in `db.py` to understand why the tests are failing.")
+    log.call("Read", {"file_path": "/home/dev/shop/db.py"}, "class SessionDB: ...")
+    log.say("I\u2019ll add a `retry()` helper to `client.py` because `fetch()` times out on CI.")
+    log.edit("client.py", "def fetch():", "def retry(fn, times=3):\n    ...\n\ndef fetch():")
+    log.say("The files are updated. I\u2019m going to test `pytest tests/test_client.py` now; "
+            "I'm checking `tox.ini` before running anything else, because `tox -e py311` may rebuild the env.")
+    log.bash("pytest tests/test_client.py", "3 passed")
+    log.say("Added `retry()` to `client.py`: `fetch()` now retries 3 times, so the CI timeouts are gone.")
+    _padding(log)
+    texts = [p.text for p in log.run()]
+    assert any("retry()" in t and "client.py" in t for t in texts), texts
+    for narration in ("Let me check", "SessionDB", "going to test", "checking `tox.ini`"):
+        assert not any(narration in t for t in texts), (narration, texts)

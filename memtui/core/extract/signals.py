@@ -408,7 +408,13 @@ _CODE_NAME = re.compile(r"`([^`]{2,60})`|\b([\w-]+\.(?:py|js|ts|tsx|jsx|css|html
 
 _IRREGULAR = {"write": "wrote", "make": "made", "build": "built", "set": "set", "run": "ran", "put": "put", "split": "split",
               "keep": "kept", "rewrite": "rewrote", "add": "added", "fix": "fixed"}
-_INTENT = re.compile(r"^(?:(?:now|next|then|first|finally|so|okay|ok),?\s+)?(?:I(?:'ll| will| am going to|'m going to)|let me|let's)\s+(?:also\s+|now\s+|quickly\s+|then\s+|first\s+|just\s+)*([a-z]+)\b\s*", re.I)
+# what a reply says it will do next and has not done by saying it ('I'll check ...', 'let me see ...')
+_LOOK_VERBS = frozenset(("know", "see", "check", "look", "read", "start", "begin", "provide", "verify", "test", "help",
+                         "explain", "summarize", "go", "examine", "inspect", "investigate", "explore", "review",
+                         "analyze", "analyse", "understand", "find", "search"))
+# 'I'm checking ...', 'I'm now running ...': the reply narrating its next step
+_DOING = re.compile(r"^(?:now,?\s+)?I(?:['’]m| am) (?:now |also |just )?(?:checking|looking|running|testing|trying|verifying|inspecting|reading|examining|investigating|exploring|reviewing|analy[sz]ing|searching)\b", re.I)
+_INTENT = re.compile(r"^(?:(?:now|next|then|first|finally|so|okay|ok),?\s+)?(?:I(?:['’]ll| will| am going to|['’]m going to)|let me|let['’]s)\s+(?:also\s+|now\s+|quickly\s+|then\s+|first\s+|just\s+)*([a-z]+)\b\s*", re.I)
 
 
 def _past(verb: str) -> str:
@@ -425,7 +431,7 @@ def _past(verb: str) -> str:
 def _as_done(sentence: str) -> str:
     """'I'll also implement a counter' -> 'implemented a counter' (the edits that follow did it)."""
     m = _INTENT.match(sentence)
-    if not m or m.group(1).lower() in ("know", "see", "check", "look", "read", "start", "begin", "provide", "verify", "test", "help", "explain", "summarize", "create a", "go"):
+    if not m or m.group(1).lower() in _LOOK_VERBS:
         return sentence
     return _past(m.group(1)) + " " + sentence[m.end():]
 
@@ -481,6 +487,8 @@ def _scored_items(texts: list[tuple[str, float]], request: str = "") -> list[tup
                     continue
                 if pre:
                     line = _as_done(line)
+                if _DOING.match(line) or (m := _INTENT.match(line)) and m.group(1).lower() in _LOOK_VERBS:
+                    continue  # the reply narrating its next step (checking, testing): what it finds follows
                 low = lower_of(line)
                 s = bonus
                 codes = len(_CODEISH.findall(line))
