@@ -308,7 +308,9 @@ def plan_session(
             other, other_norm = info[mid][1], choices[mid]
             if match is None and is_duplicate(text, other, score, norm, other_norm):
                 match = mid
-            elif contradicts(text, other, norm, other_norm) and info[mid][4] != "rejected":
+            elif mid not in pending and contradicts(text, other, norm, other_norm) and info[mid][4] != "rejected":
+                # (not one this session proposes too: statements of one session share its words, a
+                # request's say, and both go to review side by side anyway)
                 related.append(mid)
         evidence = _evidence(db, prop, pp.quotes, texts)
         if match is not None:

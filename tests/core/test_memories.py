@@ -160,6 +160,21 @@ def test_contradiction_is_marked_as_possible_supersede(db, session):
     assert mem.get_memory(db, res.created[0]).supersedes_id == old
 
 
+def test_statements_of_one_session_do_not_supersede_each_other(db, session):
+    """Proposals of one session share its words (a request's, prefixed to several): they go to
+    review side by side, none marked as superseding another."""
+    sid, mids = session
+    res = proposals.propose_session(db, sid, [
+        P("Fix the API server: it listens on port 8080", "fact", ids=[mids[0]]),
+        P("Fix the API server: it listens on port 9090", "fact", ids=[mids[2]]),
+    ], "heuristic")
+    assert len(res.created) == 2 and res.superseding == ()
+    assert [mem.get_memory(db, m).supersedes_id for m in res.created] == [None, None]
+    # once they are stored, a later proposal (another run, another session) still may supersede them
+    later = proposals.propose_session(db, sid, [P("Fix the API server: it listens on port 7070", "fact", ids=[mids[1]])], "heuristic")
+    assert later.superseding and later.superseding[0][1] in res.created
+
+
 def test_evidence_quotes_come_from_the_raw_log(db, session):
     sid, mids = session
     (a,) = proposals.propose_session(db, sid, [P("pnpm only", ids=[mids[0]])], "heuristic").created
