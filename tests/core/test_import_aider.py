@@ -294,3 +294,43 @@ def test_unusable_file_named_like_a_history_fails_without_a_traceback(db, tmp_pa
     report = import_paths(db, path, format="aider")
     assert report.files_failed == 1 and len(report.warnings) == 1
     assert _count(db, "SELECT COUNT(*) FROM session") == 0
+
+
+def _messages(db) -> list[tuple[str, str]]:
+    return rows(db, "SELECT role, text FROM message ORDER BY position")
+
+
+def test_a_multi_line_shell_command_aider_asks_to_run_is_one_harness_message(db, tmp_path):
+    """Aider prefixes only the first line of a command group with '> ' (each line ends with two spaces)."""
+    path = tmp_path / ".aider.chat.history.md"
+    path.write_text(
+        "\n# aider chat started at 2025-05-10 15:17:26\n\n#### restart it  \n\n"
+        "Run:\n```bash\ncd /root/media-stack\nsudo docker compose restart qbittorrent\n```\n\n"
+        "> Tokens: 1k sent, 10 received.  \n"
+        "> cd /root/media-stack                       \n"
+        "    sudo docker compose restart qbittorrent  \n"
+        "> Run shell commands? (Y)es/(N)o/(S)kip all/(D)on't ask again [Yes]: n  \n"
+        "\nThe restart is yours to run, then.\n"
+    )
+    import_paths(db, path)
+    got = _messages(db)
+    assert [role for role, _ in got] == ["user", "assistant", "system", "assistant"], got
+    harness = got[2][1]
+    assert harness.startswith("cd /root/media-stack") and "sudo docker compose restart qbittorrent" in harness
+    assert "Run shell commands?" in harness
+    assert got[3] == ("assistant", "The restart is yours to run, then.")
+
+
+def test_a_request_made_with_a_mode_command_is_one_request(db, tmp_path):
+    """Aider writes '/ask X' as typed, then 'X': one user request, and a note of the command."""
+    path = tmp_path / ".aider.chat.history.md"
+    path.write_text(
+        "\n# aider chat started at 2026-06-24 00:29:34\n\n#### /ask what does delta mean?  \n\n"
+        "#### what does delta mean?  \n\nTime since the last frame.\n\n"
+        "#### /ask is this about frames?  \n\nYes.\n"  # (typed once only: stays as typed)
+    )
+    import_paths(db, path)
+    assert _messages(db) == [
+        ("system", "/ask"), ("user", "what does delta mean?"), ("assistant", "Time since the last frame."),
+        ("user", "/ask is this about frames?"), ("assistant", "Yes."),
+    ]

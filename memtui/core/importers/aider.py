@@ -54,6 +54,7 @@ _HEADER = re.compile(r"^# aider chat started at (.*?)\s*$")
 _DETECT = re.compile(rb"(?m)^# aider chat started at \d{4}-\d\d-\d\d")
 _INPUT_HISTORY = re.compile(rb"\A\s*# \d{4}-\d\d-\d\d \d\d:\d\d:\d\d(?:\.\d+)?\r?\n\+")
 _MODEL = re.compile(r"^(?:Main model|Model):\s*(\S+)(?:\s+with\s+(\S+)\s+edit format)?")
+_MODE_COMMAND = re.compile(r"^(/(?:ask|code|architect|context))\s+(.+)$", re.S)
 _CONFIRM = re.compile(r"\(Y\)es/\(N\)o.*\]:\s*\S*\s*$")
 _APPLIED = re.compile(r"^Applied edit to\s+(.+?)\s*$")
 _COMMIT = re.compile(r"^Commit [0-9a-f]{6,40}\b")
@@ -187,6 +188,13 @@ class _Run:
                     blocks.append(("gap", []))
                     i = stop + 1
                     continue
+            if (strict and line.endswith("  ") and line.strip() and blocks and blocks[-1][0] == "harness"
+                    and i > self.start and lines[i - 1].strip()):
+                # the next line of a multi-line harness message (a shell command group aider asks
+                # to run): aider prefixes only the first with "> ", and ends each with two spaces
+                blocks[-1][1].append(line)
+                i += 1
+                continue
             if not line.strip():
                 if blocks and blocks[-1][0] == "assistant":
                     blocks[-1][1].append(line)
@@ -217,8 +225,11 @@ class _Run:
 
     def messages(self) -> list[ParsedMessage]:
         prompted = False
-        for kind, body in self.blocks():
+        blocks = self.blocks()
+        for n, (kind, body) in enumerate(blocks):
             if kind == "user":
+                if n + 1 < len(blocks) and self._mode_command(body, blocks[n + 1]):
+                    continue
                 prompted = self._user(body) or prompted
             elif kind == "harness":
                 self._harness(body, startup=not prompted and not self.has_content)
@@ -229,6 +240,18 @@ class _Run:
     def _emit(self, role: str, kind: str, text: str, tool_name: str | None = None, is_error: bool = False) -> None:
         ext = f"{len(self.out)}"
         self.out.append(ParsedMessage(self.key, role, kind, text, ext, tool_name=tool_name, is_error=is_error))
+
+    def _mode_command(self, body: list[str], following: tuple[str, list[str]]) -> bool:
+        """Aider writes a request made with a mode command ("/ask X", "/code X", "/architect X")
+        twice: as typed, then as the request itself ("X"). The first becomes a note of the command
+        (the request is the next block's); True when `body` is such a line."""
+        m = _MODE_COMMAND.match("\n".join(line.rstrip() for line in body).strip())
+        if m is None or following[0] != "user":
+            return False
+        if "\n".join(line.rstrip() for line in following[1]).strip() != m.group(2).strip():
+            return False
+        self._emit("system", "text", m.group(1))
+        return True
 
     def _user(self, body: list[str]) -> bool:
         texts = [line.rstrip() for line in body]
