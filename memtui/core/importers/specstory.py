@@ -199,15 +199,20 @@ def _project_dir(path: Path) -> str | None:
     return None
 
 
+_CURSOR_MODEL = re.compile(r"^model\s+([^,]+?)\s*(?:,\s*mode\s+.*)?$", re.I)
+
+
 def _split_paren(paren: str) -> tuple[str | None, float | None]:
     """`claude-opus-4-5 2026-01-29 16:21:38Z` -> (model, time); either may be missing."""
     if not paren:
         return None, None
     m = _TIME.search(paren)
-    if m:
-        model = paren[: m.start()].strip() or None
-        return model, _time(m.group(0))
-    return paren.strip() or None, None
+    model, ts = (paren[: m.start()], _time(m.group(0))) if m else (paren, None)
+    # Cursor's exports: `model claude-4-sonnet, mode Agent` (`model default`: Cursor's own choice)
+    named = _CURSOR_MODEL.match(model.strip())
+    if named:
+        model = named.group(1)
+    return model.strip() or None, ts
 
 
 # --- turns -------------------------------------------------------------------------------------
