@@ -445,6 +445,11 @@ def _tool_use_block(block: list[str]) -> list[Part]:
         return [("assistant", "tool_use", use, name, False)] if use else []
     first = next((k for k, x in enumerate(body) if _FENCE.match(x)), None)
     before = body if first is None else body[:first]
+    command = _command_block(body, first)
+    if command is not None:  # (Cursor: the command in a shell fence, then its output in another)
+        lines, first = command
+        if "\n".join(lines).strip() not in desc:
+            before = before + lines
     result, tail = ("", "") if first is None else _unfence(body[first:])
     if tail:
         result = f"{result}\n{tail}"
@@ -455,6 +460,20 @@ def _tool_use_block(block: list[str]) -> list[Part]:
     if result.strip():
         parts.append(("tool", "tool_result", result, name, _exit_error(result)))
     return parts
+
+
+def _command_block(body: list[str], first: int | None) -> tuple[list[str], int] | None:
+    """When the fence at `first` is a shell block (```bash) closed before another fence opens:
+    (its lines, the index of that other fence, where the output is)."""
+    if first is None or _FENCE.match(body[first]).group(2).strip().lower() not in _SHELL_LANGS:
+        return None
+    close = next((k for k in range(first + 1, len(body)) if _is_bare_fence(body[k])), None)
+    if close is None:
+        return None
+    after = next((k for k in range(close + 1, len(body)) if body[k].strip()), None)
+    if after is None or not _FENCE.match(body[after]):
+        return None
+    return body[first + 1 : close], after
 
 
 def _is_bare_fence(line: str) -> bool:
