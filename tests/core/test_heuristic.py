@@ -432,3 +432,21 @@ def test_a_reply_narrating_its_next_step_is_not_a_memory():
     assert any("retry()" in t and "client.py" in t for t in texts), texts
     for narration in ("Let me check", "SessionDB", "going to test", "checking `tox.ini`"):
         assert not any(narration in t for t in texts), (narration, texts)
+
+
+@pytest.mark.parametrize("offer, open_item", [
+    ("If you want, I can also explain what the actual unit of `_speed` becomes in this script.", None),
+    ("Would you like me to walk you through how `MoveChunksForward` works?", None),
+    ("Would you like me to add tests for `parse_config()` next?", "tests for `parse_config()`"),
+])
+def test_an_offer_to_explain_more_is_not_left_open(offer, open_item):
+    log = Log()
+    log.user("Fix the chunk spawning in `road.gd`")
+    log.edit("road.gd", "add_child(chunk)", "get_parent().add_child(chunk)")
+    log.say("Fixed: `road.gd` now adds each chunk to the parent, so the three roads spawn. " + offer)
+    _padding(log)
+    left = [p.text for p in log.run() if p.text.startswith("Left open")]
+    if open_item is None:
+        assert left == []
+    else:
+        assert len(left) == 1 and open_item in left[0], left

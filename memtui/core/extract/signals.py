@@ -1590,6 +1590,11 @@ def _package_manager(cmds: list[str]) -> str:
     return ""
 
 
+_EXPLAIN_OFFER = re.compile(
+    r"\b(?:I can|I could|want me to|like me to)\s+(?:also\s+|further\s+|now\s+)?"
+    r"(?:explain|describe|walk you through|clarify|elaborate|go over|show you how|tell you more)\b",
+    re.I,
+)
 _TODO_LISTS = ("todowrite", "update_plan", "write_todos", "todo_write", "update_todo_list")
 
 
@@ -1644,6 +1649,8 @@ def plans(tr: Transcript, session) -> list[Candidate]:
             if kind == "heading":
                 grab = bool(re.search(r"\b(?:next|todo|to do|remaining|follow|known|limitation|test|verify|what'?s left|open)\b", line, re.I))
                 continue
+            if _EXPLAIN_OFFER.search(line):
+                continue  # an offer to explain more leaves no work open
             if grab and len(line) > 8:
                 items.append(clip(defluff(line), 110))
             elif len(line) > 15 and _NEXT.search(line):
