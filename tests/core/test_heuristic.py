@@ -450,3 +450,29 @@ def test_an_offer_to_explain_more_is_not_left_open(offer, open_item):
         assert left == []
     else:
         assert len(left) == 1 and open_item in left[0], left
+
+
+def _suggested(reply: str, request: str) -> list[str]:
+    log = Log()
+    log.user("The timer app works now; what else could it do?")
+    log.say(reply)
+    log.user(request)
+    log.edit("app.js", "const theme = 'light';", "const theme = prefersDark() ? 'dark' : 'light';")
+    log.say("Added dark mode to `app.js`.")
+    _padding(log)
+    return [p.text for p in log.run() if p.text.startswith("Suggested but not taken up")]
+
+
+def test_options_the_user_did_not_take_up_are_kept():
+    reply = ("Here are some features you could add:\n\n- **Dark mode**: follow the system theme\n"
+             "- **Export to CSV**: download the session history\n- **Keyboard shortcuts**: start and stop with the space bar\n")
+    (text,) = _suggested(reply, "add dark mode please")
+    assert "(the user chose Dark mode)" in text and "Export to CSV" in text and "Keyboard shortcuts" in text
+
+
+def test_bullets_that_explain_are_not_options():
+    reply = ("The error is not caused by the timer itself; an improvement is optional.\n\n"
+             "- You intend to reset the dark theme when the timer stops, on every tick of the loop.\n"
+             "- But then you remove the first listener from the list, while the dark one remains a member.\n"
+             "- Later, `stop()` frees the timer, but the list still holds a reference to this disposed listener.\n")
+    assert _suggested(reply, "add dark mode please") == []

@@ -1786,6 +1786,7 @@ def doc_facts(tr: Transcript, session) -> list[Candidate]:
     return out
 
 
+_OPTION_NAME = re.compile(r"[:—–-]\s")
 _SUGGEST = _AsciiGate(re.compile(
     r"\b(?:suggest\w*|ideas?|could (?:also )?add|enhance\w*|improvements?|features? (?:you|we) could|would you like|options?|consider adding)\b",
     re.I,
@@ -1799,16 +1800,18 @@ def suggestions(tr: Transcript, session) -> list[Candidate]:
         if t.edits or not t.texts:
             continue
         reply = t.texts[-1].text
-        bullets = [line for kind, line in lines_of(reply) if kind == "bullet" and len(line) > 8]
-        if len(bullets) < 3 or not _SUGGEST.search(reply):
+        # an option is named in a few words, then described ("Dark mode: a toggle in ..."); bullets
+        # that are sentences, or steps without a description, explain
+        named = [_OPTION_NAME.split(line, maxsplit=1) for kind, line in lines_of(reply) if kind == "bullet" and len(line) > 8]
+        heads = [parts[0] for parts in named if len(parts) == 2 and len(parts[0].split()) <= 8]
+        if len(heads) < 3 or not _SUGGEST.search(reply):
             continue
         nxt = tr.turns[t.index + 1]
         if not nxt.user or len(nxt.request) > 300:
             continue
         ask = nxt.request.lower()
         taken, left = [], []
-        for b in bullets:
-            head = re.split(r"[:—–-]\s", b, maxsplit=1)[0]
+        for head in heads:
             words = [w for w in re.findall(r"[a-z]{4,}", head.lower()) if w not in ("with", "that", "this", "from", "your", "their", "simple", "each")]
             (taken if words and any(w in ask for w in words) else left).append(clip(head, 60))
         if not taken or not left:
