@@ -476,3 +476,22 @@ def test_bullets_that_explain_are_not_options():
              "- But then you remove the first listener from the list, while the dark one remains a member.\n"
              "- Later, `stop()` frees the timer, but the list still holds a reference to this disposed listener.\n")
     assert _suggested(reply, "add dark mode please") == []
+
+
+def test_a_specstory_cursor_edit_names_its_file_and_change():
+    """SpecStory's Cursor exports write an edit as 'Edit file: <path>' and diff chunks."""
+    from memtui.core.extract.transcript import read
+
+    log = Log()
+    log.user("the moon icon should be a div, not an i")
+    log.call("search_replace", (
+        "Edit file: /work/pulse/app/layouts/default.vue\n**Chunk 1**\nLines added: 1, lines removed: 1\n\n"
+        "```diff\n@@ -22,5 +22,5 @@\n              title=\"Switch to Dark Mode\"\n"
+        "-             <i class=\"i-lucide:moon w-5 h-5\" />\n+             <div class=\"i-lucide:moon w-5 h-5\" />\n```"
+    ), "")
+    log.say("The moon icon in `default.vue` is now a `<div>`.")
+    (edit,) = [a for a in read(log.session, log.messages).actions if a.family == "edit"]
+    assert edit.files == ["/work/pulse/app/layouts/default.vue"] and edit.op == "modify"
+    assert edit.edits == [("             <i class=\"i-lucide:moon w-5 h-5\" />", "             <div class=\"i-lucide:moon w-5 h-5\" />")]
+    _padding(log)
+    assert any("default.vue" in p.text for p in log.run())

@@ -307,7 +307,17 @@ def _path_of(args: dict) -> str:
 _PATCH_FILE = re.compile(r"^\*\*\* (Add|Update|Delete) File: (.+)$", re.M)
 # SpecStory renders a Codex apply_patch as '**Add: `path`**' followed by a ```diff block
 _MD_PATCH_FILE = re.compile(r"^\*\*(Add|Update|Delete|Edit|Modify|Create|Write)\w*:?\s*`([^`\n]+)`\*\*", re.M)
+_TEXT_EDIT_VERBS = ("Edit file:", "Create file:", "Write file:", "Delete file:", "Update file:")
+_TEXT_EDIT_FILE = re.compile(r"^(Edit|Create|Write|Delete|Update) file:[ \t]*([^\n]*?\S)[ \t]*$", re.M)
 _UDIFF_FILE = re.compile(r"^\+\+\+ (?:b/)?(\S+)", re.M)
+
+
+def _diff_sides(lines: list[str]) -> tuple[str, str]:
+    """(removed, added) text of a diff's lines (its ---/+++ file lines left out)."""
+    return (
+        "\n".join(ln[1:] for ln in lines if ln.startswith("-") and not ln.startswith("---")),
+        "\n".join(ln[1:] for ln in lines if ln.startswith("+") and not ln.startswith("+++")),
+    )
 
 
 def _parse_patch(text: str, action: Action) -> None:
@@ -330,10 +340,8 @@ def _parse_patch(text: str, action: Action) -> None:
         ops = []
         for i, m in enumerate(md):
             body = text[m.end(): md[i + 1].start() if i + 1 < len(md) else len(text)]
-            removed = "\n".join(ln[1:] for ln in body.split("\n") if ln.startswith("-") and not ln.startswith("---"))
-            added = "\n".join(ln[1:] for ln in body.split("\n") if ln.startswith("+") and not ln.startswith("+++"))
             action.files.append(m.group(2).strip())
-            action.edits.append((removed, added))
+            action.edits.append(_diff_sides(body.split("\n")))
             ops.append({"add": "create", "create": "create", "write": "write", "delete": "delete"}.get(m.group(1).lower(), "modify"))
         action.op = ops[0] if len(set(ops)) == 1 else "modify"
         return
@@ -352,6 +360,13 @@ def _parse_edit(action: Action) -> None:
     if isinstance(raw, str) and ("*** Begin Patch" in raw or "\n+++ " in raw or raw.startswith("--- ") or _MD_PATCH_FILE.search(raw)):
         _parse_patch(raw, action)
         return
+    if isinstance(raw, str) and raw.startswith(_TEXT_EDIT_VERBS):
+        m = _TEXT_EDIT_FILE.match(raw)
+        if m:  # SpecStory's Cursor exports: "Edit file: <path>", then the change as diff chunks
+            action.files.append(m.group(2))
+            action.edits.append(_diff_sides(raw.split("\n")[1:]))
+            action.op = {"create": "create", "write": "write", "delete": "delete"}.get(m.group(1).lower(), "modify")
+            return
     path = _path_of(args)
     name = action.name.lower()
     if path:
