@@ -487,7 +487,7 @@ def _scored_items(texts: list[tuple[str, float]], request: str = "") -> list[tup
                     continue
                 if pre:
                     line = _as_done(line)
-                if _DOING.match(line) or (m := _INTENT.match(line)) and m.group(1).lower() in _LOOK_VERBS:
+                if _DOING.match(line) or ((m := _INTENT.match(line)) and m.group(1).lower() in _LOOK_VERBS):
                     continue  # the reply narrating its next step (checking, testing): what it finds follows
                 low = lower_of(line)
                 s = bonus

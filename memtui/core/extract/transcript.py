@@ -307,8 +307,8 @@ def _path_of(args: dict) -> str:
 _PATCH_FILE = re.compile(r"^\*\*\* (Add|Update|Delete) File: (.+)$", re.M)
 # SpecStory renders a Codex apply_patch as '**Add: `path`**' followed by a ```diff block
 _MD_PATCH_FILE = re.compile(r"^\*\*(Add|Update|Delete|Edit|Modify|Create|Write)\w*:?\s*`([^`\n]+)`\*\*", re.M)
-_TEXT_EDIT_VERBS = ("Edit file:", "Create file:", "Write file:", "Delete file:", "Update file:")
-_TEXT_EDIT_FILE = re.compile(r"^(Edit|Create|Write|Delete|Update) file:[ \t]*([^\n]*?\S)[ \t]*$", re.M)
+# SpecStory renders a Cursor edit as 'Edit file: <path>' followed by the change as diff chunks
+_TEXT_EDIT_FILE = re.compile(r"(Edit|Create|Write|Delete|Update) file:[ \t]*([^\n]*?\S)[ \t]*(?:\n|$)")
 _UDIFF_FILE = re.compile(r"^\+\+\+ (?:b/)?(\S+)", re.M)
 
 
@@ -360,13 +360,12 @@ def _parse_edit(action: Action) -> None:
     if isinstance(raw, str) and ("*** Begin Patch" in raw or "\n+++ " in raw or raw.startswith("--- ") or _MD_PATCH_FILE.search(raw)):
         _parse_patch(raw, action)
         return
-    if isinstance(raw, str) and raw.startswith(_TEXT_EDIT_VERBS):
-        m = _TEXT_EDIT_FILE.match(raw)
-        if m:  # SpecStory's Cursor exports: "Edit file: <path>", then the change as diff chunks
-            action.files.append(m.group(2))
-            action.edits.append(_diff_sides(raw.split("\n")[1:]))
-            action.op = {"create": "create", "write": "write", "delete": "delete"}.get(m.group(1).lower(), "modify")
-            return
+    m = _TEXT_EDIT_FILE.match(raw) if isinstance(raw, str) else None
+    if m:
+        action.files.append(m.group(2))
+        action.edits.append(_diff_sides(raw.split("\n")[1:]))
+        action.op = {"create": "create", "write": "write", "delete": "delete"}.get(m.group(1).lower(), "modify")
+        return
     path = _path_of(args)
     name = action.name.lower()
     if path:
