@@ -231,3 +231,33 @@ def test_bad_files_fail_cleanly(db, tmp_path):
     assert any("expected a JSON array" in w for w in report.warnings)
     assert sum("skipped" in w for w in report.warnings) == 3
     assert rows(db, "SELECT role, text FROM message") == [("user", "fix the build")]
+
+
+def test_a_result_whose_command_holds_brackets_and_the_task_list_reminder(db, tmp_path):
+    """`[execute_command for '... '[:upper:]' ...'] Result:` is a tool result, and Cline's
+    '# TODO LIST UPDATE REQUIRED' reminder to the model is neither output nor a user message."""
+    task = tmp_path / "1700000000000"
+    task.mkdir()
+    reminder = ("\n\n\t\t\t\t# TODO LIST UPDATE REQUIRED - You MUST include the task_progress parameter in your NEXT"
+                " tool call.\n\n\t\t\t\t**Current Progress: 0/2 items completed (0%)**\n\n\t\t\t\t- [ ] Lowercase")
+    command = "echo AB | tr '[:upper:]' '[:lower:]'"
+    (task / "api_conversation_history.json").write_text(json.dumps([
+        {"role": "user", "content": [{"type": "text", "text": "<task>\nlowercase the names\n</task>"}]},
+        {"role": "assistant", "content": [
+            {"type": "text", "text": "Running it."},
+            {"type": "tool_use", "id": "t1", "name": "execute_command", "input": {"command": command}}]},
+        {"role": "user", "content": [
+            {"type": "text", "text": f"[execute_command for '{command}'] Result:\nCommand executed.\nOutput:\nab"},
+            {"type": "text", "text": reminder},
+            {"type": "text", "text": "<environment_details>\n# Current Working Directory (/work/names) Files\n</environment_details>"}]},
+        {"role": "assistant", "content": [{"type": "text", "text": "Done."}]},
+    ]))
+    import_paths(db, task)
+    got = [(role, kind, name, text) for role, kind, name, text, *_ in _messages(db, "1700000000000")]
+    assert got == [
+        ("user", "text", None, "lowercase the names"),
+        ("assistant", "text", None, "Running it."),
+        ("assistant", "tool_use", "execute_command", json.dumps({"command": command}, separators=(",", ":"))),
+        ("tool", "tool_result", "execute_command", f"[execute_command for '{command}'] Result:\nCommand executed.\nOutput:\nab"),
+        ("assistant", "text", None, "Done."),
+    ]

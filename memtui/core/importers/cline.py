@@ -53,12 +53,14 @@ ROO_MARK = "rooveterinaryinc.roo-cline"
 _ENV = re.compile(r"<environment_details>.*?(?:</environment_details>|\Z)", re.S)
 _CWD = re.compile(r"Current (?:Working|Workspace) Directory \(([^)\n]+)\)")
 _WRAPPED = re.compile(r"<(task|feedback|answer|user_message)>\s*(.*?)\s*</\1>", re.S)
-_TOOL_RESULT = re.compile(r"^\[([\w\-]+)(?: for ([^\]]*))?\] Result:\s*", re.S)
+# (the argument may hold brackets itself: `[execute_command for 'tr '[:upper:]' '[:lower:]''] Result:`)
+_TOOL_RESULT = re.compile(r"^\[([\w\-]+)(?: for (.*?))?\] Result:\s*", re.S)
 _PARAM = re.compile(r"<([a-z_][\w\-]*)>(.*?)</\1>", re.S)
 _ERROR = re.compile(
     r"The tool execution failed|<error>|\[ERROR\]|^Error[: ]|exited with code [1-9]|Exit code: [1-9]", re.M
 )
-_TASK_PROGRESS = re.compile(r"^\s*#\s*task_progress\b")
+# Cline's reminders to the model about its task list (`# task_progress ...`, `# TODO LIST UPDATE REQUIRED ...`)
+_TASK_PROGRESS = re.compile(r"^\s*#\s*(?:task_progress\b|TODO LIST UPDATE REQUIRED\b)")
 
 # Tool tags of Cline's and Roo's XML tool mode (the tags the system prompt teaches).
 XML_TOOLS = {
