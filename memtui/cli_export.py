@@ -221,7 +221,10 @@ def register(sub) -> None:
     p = sub.add_parser(
         "export", help="export the curated context (approved memories) for the next session",
         description="Approved memories only: the developer tier, the project's tier and its pinned session"
-        " memories, pinned first, within an optional token budget (estimated as UTF-8 bytes / 4).",
+        " memories, pinned first, within an optional token budget (estimated as UTF-8 bytes / 4)."
+        " Except: a JSON export (--format json, or -o FILE.json) with no --project, --tier or --budget"
+        " writes the whole store (every memory, proposed, rejected and forgotten too), a backup that"
+        " 'memtui load' reads back.",
     )
     p.add_argument("--format", choices=FORMATS,
                    help="output format (default: from the -o name -- AGENTS.md, *.mdc, *.json -- else claude-md)")
