@@ -495,3 +495,20 @@ def test_a_specstory_cursor_edit_names_its_file_and_change():
     assert edit.edits == [("             <i class=\"i-lucide:moon w-5 h-5\" />", "             <div class=\"i-lucide:moon w-5 h-5\" />")]
     _padding(log)
     assert any("default.vue" in p.text for p in log.run())
+
+
+@pytest.mark.parametrize("section, left_open", [
+    ("## Test Cards Added\nAdded 6 cards to `CardDataJSON.txt` (IDs 8-13) to exercise each new game action.", False),
+    ("## Tests passing \u2705\nAll 41 golden tests pass, including 12 network security tests.", False),
+    ("## Next steps\n- Add tests for `ModifyCardSystem` power changes.", True),
+    ("## To test\n- Start two clients and play `DiscardCardGA` on each.", True),
+])
+def test_a_section_of_work_done_is_not_left_open(section, left_open):
+    log = Log()
+    log.user("Add the discard and modify game actions")
+    log.write("Assets/Scripts/DiscardCardGA.cs", "public class DiscardCardGA : GameAction {}")
+    log.say("Implemented the new game actions.\n\n## New Game Actions\n1. **DiscardCardGA** - moves cards to the discard pile\n\n"
+            + section)
+    _padding(log)
+    left = [p.text for p in log.run() if p.text.startswith("Left open")]
+    assert bool(left) == left_open, left

@@ -1590,6 +1590,8 @@ def _package_manager(cmds: list[str]) -> str:
     return ""
 
 
+# a section of work done ('Test Cards Added', 'Tests passing ✅'), though it names tests
+_DONE_HEADING = re.compile(r"\b(?:added|implemented|created|completed|done|fixed|achieved|accomplished|pass(?:ing|ed|es))\b|✅", re.I)
 _EXPLAIN_OFFER = re.compile(
     r"\b(?:I can|I could|want me to|like me to)\s+(?:also\s+|further\s+|now\s+)?"
     r"(?:explain|describe|walk you through|clarify|elaborate|go over|show you how|tell you more)\b",
@@ -1647,7 +1649,8 @@ def plans(tr: Transcript, session) -> list[Candidate]:
         grab = False
         for kind, line in lines_of(final.text):
             if kind == "heading":
-                grab = bool(re.search(r"\b(?:next|todo|to do|remaining|follow|known|limitation|test|verify|what'?s left|open)\b", line, re.I))
+                grab = bool(re.search(r"\b(?:next|todo|to do|remaining|follow|known|limitation|test|verify|what'?s left|open)\b", line, re.I)
+                            and not _DONE_HEADING.search(line))
                 continue
             if _EXPLAIN_OFFER.search(line):
                 continue  # an offer to explain more leaves no work open
