@@ -428,12 +428,10 @@ def _past(verb: str) -> str:
     return v + "ed"
 
 
-def _as_done(sentence: str) -> str:
-    """'I'll also implement a counter' -> 'implemented a counter' (the edits that follow did it)."""
-    m = _INTENT.match(sentence)
-    if not m or m.group(1).lower() in _LOOK_VERBS:
-        return sentence
-    return _past(m.group(1)) + " " + sentence[m.end():]
+def _as_done(sentence: str, intent: re.Match) -> str:
+    """'I'll also implement a counter' -> 'implemented a counter' (the edits that follow did it);
+    `intent`: _INTENT's match of the sentence, its verb not one of _LOOK_VERBS."""
+    return _past(intent.group(1)) + " " + sentence[intent.end():]
 
 
 # r"(?<=[.!?])\s+(?=[A-Z`])" with the look-behind after a first \s: the same matches, but re enters a
@@ -485,10 +483,11 @@ def _scored_items(texts: list[tuple[str, float]], request: str = "") -> list[tup
                     line = defluff(line)
                 if len(line) < 12 or _SKIP_LINE.search(line):
                     continue
-                if pre:
-                    line = _as_done(line)
-                if _DOING.match(line) or ((m := _INTENT.match(line)) and m.group(1).lower() in _LOOK_VERBS):
+                intent = _INTENT.match(line)
+                if _DOING.match(line) or (intent and intent.group(1).lower() in _LOOK_VERBS):
                     continue  # the reply narrating its next step (checking, testing): what it finds follows
+                if pre and intent:
+                    line = _as_done(line, intent)
                 low = lower_of(line)
                 s = bonus
                 codes = len(_CODEISH.findall(line))

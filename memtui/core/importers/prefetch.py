@@ -546,9 +546,10 @@ class _ForkedWorker:
         # import with extraction ~0.08 s longer. But a module another thread of this process is
         # importing at the moment of the fork stays locked in the child, so when a thread other
         # than this one and the workers' readers runs (the app's, say), they are loaded here.
-        if extract and not _only_import_threads():
-            importlib.import_module(EXTRACTOR_MODULE)
-        if extract:  # (this process plans the storing of the proposals: it needs this one anyway)
+        if extract:
+            if not _only_import_threads():
+                importlib.import_module(EXTRACTOR_MODULE)
+            # (this process plans the storing of the proposals: it needs this module anyway)
             from memtui.core.proposals import prepare_proposals  # noqa: F401
         job_r, job_w = os.pipe()
         out_r, out_w = os.pipe()
