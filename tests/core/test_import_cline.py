@@ -261,3 +261,39 @@ def test_a_result_whose_command_holds_brackets_and_the_task_list_reminder(db, tm
         ("tool", "tool_result", "execute_command", f"[execute_command for '{command}'] Result:\nCommand executed.\nOutput:\nab"),
         ("assistant", "text", None, "Done."),
     ]
+
+
+def test_older_task_list_reminders_and_the_final_file_content_note_are_not_stored(db, tmp_path):
+    """Older Cline's '# TODO LIST RECOMMENDED' block (it names the task_progress parameter) is not a user
+    message, nor is the 'IMPORTANT: ... final_file_content ...' note below a written file part of its
+    result; a user's own '# TODO list' message stays."""
+    task = tmp_path / "1700000000001"
+    task.mkdir()
+    recommended = ("\n\n# TODO LIST RECOMMENDED\nWhen starting a new task, it is recommended to create a todo list.\n\n"
+                   "1. Include the task_progress parameter in your next tool call")
+    note = ("IMPORTANT: For any future changes to this file, use the final_file_content shown above as your reference."
+            " This content reflects the current state of the file. Always base your SEARCH/REPLACE operations on"
+            " this final version to ensure accuracy.")
+    saved = ("[write_to_file for 'app.py'] Result:\nThe content was successfully saved to app.py.\n\n"
+             "Here is the full, updated content of the file that was saved:\n\n"
+             '<final_file_content path="app.py">\nprint("hi")\n</final_file_content>\n\n')
+    mine = "# TODO list\n- rename app.py to main.py"
+    (task / "api_conversation_history.json").write_text(json.dumps([
+        {"role": "user", "content": [
+            {"type": "text", "text": "<task>\nwrite app.py\n</task>"}, {"type": "text", "text": recommended}]},
+        {"role": "assistant", "content": [
+            {"type": "text", "text": '<write_to_file>\n<path>app.py</path>\n<content>print("hi")</content>\n</write_to_file>'}]},
+        {"role": "user", "content": [
+            {"type": "text", "text": saved + note + "\n\nNew problems detected: none."},
+            {"type": "text", "text": recommended},
+            {"type": "text", "text": "<environment_details>\n# Current Working Directory (/work/app) Files\n</environment_details>"}]},
+        {"role": "assistant", "content": [{"type": "text", "text": "Saved."}]},
+        {"role": "user", "content": [{"type": "text", "text": mine}]},
+    ]))
+    import_paths(db, task)
+    got = [(role, kind, text) for role, kind, _name, text, *_ in _messages(db, "1700000000001")]
+    assert ("user", "text", "write app.py") in got and ("user", "text", mine) in got
+    assert [text for role, _kind, text in got if role == "user"] == ["write app.py", mine]
+    (result,) = [text for role, _kind, text in got if role == "tool"]
+    assert result == saved + "New problems detected: none."
+    assert not any("task_progress" in text or "IMPORTANT" in text for _role, _kind, text in got)

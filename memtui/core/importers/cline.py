@@ -59,8 +59,14 @@ _PARAM = re.compile(r"<([a-z_][\w\-]*)>(.*?)</\1>", re.S)
 _ERROR = re.compile(
     r"The tool execution failed|<error>|\[ERROR\]|^Error[: ]|exited with code [1-9]|Exit code: [1-9]", re.M
 )
-# Cline's reminders to the model about its task list (`# task_progress ...`, `# TODO LIST UPDATE REQUIRED ...`)
-_TASK_PROGRESS = re.compile(r"^\s*#\s*(?:task_progress\b|TODO LIST UPDATE REQUIRED\b)")
+# Cline's reminders to the model about its task list: `# task_progress ...` headings, and the older
+# `# TODO LIST UPDATE REQUIRED`, `# TODO LIST RECOMMENDED`, `# Todo List (Optional - Plan Mode)`, ...,
+# which all name the task_progress parameter (a user's own "# TODO list" does not)
+_TASK_PROGRESS = re.compile(r"^\s*#\s*(?:task_progress\b|(?i:todo list)\b(?=.*?task_progress))", re.S)
+# Cline's note to the model after a file was written, below the file's final content
+_FINAL_CONTENT_NOTE = re.compile(
+    r"\s*IMPORTANT: For any future changes to this file, use the final_file_content shown above as your reference\b[^\n]*"
+)
 
 # Tool tags of Cline's and Roo's XML tool mode (the tags the system prompt teaches).
 XML_TOOLS = {
@@ -322,6 +328,8 @@ class _ApiConversation:
             nonlocal pending
             if pending is not None:
                 result = "\n".join(t for t in pending[1] if t).strip()
+                if "final_file_content>" in result:
+                    result = _FINAL_CONTENT_NOTE.sub("", result).strip()
                 is_error = pending[2] or bool(_ERROR.search(result[:2000]))
                 if result or not pending[3]:
                     parts.append(("tool", "tool_result", result, pending[0], is_error))
