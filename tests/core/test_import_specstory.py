@@ -85,6 +85,11 @@ def test_v1_cursor_export(db, corpus):
     assert _count(db, "SELECT COUNT(*) FROM message WHERE kind = 'tool_use' AND tool_name = 'edit_file'") >= 10
     # No HTML of the rendering is left in tool results.
     assert _count(db, "SELECT COUNT(*) FROM message WHERE text LIKE '%<summary>%'") == 0
+    # A rule the agent fetched ('### Rule: name' + its text) is a tool call and its result, not the reply's words.
+    (call, result) = rows(db, "SELECT role, kind, text FROM message WHERE tool_name = 'fetch_rules' ORDER BY position")
+    assert call == ("assistant", "tool_use", "derived-cursor-rules") and result[:2] == ("tool", "tool_result")
+    assert result[2].startswith("**AI rules derived by SpecStory from the project AI interaction history**")
+    assert _count(db, "SELECT COUNT(*) FROM message WHERE kind = 'text' AND text LIKE '%### Rule:%'") == 0
 
 
 def test_large_v1_export(db, corpus):

@@ -3,7 +3,8 @@
 Three layouts share one parser:
   * v1 (the VS Code / Cursor extension, 2025): `# Title (local time)`, turns `_**User**_` /
     `_**Assistant**_`, steps of a reply separated by `---`, tools rendered as `<details>` search
-    results, `Read file: path`, a ```bash command followed by its output fence, ```diff edits;
+    results, `Read file: path`, a ```bash command followed by its output fence, ```diff edits,
+    `### Rule: name` + the text of a Cursor rule the agent fetched;
   * the SpecStory CLI for Claude Code (mid-2025): `<!-- Claude Code Session <id> (<time>) -->`,
     turns `_**User**_` / `_**Agent (model)**_`, `Tool use: **Name**` + an input fence and
     `Result:` + an output fence;
@@ -573,6 +574,11 @@ def _text_parts(chunk: str, v1: bool) -> list[Part]:
             return parts
     if v1 and len(lines) == 1 and stripped.startswith("Read file:"):
         return [("assistant", "tool_use", stripped[len("Read file:") :].strip(), "read_file", False)]
+    if v1 and lines[0].startswith("### Rule: "):
+        # a Cursor rule the agent fetched (fetch_rules): the rule's name, then its text
+        body = "\n".join(lines[1:]).strip()
+        parts = [("assistant", "tool_use", lines[0][len("### Rule: ") :].strip(), "fetch_rules", False)]
+        return parts + ([("tool", "tool_result", body, "fetch_rules", False)] if body else [])
     f = _FENCE.match(lines[0])
     lang = f.group(2).strip().lower() if f else ""
     if f and lang in _SHELL_LANGS:
