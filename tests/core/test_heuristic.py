@@ -379,6 +379,8 @@ def test_remember_this_is_kept():
     ("pages 1..10 only", "pages 1..10 only."),
     ("it hangs... then times out", "it hangs... then times out."),
     ("diff with `git diff main...HEAD` .", "diff with `git diff main...HEAD`."),
+    # the lead-in to a list that was left out ends the statement
+    ("Replaced the wide table with 5 narrower tables:", "Replaced the wide table with 5 narrower tables."),
 ])
 def test_finish_makes_doubled_punctuation_single_outside_code_only(text, expected):
     from memtui.core.extract.textutil import finish
@@ -512,3 +514,46 @@ def test_a_section_of_work_done_is_not_left_open(section, left_open):
     _padding(log)
     left = [p.text for p in log.run() if p.text.startswith("Left open")]
     assert bool(left) == left_open, left
+
+
+def test_lead_ins_joined_as_clauses_lose_their_colon():
+    from memtui.core.extract.textutil import join_clauses
+
+    assert join_clauses(["Added a new entry in `tasks.md`:", "Created `005-push.md` with details about:", "CLI behavior"], 200) == (
+        "Added a new entry in `tasks.md`; Created `005-push.md` with details about; CLI behavior")
+    assert join_clauses(["Record micro-versions before commit:", "Append-only journal"], 200, " ") == (
+        "Record micro-versions before commit: Append-only journal")  # (a space joins a lead-in to its list)
+
+
+def _cursor_v1_session() -> Log:
+    """A SpecStory export of Cursor (v1): the edits are bare ```diff blocks that name no file."""
+    log = Log()
+    log.user("the session tests fail, fix them")
+    log.call("read_file", "/work/minsky/src/domain/session.test.ts", "")
+    log.say("I see several issues in the `SessionDB` class that need to be fixed. First, I'll update the `session.test.ts` file:")
+    log.call("edit_file", "  // Verify result\n-  expect(result).not.toBeNull();\n+  expect(result).toBeDefined();", "")
+    log.call("edit_file", "-  expect(path).toBe(`${dir}/sessions/x`);\n+  expect(path).toBe(join(dir, 'sessions/x'));", "")
+    log.say("Now let's fix repo-utils.ts since many tests rely on it:")
+    log.call("edit_file", "-export function normalize(name) {\n+export function normalizeRepoName(name: string) {", "")
+    log.say("Let me run the tests again.")
+    log.call("edit_file", "-  old\n+  new", "")
+    return log
+
+
+def test_an_edit_that_names_no_file_takes_the_file_its_lead_in_names():
+    from memtui.core.extract.transcript import read
+
+    log = _cursor_v1_session()
+    edits = [a for a in read(log.session, log.messages).actions if a.family == "edit"]
+    assert [a.files for a in edits] == [["session.test.ts"], ["session.test.ts"], ["repo-utils.ts"], []]
+    assert [a.file_guessed for a in edits] == [True, True, True, False]
+
+
+def test_no_bug_fix_without_a_fix_to_name():
+    """A reply that names a bug before edits that show nothing (no file, or nothing read off the
+    change) is not turned into a statement ending "Fix: ." or "Fixed in: ."."""
+    log = _cursor_v1_session()
+    _padding(log)
+    texts = [p.text for p in log.run()]
+    assert texts and not any(t.endswith(("Fix:.", "Fix: .", "Fixed in:.", "Fixed in: .")) for t in texts), texts
+    assert not any("Fix: edited" in t for t in texts), texts

@@ -935,7 +935,7 @@ def turn_changes(tr: Transcript, session) -> list[Candidate]:
             gists = []
             for a in edits:
                 g = describe(a, root)
-                if g and g not in gists:
+                if g and g not in gists and not g.startswith("edited "):  # ("edited <file>": nothing read off it)
                     gists.append(g)
             groups = [gists[i: i + 3] for i in range(0, min(len(gists), 6), 3)] if gists else []
         if not groups and extras:
@@ -1271,10 +1271,13 @@ def bug_fixes(tr: Transcript, session) -> list[Candidate]:
         commits = _turn_commits(tr, t)
         if commits:
             items = [f"{msg} ({h[:7]})" for h, msg in commits[-2:]] + items[:1]
-        if not items:
-            items = [describe(e, root) for e in t.edits[:2]]
+        if not items:  # what the edits show, past what "Fixed in <files>" says
+            items = [d for d in (describe(e, root) for e in t.edits[:2]) if d and not d.startswith("edited ")]
         files = human_list(list(dict.fromkeys(base(f) for e in t.edits for f in e.files)), 3)
-        text = f"Problem: {_turn_gist(t, 110)}. Fixed in {files}: {join_clauses(items, 200)}"
+        fix = join_clauses(items, 200)
+        if not files and not fix:
+            continue  # nothing to say about the fix
+        text = f"Problem: {_turn_gist(t, 110)}. Fixed" + (f" in {files}" if files else "") + (f": {fix}" if fix else "")
         msgs = list(t.user) + [t.edits[-1].use] + after[-1:]
         out.append(_cand(text, "bug_fix", "project", 0.6, 0.78, msgs, t.user[0].position, key=f"turn{t.index}:bug"))
     # 3. the assistant names a bug / cause and then edits
@@ -1293,8 +1296,11 @@ def bug_fixes(tr: Transcript, session) -> list[Candidate]:
             if not hits:
                 continue
             e = later_edits[0]
+            fix = describe(e, root)
+            if not fix or fix.startswith("edited "):
+                continue  # no file, or nothing read off the edit: nothing to say what the fix was
             why = join_clauses([defluff(h) for h in hits[:2]], 190, " ")
-            text = f"{why} Fix: {describe(e, root)}"
+            text = f"{why} Fix: {fix}"
             out.append(_cand(text, "bug_fix", "project", 0.6, 0.74, [item, e.use], item.position, key=f"bugfound{item.id}"))
     return out
 

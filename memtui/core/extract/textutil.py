@@ -509,6 +509,8 @@ def join_clauses(parts: list[str], limit: int, sep: str = "; ") -> str:
     size = 0
     for part in parts:
         part = part.strip().rstrip(".;")
+        if sep.strip() and part.endswith(":") and not part.endswith("::"):  # a lead-in whose list was left out
+            part = part[:-1].rstrip()
         if not part:
             continue
         extra = len(part) + (len(sep) if out else 0)
@@ -563,6 +565,8 @@ def finish(text: str) -> str:
     if ".." in text or ";;" in text or "::" in text:
         text = _outside_code(_DOUBLE_PUNCT, _single, text)
     text = clip(text, MAX_MEMORY)
+    if text.endswith(":") and not text.endswith("::"):  # a lead-in whose list was left out
+        text = text[:-1].rstrip()
     if text and text[-1] not in ".!?…)\"'`":
         text += "."
     return text

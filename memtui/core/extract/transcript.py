@@ -117,6 +117,7 @@ class Action:
     exit_code: int | None = None
     reason: str = ""  # rejection reason or the telling error line
     turn: int = 0
+    file_guessed: bool = False  # files named by the words before the call, not by the call itself
     _todos: list[tuple[str, str]] | None = None
 
     @property
@@ -525,6 +526,39 @@ def error_line(text: str) -> str:
     return one_line(lines[-1])[:160] if lines else ""
 
 
+# a file name in an assistant's words: `session.test.ts`, src/app.py (not `config.debug`, `foo.bar()`)
+_NAMED_FILE = re.compile(
+    r"(?<![\w/.-])(`?)((?:[\w.-]+/)*[\w-][\w.-]*\.(?:py|pyi|ipynb|js|mjs|cjs|jsx|ts|mts|tsx|vue|svelte|astro|html?|css"
+    r"|scss|sass|less|json|jsonc|ya?ml|toml|ini|cfg|conf|env|md|mdx|mdc|rst|txt|csv|xml|sql|sh|bash|zsh|ps1|go|rs|rb"
+    r"|java|kt|kts|gradle|swift|c|h|cc|cpp|hpp|cs|php|dart|lua|ex|exs|scala|hs|tf|proto|graphql|gql|lock))`?(?![\w/(-]|\.\w)"
+)
+# capitalised names of libraries, not files: "Node.js", "Next.js"
+_NOT_FILE = re.compile(r"[A-Z][a-z]*\.js\Z")
+
+
+def _file_from_lead_in(act: Action, items: list) -> None:
+    """An edit that names no file (Cursor's diff blocks in a SpecStory export): the file that the
+    assistant's words just before it name last ("First, I'll update the `session.test.ts` file:"),
+    a name in backticks first; the edits in between that named no file are to that file too."""
+    for item in reversed(items):
+        if isinstance(item, Action):
+            if item.family == "edit" and (not item.files or item.file_guessed):
+                if item.files:
+                    act.files.append(item.files[0])
+                    act.file_guessed = True
+                    return
+                continue
+            return
+        if item.role == "assistant" and item.kind == "text":
+            found = [(tick, n) for tick, n in _NAMED_FILE.findall((item.text or "")[-400:])
+                     if not n[0].isdigit() and ".." not in n and (tick or not _NOT_FILE.match(n))]
+            if found:
+                ticked = [n for tick, n in found if tick]
+                act.files.append((ticked or [n for _, n in found])[-1])
+                act.file_guessed = True
+            return
+
+
 def _make_action(use: MessageRecord) -> Action:
     name = use.tool_name or "tool"
     fam = _family(name)
@@ -566,6 +600,8 @@ def read(session, messages: list[MessageRecord]) -> Transcript:
         if m.kind == "tool_use":
             act = _make_action(m)
             act.turn = current.index
+            if act.family == "edit" and not act.files:
+                _file_from_lead_in(act, current.items)
             actions.append(act)
             pending.append(act)
             waiting = pending_by_name.get(act.name)
