@@ -364,3 +364,75 @@ def test_detect_rejects_near_misses(tmp_path, name, body):
     else:
         path.write_text(json.dumps(body, indent=2))
     assert not GeminiParser.detect(path, _head(path))
+
+
+def _legacy(path: Path, session_id: str, project_hash: str, messages: list, kind: str = "main") -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps({"sessionId": session_id, "projectHash": project_hash, "startTime": "2026-03-18T01:58:00Z",
+                                "lastUpdated": "2026-03-18T02:03:00Z", "kind": kind, "messages": messages}, indent=2))
+    return path
+
+
+def _call(name: str, args: dict, response: dict) -> dict:
+    return {"id": f"{name}-1", "name": name, "args": args, "status": "success" if "error" not in response else "cancelled",
+            "result": [{"functionResponse": {"id": f"{name}-1", "name": name, "response": response}}]}
+
+
+@pytest.mark.parametrize("subagent_first", [False, True])
+def test_a_subagent_file_beside_its_parent_under_the_same_session_id(tmp_path, db, subagent_first):
+    """Gemini CLI 0.34 writes a subagent's chat as session-<time>-<id8>.json beside its parent's, under
+    the parent's sessionId: it is a session of its own, linked to the parent, and whichever file is
+    imported first, the prompt the main agent wrote for it is not in the person's session."""
+    chats = tmp_path / ".gemini" / "tmp" / "aim" / "chats"
+    sid = "b26e4930-a5eb-4800-bed1-3d8b7929eddf"
+    main = _legacy(chats / "session-2026-03-18T01-58-b26e4930.json", sid, "5" * 64, [
+        {"id": "u1", "timestamp": "2026-03-18T01:58:10Z", "type": "user", "content": "report the input token count"},
+        {"id": "g1", "timestamp": "2026-03-18T01:58:20Z", "type": "gemini", "content": "I'll ask the help agent."},
+    ])
+    sub = _legacy(chats / "session-2026-03-18T02-01-b26e4930.json", sid, "5" * 64, [
+        {"id": "s1", "timestamp": "2026-03-18T02:01:53Z", "type": "user",
+         "content": "Your task is to answer the following question about Gemini CLI: ..."},
+        {"id": "s2", "timestamp": "2026-03-18T02:02:00Z", "type": "gemini", "content": "Use /stats."},
+    ], kind="subagent")
+    import_paths(db, *((sub, main) if subagent_first else (main, sub)))
+    parent = _session(db, sid)
+    child = _session(db, f"{sid}/session-2026-03-18T02-01-b26e4930")
+    assert parent[3] == "report the input token count" and parent[5] == 2 and parent[6] is None
+    assert child[5] == 2
+    if not subagent_first:  # (a subagent imported before its parent is not linked to it: it had none to link to)
+        assert rows(db, "SELECT external_id FROM session WHERE id = ?", child[6]) == [(sid,)]
+    texts = [t for (t,) in rows(db, "SELECT m.text FROM message m JOIN session s ON s.id = m.session_id"
+                                    " WHERE s.external_id = ? ORDER BY m.position", sid)]
+    assert texts == ["report the input token count", "I'll ask the help agent."]
+
+
+def test_the_project_root_from_a_relative_directory_and_the_project_hash(tmp_path, db):
+    """A relative dir_path whose listing names the absolute directory gives the root; among the
+    directories the calls show and their parents, the one whose sha256 is projectHash wins."""
+    chats = tmp_path / ".gemini" / "tmp" / "aim" / "chats"
+    listing = _call("list_directory", {"dir_path": "continuity/"},
+                    {"output": "Directory listing for /home/kingb/aim/continuity:\n2026-03-17_2022.md"})
+    a = _legacy(chats / "session-2026-03-18T01-58-aaaa0001.json", "aaaa0001", "0" * 64, [
+        {"id": "u1", "type": "user", "content": "list the handoffs"},
+        {"id": "g1", "type": "gemini", "content": "", "toolCalls": [listing]}])
+    reads = [_call("read_file", {"file_path": f"/home/kingb/aim/src/app/{f}"}, {"output": "..."}) for f in ("a.py", "b.py")]
+    b = _legacy(chats / "session-2026-03-18T01-59-aaaa0002.json", "aaaa0002",
+                hashlib.sha256(b"/home/kingb/aim").hexdigest(), [
+                    {"id": "u1", "type": "user", "content": "read the app"},
+                    {"id": "g1", "type": "gemini", "content": "", "toolCalls": reads}])
+    import_paths(db, a, b)
+    assert _session(db, "aaaa0001")[1] == "/home/kingb/aim"  # the listing's prefix
+    assert _session(db, "aaaa0002")[1] == "/home/kingb/aim"  # not /home/kingb/aim/src/app, the files' common dir
+
+
+def test_a_cancelled_call_keeps_its_output_and_its_error(tmp_path, db):
+    call = _call("run_shell_command", {"command": "gemini /chat debug"},
+                 {"output": "Command was cancelled by user before it could complete. Output so far:\n ~/aim  main",
+                  "error": "[Operation Cancelled] User cancelled tool execution."})
+    path = _legacy(tmp_path / "chats" / "session-2026-03-18T01-56-3afe7bdc.json", "3afe7bdc", "6" * 64, [
+        {"id": "u1", "type": "user", "content": "run the debug command"},
+        {"id": "g1", "type": "gemini", "content": "", "toolCalls": [call]}])
+    import_paths(db, path)
+    ((text, is_error),) = rows(db, "SELECT text, is_error FROM message WHERE kind = 'tool_result'")
+    assert text.startswith("Command was cancelled by user") and text.endswith("[Operation Cancelled] User cancelled tool execution.")
+    assert is_error == 1

@@ -17,7 +17,11 @@ for the same session the `.json` contributes only its metadata.
 
 The project: Gemini records only projectHash = sha256(project root). The working directory is
 taken from `directories`, else from ~/.gemini/projects.json (slug of the session's folder or the
-hash), else from the absolute paths the tool calls touched; otherwise it stays unknown.
+hash), else from the paths the tool calls touched (the directory, or parent, whose sha256 is the
+projectHash first); otherwise it stays unknown.
+
+Subagents: a subagent's chat is chats/<parent id>/<id>.jsonl, or (CLI 0.34) a file beside its
+parent's with `"kind": "subagent"` and the parent's sessionId, keyed `<parent id>/<file stem>`.
 """
 
 from __future__ import annotations
@@ -92,6 +96,11 @@ class GeminiParser(Parser):
             key = ctx.path.stem
             ctx.warn("no sessionId in the file, session keyed by the file name")
         live = [life.record for life in replay.live.values()]
+        parent_key = _parent_key(ctx.path, meta, key)
+        if meta.get("kind") == "subagent" and parent_key is None:
+            # a subagent's file beside its parent's in chats/, under the parent's sessionId (CLI 0.34):
+            # a session of its own, keyed by its file, linked to the parent
+            key, parent_key = f"{key}/{ctx.path.stem}", key
         yield SessionInfo(
             key=key,
             tool=self.tool,
@@ -100,7 +109,7 @@ class GeminiParser(Parser):
             started_at=parse_ts(meta.get("startTime")),
             ended_at=parse_ts(meta.get("lastUpdated")),
             model=_last_model(live),
-            parent_key=_parent_key(ctx.path, meta, key),
+            parent_key=parent_key,
         )
         if superseded:
             return  # the migrated .jsonl beside this file holds the same messages and what came after
@@ -437,6 +446,8 @@ def _result(name: str, call: dict) -> tuple[str, bool, int | None] | None:
                     err = response.get("error")
                     if isinstance(out, str):
                         texts.append(out)
+                        if isinstance(err, str) and err.strip() and err.strip() not in out:
+                            texts.append(err)  # "[Operation Cancelled] ..." beside what ran until then
                     elif isinstance(err, str):
                         texts.append(err)
                     elif response:
@@ -497,7 +508,7 @@ def _resolve_cwd(path: Path, meta: dict, messages: list[dict]) -> str | None:
         for d in dirs:
             if isinstance(d, str) and _is_abs(d):
                 return d
-    return _from_projects_json(path, meta.get("projectHash")) or _from_tool_paths(messages)
+    return _from_projects_json(path, meta.get("projectHash")) or _from_tool_paths(messages, meta.get("projectHash"))
 
 
 def _from_projects_json(path: Path, project_hash: object) -> str | None:
@@ -532,12 +543,13 @@ def _from_projects_json(path: Path, project_hash: object) -> str | None:
     return None
 
 
-def _from_tool_paths(messages: list[dict]) -> str | None:
+def _from_tool_paths(messages: list[dict], project_hash: object = None) -> str | None:
     """The project root as the tool calls show it.
 
-    Best: a relative path argument whose absolute form appears in the call's output (the
-    prefix is the root the CLI resolved it against). Else the longest common directory of the
-    absolute file paths and the directories given to tools.
+    Best: a directory, among those the calls show and their parents, whose sha256 is the
+    session's projectHash. Else a relative path argument whose absolute form appears in the
+    call's output (the prefix is the root the CLI resolved it against). Else the longest common
+    directory of the absolute file paths and the directories given to tools.
     """
     roots: Counter[str] = Counter()
     dirs: list[str] = []
@@ -558,13 +570,30 @@ def _from_tool_paths(messages: list[dict]) -> str | None:
                 if _is_abs(value):
                     is_dir = arg in _DIR_ARGS or name in _DIR_TOOLS or "shell" in name
                     dirs.append(value if is_dir else _parent(value))
-                elif not value.startswith("~") and arg in _FILE_ARGS:
+                elif not value.startswith("~"):
                     root = _root_from_output(value, call)
                     if root:
                         roots[root] += 1
+    if isinstance(project_hash, str) and (roots or dirs):
+        hashed = _hashed_root(list(roots) + dirs, project_hash)
+        if hashed:
+            return hashed
     if roots:
         return roots.most_common(1)[0][0]
     return _common_dir(dirs)
+
+
+def _hashed_root(candidates: list[str], project_hash: str) -> str | None:
+    """The first of the candidates, or of their parent directories, whose sha256 is projectHash."""
+    seen: set[str] = set()
+    for d in candidates:
+        while d and d not in seen:
+            seen.add(d)
+            if hashlib.sha256(d.encode()).hexdigest() == project_hash:
+                return d
+            up = _parent(d)
+            d = up if up != d else ""
+    return None
 
 
 def _parent(p: str) -> str:
