@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import shutil
 
 import pytest
@@ -237,3 +238,48 @@ def test_long_tool_input_stays_valid_json(tmp_path, db):
     assert data["file_path"] == "/p/big.py"
     assert data["old_string"].startswith("a = 1") and "characters cut" in data["old_string"]
     assert original > 50_000 and len(text) < 10_000
+
+
+@pytest.mark.parametrize("in_two_imports", [False, True])
+def test_a_session_belongs_where_it_started(tmp_path, db, in_two_imports):
+    """Claude Code files a session under the folder of its first cwd; a `cd ~` later in the session
+    (every later line carries the new cwd) does not move the session, nor its project, to the home
+    folder: not in one import, nor when the later lines come in the next one."""
+    base = {"sessionId": "s", "parentUuid": None, "timestamp": "2025-08-20T04:10:00.000Z"}
+    first = [
+        base | {"type": "user", "uuid": "u1", "cwd": "/Volumes/dev/claude-parser",
+                "message": {"role": "user", "content": "move the test data into the project"}},
+        base | {"type": "assistant", "uuid": "a1", "cwd": "/Volumes/dev/claude-parser",
+                "message": {"id": "m1", "role": "assistant", "content": [{"type": "text", "text": "Moving it."}]}},
+    ]
+    later = [
+        base | {"type": "user", "uuid": "u2", "cwd": "/Users/ali",
+                "message": {"role": "user", "content": "you just deleted my claude-parser?"}},
+    ]
+    path = tmp_path / "-Volumes-dev-claude-parser" / "s.jsonl"
+    if in_two_imports:
+        write_jsonl(path, first)
+        import_paths(db, path)
+        with open(path, "a") as fh:
+            fh.write("".join(json.dumps(r) + "\n" for r in later))
+    else:
+        write_jsonl(path, first + later)
+    import_paths(db, path)
+    assert rows(db, "SELECT s.cwd, p.root FROM session s JOIN project p ON p.id = s.project_id") == [
+        ("/Volumes/dev/claude-parser", "/Volumes/dev/claude-parser")]
+    assert rows(db, "SELECT COUNT(*) FROM message") == [(3,)]
+
+
+def test_the_compaction_prompt_is_claude_codes_not_the_users(tmp_path, db):
+    """/compact runs a subagent (agent-acompact-*) whose first 'user' line is Claude Code's prompt."""
+    base = {"sessionId": "s", "cwd": "/p", "parentUuid": None, "timestamp": "2026-02-10T00:00:00.000Z",
+            "isSidechain": True, "agentId": "acompact-e1f845"}
+    prompt = ("Your task is to create a detailed summary of the conversation so far, paying close attention to the "
+              "user's explicit requests.\n\nBefore providing your final summary, wrap your analysis in <analysis> tags.")
+    write_jsonl(tmp_path / "agent-acompact-e1f845.jsonl", [
+        base | {"type": "user", "uuid": "u1", "message": {"role": "user", "content": prompt}},
+        base | {"type": "assistant", "uuid": "a1", "message": {"id": "m1", "role": "assistant",
+                                                               "content": [{"type": "text", "text": "<summary>...</summary>"}]}},
+    ])
+    import_paths(db, tmp_path / "agent-acompact-e1f845.jsonl")
+    assert rows(db, "SELECT role, kind FROM message ORDER BY position") == [("system", "text"), ("assistant", "text")]

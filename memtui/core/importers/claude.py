@@ -218,7 +218,12 @@ class ClaudeCodeParser(Parser):
             return (key, "system", "text", text, ext, None, ts, None, False, None)
         if stripped.startswith("[Request interrupted by user"):
             return (key, "system", "text", stripped, ext, None, ts, None, False, None)
+        if stripped.startswith(_COMPACT_PROMPT):  # what /compact asks its subagent: Claude Code's words
+            return (key, "system", "text", text, ext, None, ts, None, False, None)
         return (key, "user", "text", text, ext, None, ts, None, False, None)
+
+
+_COMPACT_PROMPT = "Your task is to create a detailed summary of the conversation so far"
 
 
 def _result_text(content) -> tuple[str, int | None]:

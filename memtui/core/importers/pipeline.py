@@ -1069,7 +1069,7 @@ class AheadSessions:
     """The sessions of one file read from its start, as _Writer will store them when the database
     knows none of their messages yet, for extraction in the import worker (prefetch.py).
 
-    It mirrors the writer: a session's tool is the one it is first seen with, its cwd the last one
+    It mirrors the writer: a session's tool is the one it is first seen with, its cwd the first one
     given, its project root the one Importer.project_id derives from that cwd; its messages are
     the prepared rows in order, their positions 0, 1, ... A session whose rows the writer would
     not store as they come (a rewind, an external id seen twice: upserts) is left out. The
@@ -1115,7 +1115,7 @@ class AheadSessions:
                 self.sessions.clear()
         elif isinstance(item, SessionInfo):
             s = self.sessions.get(item.key) or self._get(item.key, item.tool or self.tool)
-            if item.cwd:
+            if item.cwd and not s.cwd:
                 s.cwd = item.cwd
         elif isinstance(item, Rewind):
             s = self._get(item.session_key, self.tool)
@@ -1243,7 +1243,9 @@ class _Writer:
         if old is None:
             self.infos[info.key] = info
         else:
-            for name in ("cwd", "model", "git_branch", "git_remote", "parent_key", "title"):
+            if info.cwd and not old.cwd:  # a session belongs where it started ("cd ~" later moves nothing)
+                old.cwd = info.cwd
+            for name in ("model", "git_branch", "git_remote", "parent_key", "title"):
                 value = getattr(info, name)
                 if value:
                     setattr(old, name, value)
@@ -1401,7 +1403,7 @@ class _Writer:
             ended = max(filter(None, (info.ended_at, self.last_ts.get(sid))), default=None)
             size_sql = "raw_size = ?" if self.fresh else "raw_size = raw_size + ?"
             self.conn.execute(
-                "UPDATE session SET cwd = COALESCE(?, cwd), project_id = COALESCE(?, project_id),"
+                "UPDATE session SET cwd = COALESCE(cwd, ?), project_id = COALESCE(project_id, ?),"
                 " parent_id = COALESCE(?, parent_id), title = COALESCE(?, title),"
                 " started_at = MIN(COALESCE(started_at, ?), COALESCE(?, started_at)),"
                 " ended_at = MAX(COALESCE(ended_at, ?), COALESCE(?, ended_at)),"
