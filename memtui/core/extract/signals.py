@@ -892,6 +892,11 @@ _CHANGE_CUE = _Cues(re.compile(
     r"\b(?:instead|switch|migrat|replac|refactor|use|move|convert|upgrad|drop|remov|merg|combin|simplif|rewrite)", re.I))
 
 
+def _shows_change(described: str) -> bool:
+    """Whether describe() read something off an edit: not "" (no file) nor "edited <file>"."""
+    return bool(described) and not described.startswith("edited ")
+
+
 def turn_changes(tr: Transcript, session) -> list[Candidate]:
     """For each request that led to edits: what changed, where and why (the user's ask + the replies'
     own account of the change + what the edits themselves show: new names, constants, deletions)."""
@@ -935,7 +940,7 @@ def turn_changes(tr: Transcript, session) -> list[Candidate]:
             gists = []
             for a in edits:
                 g = describe(a, root)
-                if g and g not in gists and not g.startswith("edited "):  # ("edited <file>": nothing read off it)
+                if _shows_change(g) and g not in gists:
                     gists.append(g)
             groups = [gists[i: i + 3] for i in range(0, min(len(gists), 6), 3)] if gists else []
         if not groups and extras:
@@ -1272,7 +1277,7 @@ def bug_fixes(tr: Transcript, session) -> list[Candidate]:
         if commits:
             items = [f"{msg} ({h[:7]})" for h, msg in commits[-2:]] + items[:1]
         if not items:  # what the edits show, past what "Fixed in <files>" says
-            items = [d for d in (describe(e, root) for e in t.edits[:2]) if d and not d.startswith("edited ")]
+            items = [d for d in (describe(e, root) for e in t.edits[:2]) if _shows_change(d)]
         files = human_list(list(dict.fromkeys(base(f) for e in t.edits for f in e.files)), 3)
         fix = join_clauses(items, 200)
         if not files and not fix:
@@ -1297,8 +1302,8 @@ def bug_fixes(tr: Transcript, session) -> list[Candidate]:
                 continue
             e = later_edits[0]
             fix = describe(e, root)
-            if not fix or fix.startswith("edited "):
-                continue  # no file, or nothing read off the edit: nothing to say what the fix was
+            if not _shows_change(fix):
+                continue  # nothing to say what the fix was
             why = join_clauses([defluff(h) for h in hits[:2]], 190, " ")
             text = f"{why} Fix: {fix}"
             out.append(_cand(text, "bug_fix", "project", 0.6, 0.74, [item, e.use], item.position, key=f"bugfound{item.id}"))
