@@ -542,13 +542,13 @@ def _file_from_lead_in(act: Action, items: list) -> None:
     a name in backticks first; the edits in between that named no file are to that file too."""
     for item in reversed(items):
         if isinstance(item, Action):
-            if item.family == "edit" and (not item.files or item.file_guessed):
-                if item.files:
-                    act.files.append(item.files[0])
-                    act.file_guessed = True
-                    return
-                continue
-            return
+            if item.family != "edit" or (item.files and not item.file_guessed):
+                return  # another call, or an edit that names its own file, came in between
+            if item.files:  # the edit before this one took its file from the same words
+                act.files.append(item.files[0])
+                act.file_guessed = True
+                return
+            continue
         if item.role == "assistant" and item.kind == "text":
             found = [(tick, n) for tick, n in _NAMED_FILE.findall((item.text or "")[-400:])
                      if not n[0].isdigit() and ".." not in n and (tick or not _NOT_FILE.match(n))]

@@ -38,6 +38,8 @@ _COMMAND = re.compile(r"<command-name>(.*?)</command-name>", re.S)
 _COMMAND_ARGS = re.compile(r"<command-args>(.*?)</command-args>", re.S)
 _SKIP_SYSTEM_SUBTYPES = {"turn_duration", "stop_hook_summary", "informational_hook"}
 _KEEP_TOOL_NAMES = 500  # tool_use id -> name pairs carried over to the next incremental run
+# the start of what /compact asks its summarising subagent (a "user" line of Claude Code's own words)
+_COMPACT_PROMPT = "Your task is to create a detailed summary of the conversation so far"
 
 
 class ClaudeCodeParser(Parser):
@@ -221,9 +223,6 @@ class ClaudeCodeParser(Parser):
         if stripped.startswith(_COMPACT_PROMPT):  # what /compact asks its subagent: Claude Code's words
             return (key, "system", "text", text, ext, None, ts, None, False, None)
         return (key, "user", "text", text, ext, None, ts, None, False, None)
-
-
-_COMPACT_PROMPT = "Your task is to create a detailed summary of the conversation so far"
 
 
 def _result_text(content) -> tuple[str, int | None]:
